@@ -1,0 +1,227 @@
+/*
+ * chatd: options, config, listeners, signals, the event loop, and the order
+ * of shutdown (stop accepting, say goodbye, flush within a grace period).
+ */
+#include <errno.h>
+#include <event2/event.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
+#include "proto.h"
+#include "room.h"
+#include "version.h"
+#include "xmalloc.h"
+
+static struct event_base	*base;
+static struct config		*config;
+static const char		*config_path;
+static struct config_overrides	 overrides;
+static int			 shutting_down;
+
+static _Noreturn void
+usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+	    "usage: chatd [-htV] [-c FILE] [-l ADDR:PORT]... [-C PATH] "
+	    "[-L LEVEL]\n"
+	    "  -c, --config FILE       read the config file FILE\n"
+	    "  -l, --listen ADDR:PORT  listen here (repeatable; [::1]:7000 "
+	    "for IPv6)\n"
+	    "  -C, --control PATH      control socket path\n"
+	    "  -L, --log-level LEVEL   error, warning, notice, info or debug\n"
+	    "  -t, --test-config       check the config and exit\n"
+	    "  -V, --version           print the version and exit\n"
+	    "  -h, --help              print this help and exit\n"
+	    "See chatd(8), chatd.conf(5) and chatd-protocol(7).\n");
+	exit(status);
+}
+
+/* Hand the config to every module that reads it. */
+static void
+apply_config(struct config *c)
+{
+	log_set_level(c->log_level);
+	conn_configure(c);
+	listen_configure(c);
+	proto_configure(c);
+}
+
+static void
+reload_report(const char *key, int needs_restart, void *arg)
+{
+	if (needs_restart)
+		log_warnx("reload: %s changed; it takes effect after a restart",
+		    key);
+	else
+		log_info("reload: %s changed", key);
+}
+
+static void
+reload(void)
+{
+	struct config	*next;
+	char		*cause;
+
+	if (config_path == NULL) {
+		log_info("reload: no config file; nothing to do");
+		return;
+	}
+	if ((next = config_load(config_path, &overrides, &cause)) == NULL) {
+		log_error("reload failed, keeping the running configuration: "
+		    "%s", cause);
+		free(cause);
+		return;
+	}
+	if (config_diff(config, next, reload_report, NULL) == 0)
+		log_info("reload: %s: no changes", config_path);
+	apply_config(next);
+	config_free(config);
+	config = next;
+}
+
+static void
+all_clients_gone(void)
+{
+	event_base_loopexit(base, NULL);
+}
+
+static void
+grace_expired_cb(evutil_socket_t fd, short what, void *arg)
+{
+	log_notice("shutdown grace expired with %zu clients left",
+	    conn_count());
+	event_base_loopexit(base, NULL);
+}
+
+static void
+shutdown_begin(void)
+{
+	struct timeval	grace = { (time_t)config->shutdown_grace, 0 };
+
+	if (shutting_down++) {
+		log_notice("second signal: exiting now");
+		event_base_loopexit(base, NULL);
+		return;
+	}
+	log_notice("shutting down: %zu clients, grace %zu s", conn_count(),
+	    config->shutdown_grace);
+	listen_stop();
+	event_base_once(base, -1, EV_TIMEOUT, grace_expired_cb, NULL, &grace);
+	conn_shutdown_all(all_clients_gone);
+}
+
+static void
+signal_cb(evutil_socket_t sig, short what, void *arg)
+{
+	if (sig == SIGHUP)
+		reload();
+	else
+		shutdown_begin();
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "control", required_argument, NULL, 'C' },
+		{ "log-level", required_argument, NULL, 'L' },
+		{ "test-config", no_argument, NULL, 't' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const int	 signals[] = { SIGTERM, SIGINT, SIGHUP };
+	struct event		*sigev[3];
+	enum log_level		 level;
+	char			*cause;
+	int			 ch, test_only = 0;
+	size_t			 i;
+
+	log_init("chatd");
+	while ((ch = getopt_long(argc, argv, "c:l:C:L:tVh", longopts,
+	    NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'l':
+			overrides.listen = xreallocarray(overrides.listen,
+			    overrides.nlisten + 1, sizeof *overrides.listen);
+			overrides.listen[overrides.nlisten++] = optarg;
+			break;
+		case 'C':
+			overrides.control_path = optarg;
+			break;
+		case 'L':
+			if (log_level_parse(optarg, &level) == -1)
+				fatalx("unknown log level \"%s\" (use error, "
+				    "warning, notice, info or debug)", optarg);
+			overrides.log_level = optarg;
+			break;
+		case 't':
+			test_only = 1;
+			break;
+		case 'V':
+			printf("chatd %s\n", CHATD_VERSION);
+			return 0;
+		case 'h':
+			usage(0);
+		default:
+			usage(1);
+		}
+	}
+	if (optind != argc)
+		usage(1);
+
+	if ((config = config_load(config_path, &overrides, &cause)) == NULL) {
+		fprintf(stderr, "chatd: %s\n", cause);
+		return 1;
+	}
+	if (test_only) {
+		printf("chatd: %s: configuration ok\n",
+		    config_path != NULL ? config_path : "built-in defaults");
+		config_free(config);
+		return 0;
+	}
+
+	/* libevent writes without MSG_NOSIGNAL: a closed peer must not kill. */
+	signal(SIGPIPE, SIG_IGN);
+	if ((base = event_base_new()) == NULL)
+		fatalx("cannot create the event base");
+	conn_init(base);
+	listen_init(base);
+	apply_config(config);
+	for (i = 0; i < config->nlisten; i++) {
+		if (listen_open(config->listen[i], &cause) == -1)
+			fatalx("%s", cause);
+	}
+	for (i = 0; i < 3; i++) {
+		sigev[i] = evsignal_new(base, signals[i], signal_cb, NULL);
+		evsignal_add(sigev[i], NULL);
+	}
+	log_notice("chatd %s started (%s, libevent %s)", CHATD_VERSION,
+	    event_base_get_method(base), event_get_version());
+
+	event_base_dispatch(base);
+
+	listen_stop();
+	conn_free_all();
+	room_free_all();
+	for (i = 0; i < 3; i++)
+		event_free(sigev[i]);
+	event_base_free(base);
+	config_free(config);
+	free(overrides.listen);
+	log_notice("exiting");
+	return 0;
+}

@@ -1,0 +1,405 @@
+/*
+ * The config file: ini-style "key = value" lines parsed by inih, checked
+ * against one table of keys that also supplies every default, range and unit.
+ * A file is applied whole or not at all: any error leaves the caller with
+ * nothing but a cause naming the file, the line and the reason.
+ */
+#include <errno.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "room.h"
+#include "text.h"
+#include "xmalloc.h"
+
+enum config_type {
+	CONFIG_COUNT,		/* plain number */
+	CONFIG_BYTES,		/* number with optional k/m/g suffix */
+	CONFIG_SECONDS,		/* number with optional s/m/h suffix */
+	CONFIG_STRING,
+	CONFIG_ROOM,
+	CONFIG_LIST,		/* repeatable string */
+	CONFIG_LOG_LEVEL,
+};
+
+struct config_key {
+	const char	*name;
+	enum config_type type;
+	size_t		 offset;
+	size_t		 count_offset;	/* CONFIG_LIST: where the count lives */
+	size_t		 min, max;
+	const char	*fallback;	/* default, in config-file syntax */
+	int		 needs_restart;
+};
+
+#define FIELD(f)	offsetof(struct config, f)
+#define KiB		((size_t)1024)
+#define MiB		(KiB * 1024)
+static const struct config_key config_keys[] = {
+	{ "listen", CONFIG_LIST, FIELD(listen), FIELD(nlisten), 0, 0, NULL, 1 },
+	{ "control", CONFIG_STRING, FIELD(control_path), 0, 0, 0, NULL, 1 },
+	{ "default-room", CONFIG_ROOM, FIELD(default_room), 0, 0, 0,
+	  "#lobby", 0 },
+	{ "motd", CONFIG_LIST, FIELD(motd), FIELD(nmotd), 0, 0, NULL, 0 },
+	{ "scrollback", CONFIG_COUNT, FIELD(scrollback), 0, 0, 10000, "20", 0 },
+	{ "max-line", CONFIG_BYTES, FIELD(max_line), 0, 64, 64 * KiB,
+	  "4096", 0 },
+	{ "sendq-hard", CONFIG_BYTES, FIELD(sendq_hard), 0, 4 * KiB,
+	  1024 * MiB, "256k", 0 },
+	{ "sendq-soft", CONFIG_BYTES, FIELD(sendq_soft), 0, 1 * KiB,
+	  1024 * MiB, "64k", 0 },
+	{ "sendq-soft-seconds", CONFIG_SECONDS, FIELD(sendq_soft_seconds), 0,
+	  1, 3600, "10", 0 },
+	{ "flood-rate", CONFIG_COUNT, FIELD(flood_rate), 0, 1, 1000000,
+	  "10", 0 },
+	{ "flood-burst", CONFIG_COUNT, FIELD(flood_burst), 0, 1, 1000000,
+	  "20", 0 },
+	{ "max-clients", CONFIG_COUNT, FIELD(max_clients), 0, 1, 1000000,
+	  "10000", 0 },
+	{ "max-per-ip", CONFIG_COUNT, FIELD(max_per_ip), 0, 0, 1000000,
+	  "100", 0 },
+	{ "idle-timeout", CONFIG_SECONDS, FIELD(idle_timeout), 0, 0,
+	  7 * 86400, "0", 0 },
+	{ "max-rooms-per-client", CONFIG_COUNT, FIELD(max_rooms_per_client),
+	  0, 1, 1000, "20", 0 },
+	{ "shutdown-grace", CONFIG_SECONDS, FIELD(shutdown_grace), 0, 0,
+	  3600, "5", 0 },
+	{ "log-level", CONFIG_LOG_LEVEL, FIELD(log_level), 0, 0, 0, "info", 0 },
+};
+#define NKEYS	(sizeof config_keys / sizeof config_keys[0])
+
+#define DEFAULT_LISTEN	"127.0.0.1:7000"
+#define MOTD_MAX	400
+
+struct config_parse {
+	struct config	*config;
+	char		*cause;		/* first error's reason */
+	unsigned char	 seen[NKEYS];	/* lists from the file replace defaults */
+};
+
+static void *
+config_field(struct config *c, size_t offset)
+{
+	return (char *)c + offset;
+}
+
+/* Parse a number with an optional unit suffix from units (factor table). */
+static int
+config_number(const char *s, const char *suffixes, const size_t *factors,
+    size_t *out)
+{
+	char			*end;
+	unsigned long long	 n;
+	const char		*unit;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	n = strtoull(s, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end != '\0') {
+		if (end[1] != '\0' || (unit = strchr(suffixes, *end)) == NULL)
+			return -1;
+		if (n > SIZE_MAX / factors[unit - suffixes])
+			return -1;
+		n *= factors[unit - suffixes];
+	}
+	if (n > SIZE_MAX)
+		return -1;
+	*out = (size_t)n;
+	return 0;
+}
+
+static void
+config_list_add(char ***list, size_t *n, const char *value)
+{
+	*list = xreallocarray(*list, *n + 1, sizeof **list);
+	(*list)[(*n)++] = xstrdup(value);
+}
+
+static void
+config_list_free(char **list, size_t n)
+{
+	while (n > 0)
+		free(list[--n]);
+	free(list);
+}
+
+/* Set one key; on error return a reason (static or allocated in *cause). */
+static int
+config_set(struct config_parse *p, const struct config_key *k,
+    const char *value)
+{
+	static const size_t	 byte_factors[] = { KiB, KiB, MiB, MiB,
+				    1024 * MiB, 1024 * MiB };
+	static const size_t	 second_factors[] = { 1, 60, 3600 };
+	struct config		*c = p->config;
+	void			*field = config_field(c, k->offset);
+	size_t			 n = 0, i = (size_t)(k - config_keys);
+	char			 buf[TEXT_SANITIZE_MAX(MOTD_MAX)];
+	int			 bad = 0;
+
+	switch (k->type) {
+	case CONFIG_COUNT:
+		bad = config_number(value, "", NULL, &n);
+		break;
+	case CONFIG_BYTES:
+		bad = config_number(value, "kKmMgG", byte_factors, &n);
+		break;
+	case CONFIG_SECONDS:
+		bad = config_number(value, "smh", second_factors, &n);
+		break;
+	case CONFIG_LOG_LEVEL:
+		if (log_level_parse(value, field) == -1) {
+			xasprintf(&p->cause, "%s: unknown level \"%s\" (use "
+			    "error, warning, notice, info or debug)", k->name,
+			    value);
+			return -1;
+		}
+		return 0;
+	case CONFIG_ROOM:
+		if (!room_name_valid(value)) {
+			xasprintf(&p->cause, "%s: invalid room name \"%s\"",
+			    k->name, value);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case CONFIG_STRING:
+		free(*(char **)field);
+		*(char **)field = xstrdup(value);
+		return 0;
+	case CONFIG_LIST:
+		if (!p->seen[i]) {	/* the file replaces the default list */
+			config_list_free(*(char ***)field,
+			    *(size_t *)config_field(c, k->count_offset));
+			*(char ***)field = NULL;
+			*(size_t *)config_field(c, k->count_offset) = 0;
+			p->seen[i] = 1;
+		}
+		if (strlen(value) > MOTD_MAX) {
+			xasprintf(&p->cause, "%s: longer than %d bytes",
+			    k->name, MOTD_MAX);
+			return -1;
+		}
+		buf[text_sanitize(value, strlen(value), buf)] = '\0';
+		config_list_add(config_field(c, k->offset),
+		    config_field(c, k->count_offset), buf);
+		return 0;
+	}
+	if (bad) {
+		xasprintf(&p->cause, "%s: \"%s\" is not a %s", k->name, value,
+		    k->type == CONFIG_BYTES ? "size (bytes, or with k, m, g)" :
+		    k->type == CONFIG_SECONDS ? "duration (seconds, or with s, "
+		    "m, h)" : "number");
+		return -1;
+	}
+	if (n < k->min || n > k->max) {
+		xasprintf(&p->cause, "%s: %zu is out of range (%zu to %zu)",
+		    k->name, n, k->min, k->max);
+		return -1;
+	}
+	*(size_t *)field = n;
+	return 0;
+}
+
+static const struct config_key *
+config_key_find(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	}
+	return NULL;
+}
+
+/* inih callback: returns 0 to report an error on the current line. */
+static int
+config_handler(void *arg, const char *section, const char *name,
+    const char *value)
+{
+	struct config_parse	*p = arg;
+	const struct config_key	*k;
+
+	if (p->cause != NULL)
+		return 1;	/* report the first error only */
+	if (*section != '\0') {
+		xasprintf(&p->cause, "sections are not used (found [%s])",
+		    section);
+		return 0;
+	}
+	if ((k = config_key_find(name)) == NULL) {
+		xasprintf(&p->cause, "unknown key \"%s\"", name);
+		return 0;
+	}
+	return config_set(p, k, value) == 0;
+}
+
+static struct config *
+config_defaults(void)
+{
+	struct config_parse	 p = { .config = xcalloc(1, sizeof *p.config) };
+	size_t			 i;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (config_keys[i].fallback != NULL &&
+		    config_set(&p, &config_keys[i], config_keys[i].fallback))
+			fatalx("built-in default: %s", p.cause);
+	}
+	config_list_add(&p.config->listen, &p.config->nlisten, DEFAULT_LISTEN);
+	return p.config;
+}
+
+static int
+config_check(struct config *c, char **cause)
+{
+	if (c->sendq_soft > c->sendq_hard) {
+		xasprintf(cause, "sendq-soft (%zu) is above sendq-hard (%zu)",
+		    c->sendq_soft, c->sendq_hard);
+		return -1;
+	}
+	if (c->nlisten == 0) {
+		xasprintf(cause, "no listen address");
+		return -1;
+	}
+	return 0;
+}
+
+static void
+config_apply_overrides(struct config *c, const struct config_overrides *o)
+{
+	size_t	i;
+
+	if (o == NULL)
+		return;
+	if (o->nlisten > 0) {
+		config_list_free(c->listen, c->nlisten);
+		c->listen = NULL;
+		c->nlisten = 0;
+		for (i = 0; i < o->nlisten; i++)
+			config_list_add(&c->listen, &c->nlisten, o->listen[i]);
+	}
+	if (o->control_path != NULL) {
+		free(c->control_path);
+		c->control_path = xstrdup(o->control_path);
+	}
+	if (o->log_level != NULL)
+		log_level_parse(o->log_level, &c->log_level);
+}
+
+/*
+ * Load path (NULL: built-in defaults only) and the overrides.  On error
+ * returns NULL and "FILE:LINE: reason" in *cause.
+ */
+struct config *
+config_load(const char *path, const struct config_overrides *o, char **cause)
+{
+	struct config_parse	 p = { .config = config_defaults() };
+	char			*why;
+	int			 line;
+
+	if (path != NULL) {
+		line = ini_parse(path, config_handler, &p);
+		if (line == -1) {
+			xasprintf(cause, "%s: %s", path, strerror(errno));
+			goto fail;
+		}
+		if (line != 0 || p.cause != NULL) {
+			xasprintf(cause, "%s:%d: %s", path, line,
+			    p.cause != NULL ? p.cause : "syntax error (expected "
+			    "\"key = value\")");
+			goto fail;
+		}
+	}
+	config_apply_overrides(p.config, o);
+	if (config_check(p.config, &why) == -1) {
+		xasprintf(cause, "%s: %s", path != NULL ? path : "config", why);
+		free(why);
+		goto fail;
+	}
+	return p.config;
+
+fail:
+	free(p.cause);
+	config_free(p.config);
+	return NULL;
+}
+
+void
+config_free(struct config *c)
+{
+	size_t	i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < NKEYS; i++) {
+		const struct config_key	*k = &config_keys[i];
+		void			*field = config_field(c, k->offset);
+
+		if (k->type == CONFIG_LIST)
+			config_list_free(*(char ***)field,
+			    *(size_t *)config_field(c, k->count_offset));
+		else if (k->type == CONFIG_STRING || k->type == CONFIG_ROOM)
+			free(*(char **)field);
+	}
+	free(c);
+}
+
+static int
+config_key_differs(const struct config_key *k, const struct config *a,
+    const struct config *b)
+{
+	const void	*fa = (const char *)a + k->offset;
+	const void	*fb = (const char *)b + k->offset;
+	char * const	*la, * const *lb;
+	size_t		 na, i;
+
+	switch (k->type) {
+	case CONFIG_LOG_LEVEL:
+		return *(const enum log_level *)fa != *(const enum log_level *)fb;
+	case CONFIG_STRING:
+	case CONFIG_ROOM:
+		la = fa;
+		lb = fb;
+		if (*la == NULL || *lb == NULL)
+			return *la != *lb;
+		return strcmp(*la, *lb) != 0;
+	case CONFIG_LIST:
+		na = *(const size_t *)((const char *)a + k->count_offset);
+		if (na != *(const size_t *)((const char *)b + k->count_offset))
+			return 1;
+		la = *(char * const * const *)fa;
+		lb = *(char * const * const *)fb;
+		for (i = 0; i < na; i++) {
+			if (strcmp(la[i], lb[i]) != 0)
+				return 1;
+		}
+		return 0;
+	default:
+		return *(const size_t *)fa != *(const size_t *)fb;
+	}
+}
+
+/* Call cb for every key whose value differs; return how many differ. */
+size_t
+config_diff(const struct config *old, const struct config *new,
+    void (*cb)(const char *, int, void *), void *arg)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < NKEYS; i++) {
+		if (config_key_differs(&config_keys[i], old, new)) {
+			cb(config_keys[i].name, config_keys[i].needs_restart,
+			    arg);
+			n++;
+		}
+	}
+	return n;
+}

@@ -1,0 +1,45 @@
+/* The daemon's configuration: defaults, the config file, validation, diffs. */
+#ifndef CHATD_CONFIG_H
+#define CHATD_CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+struct config {
+	char		**listen;		/* "ADDR:PORT" strings */
+	size_t		  nlisten;
+	char		 *control_path;
+	char		 *default_room;
+	char		**motd;			/* lines */
+	size_t		  nmotd;
+	size_t		  scrollback;		/* messages kept per room */
+	size_t		  max_line;		/* bytes, terminator excluded */
+	size_t		  sendq_hard;		/* bytes: disconnect at once */
+	size_t		  sendq_soft;		/* bytes: disconnect if held... */
+	size_t		  sendq_soft_seconds;	/* ...this long */
+	size_t		  flood_rate;		/* lines per second */
+	size_t		  flood_burst;		/* lines */
+	size_t		  max_clients;
+	size_t		  max_per_ip;		/* 0: no limit */
+	size_t		  idle_timeout;		/* seconds, 0: off */
+	size_t		  max_rooms_per_client;
+	size_t		  shutdown_grace;	/* seconds */
+	enum log_level	  log_level;
+};
+
+/* What the command line sets; it wins over the file, also on reload. */
+struct config_overrides {
+	char		**listen;
+	size_t		  nlisten;
+	const char	 *control_path;
+	const char	 *log_level;
+};
+
+struct config	*config_load(const char *path, const struct config_overrides *,
+		    char **cause);
+void		 config_free(struct config *);
+size_t		 config_diff(const struct config *, const struct config *,
+		    void (*)(const char *key, int needs_restart, void *), void *);
+
+#endif

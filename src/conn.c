@@ -1,0 +1,620 @@
+/*
+ * A client connection: one bufferevent that owns the client's buffers.
+ *
+ * Input is framed into bounded lines, sanitized and handed to the protocol,
+ * paced by a token bucket: when the bucket is empty, reading stops (TCP
+ * pushes back on the sender) until a timer sees tokens again.
+ *
+ * Output is appended to the bufferevent's output buffer with EV_WRITE left
+ * disabled, and flushed once per loop iteration by writing straight to the
+ * socket; only when the kernel does not take everything is EV_WRITE armed
+ * and the bufferevent left to finish.  So a delivery normally costs one
+ * write() and no epoll_ctl().  The send queue is bounded: above sendq-hard
+ * the client is cut at once, above sendq-soft for sendq-soft-seconds too.
+ *
+ * Closing has one path.  Anything may mark a connection dead; the teardown
+ * (telling the protocol, which tells the rooms) and the free run later from
+ * the tick event, never while a fan-out is walking a room.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
+#include "msg.h"
+#include "proto.h"
+#include "stats.h"
+#include "text.h"
+#include "xmalloc.h"
+
+/* Messages at least this long are shared by reference, shorter ones copied
+ * (tests/bench/fanout-buffer.md: every evbuffer chain costs 1 KiB). */
+#define CONN_REFERENCE_MIN	1024
+
+#define CONN_REASON_MAX		300	/* bytes of a quit reason kept */
+
+struct conn_list		 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
+static struct conn_list		 conn_dirty = TAILQ_HEAD_INITIALIZER(conn_dirty);
+static struct conn_list		 conn_dead = TAILQ_HEAD_INITIALIZER(conn_dead);
+static size_t			 conn_total;
+static uint64_t			 conn_next_id = 1;
+static struct event_base	*conn_base;
+static struct event		*conn_tick;	/* teardown and flush */
+static int			 conn_tick_due;
+static const struct config	*conn_config;
+static const struct timeval	*conn_idle;	/* common timeout or NULL */
+static struct timeval		 conn_idle_tv;
+static void			(*conn_all_gone)(void);
+
+static char			*conn_line;	/* framing scratch */
+static char			*conn_clean;	/* sanitizing scratch */
+static size_t			 conn_scratch_max;
+
+static void	conn_read_cb(struct bufferevent *, void *);
+static void	conn_write_cb(struct bufferevent *, void *);
+static void	conn_event_cb(struct bufferevent *, short, void *);
+static void	conn_tick_cb(evutil_socket_t, short, void *);
+static void	conn_timer_cb(evutil_socket_t, short, void *);
+static void	conn_schedule(struct conn *);
+static void	conn_free(struct conn *);
+
+static uint64_t
+conn_now_us(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+void
+conn_init(struct event_base *base)
+{
+	conn_base = base;
+	conn_tick = event_new(base, -1, 0, conn_tick_cb, NULL);
+}
+
+static void
+conn_apply_limits(struct conn *c)
+{
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    FRAME_BUFFER_MAX(conn_config->max_line));
+	bufferevent_setwatermark(c->bev, EV_WRITE, conn_config->sendq_soft, 0);
+	bufferevent_set_timeouts(c->bev, conn_idle, NULL);
+}
+
+/* Take a new or reloaded config; it must live until the next call. */
+void
+conn_configure(const struct config *config)
+{
+	struct conn	*c;
+
+	conn_config = config;
+	if (config->max_line > conn_scratch_max) {
+		conn_scratch_max = config->max_line;
+		conn_line = xreallocarray(conn_line, 1,
+		    FRAME_BUFFER_MAX(conn_scratch_max));
+		conn_clean = xreallocarray(conn_clean, 3,
+		    FRAME_BUFFER_MAX(conn_scratch_max));
+	}
+	conn_idle = NULL;
+	if (config->idle_timeout > 0) {
+		conn_idle_tv.tv_sec = (time_t)config->idle_timeout;
+		conn_idle_tv.tv_usec = 0;
+		conn_idle = event_base_init_common_timeout(conn_base,
+		    &conn_idle_tv);
+	}
+	TAILQ_FOREACH(c, &conn_all, all_entry) {
+		if (!c->dead)
+			conn_apply_limits(c);
+		if (c->tokens > config->flood_burst * 1000)
+			c->tokens = config->flood_burst * 1000;
+	}
+}
+
+struct conn *
+conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port)
+{
+	struct conn	*c = xcalloc(1, sizeof *c);
+
+	c->bev = bufferevent_socket_new(conn_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("cannot make a bufferevent for fd %d", fd);
+		evutil_closesocket(fd);
+		free(c);
+		return NULL;
+	}
+	c->id = conn_next_id++;
+	c->fd = fd;
+	c->ip = ip;
+	c->port = port;
+	c->since = time(NULL);
+	c->tokens = conn_config->flood_burst * 1000;
+	c->refilled_us = conn_now_us();
+	TAILQ_INSERT_TAIL(&conn_all, c, all_entry);
+	if (++conn_total > stats.peak_clients)
+		stats.peak_clients = conn_total;
+	stats.accepted++;
+
+	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
+	    c);
+	conn_apply_limits(c);
+	bufferevent_enable(c->bev, EV_READ);
+	bufferevent_disable(c->bev, EV_WRITE);	/* conn_flush writes */
+	log_debug("client %llu connected from %s:%u",
+	    (unsigned long long)c->id, conn_address(c), c->port);
+	proto_connected(c);
+	return c;
+}
+
+const char *
+conn_address(const struct conn *c)
+{
+	return ip_slot_address(c->ip);
+}
+
+size_t
+conn_count(void)
+{
+	return conn_total;
+}
+
+size_t
+conn_sendq(const struct conn *c)
+{
+	return evbuffer_get_length(bufferevent_get_output(c->bev));
+}
+
+/* Run the tick after the callbacks already due in this loop iteration. */
+static void
+conn_wake_tick(void)
+{
+	if (!conn_tick_due) {
+		conn_tick_due = 1;
+		event_active(conn_tick, 0, 0);
+	}
+}
+
+static void
+conn_mark_dirty(struct conn *c)
+{
+	if (!c->dirty && !c->write_armed) {
+		c->dirty = 1;
+		TAILQ_INSERT_TAIL(&conn_dirty, c, dirty_entry);
+		conn_wake_tick();
+	}
+}
+
+/* Check the send-queue limits before adding len bytes; 0 if it may go. */
+static int
+conn_sendq_admit(struct conn *c, size_t len)
+{
+	size_t	queued = conn_sendq(c);
+
+	if (queued + len > conn_config->sendq_hard) {
+		log_notice("client %llu (%s, %s): slow consumer: send queue "
+		    "would exceed sendq-hard (%zu bytes)",
+		    (unsigned long long)c->id, conn_address(c),
+		    c->session != NULL ? proto_client_name(c) : "-",
+		    conn_config->sendq_hard);
+		stats.closed_slow++;
+		conn_abort(c, "slow consumer");
+		return -1;
+	}
+	if (queued + len > conn_config->sendq_soft && c->soft_since_ms == 0) {
+		c->soft_since_ms = conn_now_us() / 1000;
+		conn_schedule(c);
+	}
+	return 0;
+}
+
+/* Queue bytes for the client; dropped if the connection is going away. */
+void
+conn_send(struct conn *c, const void *data, size_t len)
+{
+	if (c->dead || conn_sendq_admit(c, len) == -1)
+		return;
+	evbuffer_add(bufferevent_get_output(c->bev), data, len);
+	conn_mark_dirty(c);
+}
+
+void
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	char	 buf[1024], *big;
+	va_list	 ap;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n < sizeof buf) {
+		conn_send(c, buf, (size_t)n);
+		return;
+	}
+	va_start(ap, fmt);
+	n = vasprintf(&big, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		fatal("vasprintf");
+	conn_send(c, big, (size_t)n);
+	free(big);
+}
+
+static void
+conn_msg_release(const void *data, size_t len, void *arg)
+{
+	msg_unref(arg);
+}
+
+/* Queue a shared message, already rendered in m->wire. */
+void
+conn_send_msg(struct conn *c, struct msg *m)
+{
+	struct evbuffer	*out;
+
+	if (m->wire_len < CONN_REFERENCE_MIN) {
+		conn_send(c, m->wire, m->wire_len);
+		return;
+	}
+	if (c->dead || conn_sendq_admit(c, m->wire_len) == -1)
+		return;
+	out = bufferevent_get_output(c->bev);
+	if (evbuffer_add_reference(out, m->wire, m->wire_len,
+	    conn_msg_release, msg_ref(m)) == -1) {
+		msg_unref(m);	/* the cleanup is not called on failure */
+		evbuffer_add(out, m->wire, m->wire_len);
+	}
+	conn_mark_dirty(c);
+}
+
+/* Mark c for teardown: a goodbye (if bye_code) and a flush, then close. */
+void
+conn_close(struct conn *c, const char *bye_code, const char *reason)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	c->flush_on_close = 1;
+	c->bye_code = bye_code;
+	/* The reason may be the client's text in a scratch buffer: copy. */
+	c->close_reason = xstrndup(reason, text_utf8_truncate(reason,
+	    strlen(reason), CONN_REASON_MAX));
+	TAILQ_INSERT_TAIL(&conn_dead, c, dead_entry);
+	conn_wake_tick();
+}
+
+/* Mark c for teardown without flushing: the peer is gone or too slow. */
+void
+conn_abort(struct conn *c, const char *reason)
+{
+	conn_close(c, NULL, reason);
+	c->flush_on_close = 0;
+}
+
+/* Refill the bucket; 1 if a whole line's token is available. */
+static int
+conn_bucket_refill(struct conn *c, uint64_t now)
+{
+	uint64_t	cap = conn_config->flood_burst * 1000;
+
+	c->tokens += (now - c->refilled_us) * conn_config->flood_rate / 1000;
+	if (c->tokens > cap)
+		c->tokens = cap;
+	c->refilled_us = now;
+	return c->tokens >= 1000;
+}
+
+/* Microseconds until the bucket holds a whole token again. */
+static uint64_t
+conn_bucket_wait_us(const struct conn *c)
+{
+	if (c->tokens >= 1000)
+		return 0;
+	return ((1000 - c->tokens) * 1000 + conn_config->flood_rate - 1) /
+	    conn_config->flood_rate;
+}
+
+/* Frame, pace and hand over every complete line that may be handled now. */
+static void
+conn_process_input(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	enum frame_result	 r;
+	size_t			 len;
+	int			 has_token;
+
+	while (!c->dead) {
+		has_token = conn_bucket_refill(c, conn_now_us());
+		if (!has_token && !c->ack) {
+			c->paused = 1;
+			stats.flood_pauses++;
+			bufferevent_disable(c->bev, EV_READ);
+			conn_schedule(c);
+			return;
+		}
+		r = frame_next(&c->framer, in, conn_config->max_line,
+		    conn_line, &len);
+		if (r == FRAME_NEED_MORE)
+			return;
+		c->lines++;
+		stats.lines_in++;
+		if (!has_token) {
+			proto_rate_limited(c, (unsigned)
+			    ((conn_bucket_wait_us(c) + 999) / 1000));
+			continue;
+		}
+		c->tokens -= 1000;
+		if (r == FRAME_TOO_LONG)
+			proto_line_too_long(c, conn_config->max_line);
+		else
+			proto_line(c, conn_clean,
+			    text_sanitize(conn_line, len, conn_clean));
+	}
+}
+
+static void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+
+	stats.bytes_in += evbuffer_get_length(in) - c->input_seen;
+	if (c->closing)		/* lingering: discard */
+		evbuffer_drain(in, evbuffer_get_length(in));
+	else
+		conn_process_input(c);
+	c->input_seen = evbuffer_get_length(in);
+}
+
+/* Write what is queued straight to the socket; arm EV_WRITE for the rest. */
+static void
+conn_flush(struct conn *c)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	int		 n;
+
+	if (c->write_armed || evbuffer_get_length(out) == 0)
+		return;
+	evbuffer_unfreeze(out, 1);
+	n = evbuffer_write(out, c->fd);
+	evbuffer_freeze(out, 1);
+	if (n == -1 && errno != EAGAIN && errno != EINTR) {
+		log_debug("client %llu: write: %s", (unsigned long long)c->id,
+		    strerror(errno));
+		conn_abort(c, "write error");
+		return;
+	}
+	if (n > 0)
+		stats.bytes_out += (uint64_t)n;
+	if (evbuffer_get_length(out) > 0) {
+		c->write_armed = 1;
+		bufferevent_enable(c->bev, EV_WRITE);
+	} else if (c->soft_since_ms != 0)
+		c->soft_since_ms = 0;
+}
+
+/* Half-close after the last byte: the peer reads everything, then EOF. */
+static void
+conn_finish(struct conn *c)
+{
+	if (c->eof) {
+		conn_free(c);
+		return;
+	}
+	shutdown(c->fd, SHUT_WR);
+}
+
+static void
+conn_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	size_t		 left = conn_sendq(c);
+
+	if (left <= conn_config->sendq_soft)
+		c->soft_since_ms = 0;
+	if (left > 0)
+		return;
+	c->write_armed = 0;
+	bufferevent_disable(bev, EV_WRITE);
+	if (c->closing)
+		conn_finish(c);
+}
+
+static void
+conn_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct conn	*c = arg;
+
+	if (c->closing) {	/* lingering after a goodbye: done */
+		conn_free(c);
+		return;
+	}
+	if (what & BEV_EVENT_TIMEOUT) {
+		stats.closed_idle++;
+		conn_close(c, "idle-timeout", "idle timeout");
+	} else if (what & BEV_EVENT_EOF) {
+		c->eof = 1;
+		conn_close(c, NULL, "connection closed");
+	} else
+		conn_abort(c, "connection reset");
+}
+
+static void
+conn_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c = arg;
+	uint64_t	 now_ms = conn_now_us() / 1000;
+
+	if (c->closing) {	/* linger expired */
+		conn_free(c);
+		return;
+	}
+	if (c->soft_since_ms != 0 && now_ms - c->soft_since_ms >=
+	    conn_config->sendq_soft_seconds * 1000) {
+		log_notice("client %llu (%s, %s): slow consumer: send queue "
+		    "above sendq-soft (%zu bytes) for %zu s",
+		    (unsigned long long)c->id, conn_address(c),
+		    proto_client_name(c), conn_config->sendq_soft,
+		    conn_config->sendq_soft_seconds);
+		stats.closed_slow++;
+		conn_abort(c, "slow consumer");
+		return;
+	}
+	if (c->paused && conn_bucket_refill(c, conn_now_us())) {
+		c->paused = 0;
+		bufferevent_enable(c->bev, EV_READ);
+		conn_process_input(c);	/* lines already buffered */
+	}
+	conn_schedule(c);
+}
+
+/* Arm the timer for the nearest of: flood resume, soft-limit deadline. */
+static void
+conn_schedule(struct conn *c)
+{
+	uint64_t	wait_us = UINT64_MAX, now_ms, deadline_ms;
+	struct timeval	tv;
+
+	if (c->dead)
+		return;
+	if (c->paused)
+		wait_us = conn_bucket_wait_us(c);
+	if (c->soft_since_ms != 0) {
+		now_ms = conn_now_us() / 1000;
+		deadline_ms = c->soft_since_ms +
+		    conn_config->sendq_soft_seconds * 1000;
+		if (deadline_ms <= now_ms)
+			wait_us = 0;
+		else if ((deadline_ms - now_ms) * 1000 < wait_us)
+			wait_us = (deadline_ms - now_ms) * 1000;
+	}
+	if (c->timer == NULL)
+		c->timer = evtimer_new(conn_base, conn_timer_cb, c);
+	if (wait_us == UINT64_MAX) {
+		evtimer_del(c->timer);
+		return;
+	}
+	tv.tv_sec = (time_t)(wait_us / 1000000);
+	tv.tv_usec = (suseconds_t)(wait_us % 1000000);
+	evtimer_add(c->timer, &tv);
+}
+
+/* The one teardown: protocol and rooms first, then goodbye and flush. */
+static void
+conn_teardown(struct conn *c)
+{
+	struct timeval	grace = { (time_t)conn_config->shutdown_grace, 0 };
+
+	stats.closed++;
+	/* A quit reason is the client's text: log the code, not the words. */
+	log_debug("client %llu from %s:%u closed: %s",
+	    (unsigned long long)c->id, conn_address(c), c->port,
+	    c->bye_code != NULL ? c->bye_code : c->close_reason);
+	proto_disconnected(c, c->close_reason);
+	if (!c->flush_on_close) {
+		conn_free(c);
+		return;
+	}
+	/* The goodbye is small and bypasses the limits: it is the last. */
+	if (c->bye_code != NULL)
+		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		    "BYE %s %s\r\n", c->bye_code, c->close_reason);
+	c->closing = 1;
+	c->paused = 0;
+	bufferevent_set_timeouts(c->bev, NULL, NULL);
+	if (!c->eof)	/* read and discard until the peer's EOF */
+		bufferevent_enable(c->bev, EV_READ);
+	if (c->timer == NULL)
+		c->timer = evtimer_new(conn_base, conn_timer_cb, c);
+	evtimer_add(c->timer, &grace);
+	if (c->write_armed)
+		return;		/* conn_write_cb finishes */
+	conn_flush(c);
+	if (!c->flush_on_close)		/* the write failed */
+		conn_free(c);
+	else if (!c->write_armed)
+		conn_finish(c);
+}
+
+static void
+conn_free(struct conn *c)
+{
+	if (c->dirty)
+		TAILQ_REMOVE(&conn_dirty, c, dirty_entry);
+	TAILQ_REMOVE(&conn_all, c, all_entry);
+	conn_total--;
+	ip_slot_release(c->ip);
+	if (c->timer != NULL)
+		event_free(c->timer);
+	bufferevent_free(c->bev);
+	free(c->close_reason);
+	free(c);
+	if (conn_total == 0 && conn_all_gone != NULL)
+		conn_all_gone();
+}
+
+/* Once per loop iteration: tear down the dead, then flush the rest. */
+static void
+conn_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn	*c;
+
+	conn_tick_due = 0;
+	while (!TAILQ_EMPTY(&conn_dead) || !TAILQ_EMPTY(&conn_dirty)) {
+		while ((c = TAILQ_FIRST(&conn_dead)) != NULL) {
+			TAILQ_REMOVE(&conn_dead, c, dead_entry);
+			conn_teardown(c);
+		}
+		while ((c = TAILQ_FIRST(&conn_dirty)) != NULL) {
+			TAILQ_REMOVE(&conn_dirty, c, dirty_entry);
+			c->dirty = 0;
+			if (!c->closing)
+				conn_flush(c);
+		}
+	}
+}
+
+/* Say goodbye to everyone; call done once the last connection is gone. */
+void
+conn_shutdown_all(void (*done)(void))
+{
+	struct conn	*c;
+
+	conn_all_gone = done;
+	TAILQ_FOREACH(c, &conn_all, all_entry)
+		conn_close(c, "shutdown", "server is shutting down");
+	if (conn_total == 0)
+		done();
+}
+
+/* At exit: free whatever is left, without ceremony. */
+void
+conn_free_all(void)
+{
+	struct conn	*c;
+
+	conn_all_gone = NULL;
+	while ((c = TAILQ_FIRST(&conn_all)) != NULL) {
+		if (c->dead && !c->closing)
+			TAILQ_REMOVE(&conn_dead, c, dead_entry);
+		proto_disconnected(c, "server exiting");
+		conn_free(c);
+	}
+	event_free(conn_tick);
+	free(conn_line);
+	free(conn_clean);
+}

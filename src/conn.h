@@ -1,0 +1,77 @@
+/* One client connection: framing, flood bucket, send queue, close path. */
+#ifndef CHATD_CONN_H
+#define CHATD_CONN_H
+
+#include <sys/queue.h>
+
+#include <event2/event.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame.h"
+
+struct config;
+struct msg;
+struct session;
+struct ip_slot;
+
+struct conn {
+	uint64_t		 id;
+	struct bufferevent	*bev;
+	evutil_socket_t		 fd;
+	struct framer		 framer;
+	size_t			 input_seen;	/* for the bytes-in count */
+	struct ip_slot		*ip;		/* per-address count, listen.c */
+	uint16_t		 port;
+	time_t			 since;
+
+	/* The line protocol's per-client state (proto.c). */
+	struct session		*session;
+	uint64_t		 lines;		/* lines received: ACK numbers */
+	unsigned		 ack:1;		/* acknowledgements on */
+	unsigned		 failed:1;	/* current line got an error */
+
+	/* Flood control: a token bucket of lines, in thousandths. */
+	uint64_t		 tokens;
+	uint64_t		 refilled_us;
+	unsigned		 paused:1;
+
+	/* Output: batched direct writes and the send-queue limits. */
+	unsigned		 dirty:1;	/* queued since the last flush */
+	unsigned		 write_armed:1;	/* bufferevent owns writing */
+	uint64_t		 soft_since_ms;	/* above sendq-soft since */
+
+	/* Closing: marked dead, torn down once, then flushed and freed. */
+	unsigned		 dead:1;
+	unsigned		 closing:1;
+	unsigned		 flush_on_close:1;
+	unsigned		 eof:1;
+	const char		*bye_code;	/* NULL: say nothing */
+	char			*close_reason;
+
+	struct event		*timer;		/* made on first need */
+	TAILQ_ENTRY(conn)	 all_entry;
+	TAILQ_ENTRY(conn)	 dirty_entry;
+	TAILQ_ENTRY(conn)	 dead_entry;
+};
+
+TAILQ_HEAD(conn_list, conn);
+extern struct conn_list conn_all;
+
+void		 conn_init(struct event_base *);
+void		 conn_configure(const struct config *);
+struct conn	*conn_new(evutil_socket_t, struct ip_slot *, uint16_t port);
+const char	*conn_address(const struct conn *);
+void		 conn_send(struct conn *, const void *, size_t);
+void		 conn_printf(struct conn *, const char *, ...)
+		    __attribute__((format(printf, 2, 3)));
+void		 conn_send_msg(struct conn *, struct msg *);
+void		 conn_close(struct conn *, const char *bye_code,
+		    const char *reason);
+void		 conn_abort(struct conn *, const char *reason);
+size_t		 conn_count(void);
+size_t		 conn_sendq(const struct conn *);
+void		 conn_shutdown_all(void (*done)(void));
+void		 conn_free_all(void);
+
+#endif

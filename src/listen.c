@@ -1,0 +1,264 @@
+/*
+ * Listeners.  Each accepted socket is checked against max-clients and
+ * max-per-ip before a connection is made for it; a refused client is told
+ * why in one BYE line.  Clients are counted per address in a search tree of
+ * shared slots, so the count costs one small node per address, not per
+ * client.  When accept fails for lack of file descriptors the listeners
+ * pause for a moment instead of spinning (libevent keeps them armed).
+ */
+#include <sys/socket.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <event2/listener.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
+#include "stats.h"
+#include "xmalloc.h"
+
+#define LISTEN_BACKLOG		511
+#define LISTEN_PAUSE_MS		100	/* after EMFILE */
+#define KEEPALIVE_IDLE		120	/* seconds before the first probe */
+#define KEEPALIVE_INTERVAL	30
+#define KEEPALIVE_COUNT		4
+
+struct ip_slot {
+	unsigned	count;
+	char		address[INET6_ADDRSTRLEN];
+};
+
+struct listener {
+	struct evconnlistener	*lev;
+	char			 name[INET6_ADDRSTRLEN + 8];
+};
+
+static struct event_base	*listen_base;
+static const struct config	*listen_config;
+static struct listener		*listeners;
+static size_t			 nlisteners;
+static void			*ip_slots;
+static struct event		*listen_resume;
+
+static int
+ip_slot_compare(const void *a, const void *b)
+{
+	return strcmp(((const struct ip_slot *)a)->address,
+	    ((const struct ip_slot *)b)->address);
+}
+
+static struct ip_slot *
+ip_slot_acquire(const char *address)
+{
+	struct ip_slot	  key, *slot;
+	void		**found;
+
+	snprintf(key.address, sizeof key.address, "%s", address);
+	if ((found = tfind(&key, &ip_slots, ip_slot_compare)) != NULL)
+		slot = *found;
+	else {
+		slot = xcalloc(1, sizeof *slot);
+		memcpy(slot->address, key.address, sizeof slot->address);
+		tsearch(slot, &ip_slots, ip_slot_compare);
+	}
+	slot->count++;
+	return slot;
+}
+
+void
+ip_slot_release(struct ip_slot *slot)
+{
+	if (--slot->count == 0) {
+		tdelete(slot, &ip_slots, ip_slot_compare);
+		free(slot);
+	}
+}
+
+const char *
+ip_slot_address(const struct ip_slot *slot)
+{
+	return slot->address;
+}
+
+/* "ADDR:PORT", with brackets for IPv6. */
+static void
+listen_format_address(const struct sockaddr *sa, char *buf, size_t len,
+    char *ip, size_t iplen, uint16_t *port)
+{
+	if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)sa;
+
+		inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)iplen);
+		*port = ntohs(s6->sin6_port);
+		snprintf(buf, len, "[%s]:%u", ip, *port);
+	} else {
+		const struct sockaddr_in *s4 = (const void *)sa;
+
+		inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)iplen);
+		*port = ntohs(s4->sin_port);
+		snprintf(buf, len, "%s:%u", ip, *port);
+	}
+}
+
+static void
+listen_refuse(evutil_socket_t fd, const char *bye)
+{
+	ssize_t	n;
+
+	n = send(fd, bye, strlen(bye), MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)n;	/* best effort: the client is refused either way */
+	shutdown(fd, SHUT_WR);
+	evutil_closesocket(fd);
+}
+
+static void
+listen_tune_socket(evutil_socket_t fd)
+{
+	int	on = 1, idle = KEEPALIVE_IDLE, intvl = KEEPALIVE_INTERVAL;
+	int	cnt = KEEPALIVE_COUNT;
+
+	/* Lines are batched per loop iteration already: never wait on Nagle. */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+	setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
+	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+}
+
+static void
+listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	char		 name[INET6_ADDRSTRLEN + 8], ip[INET6_ADDRSTRLEN];
+	uint16_t	 port;
+	struct ip_slot	*slot;
+
+	listen_format_address(sa, name, sizeof name, ip, sizeof ip, &port);
+	if (conn_count() >= listen_config->max_clients) {
+		stats.refused_full++;
+		log_info("refused %s: max-clients (%zu) reached", name,
+		    listen_config->max_clients);
+		listen_refuse(fd, "BYE server-full the server is full, try "
+		    "again later\r\n");
+		return;
+	}
+	slot = ip_slot_acquire(ip);
+	if (listen_config->max_per_ip > 0 &&
+	    slot->count > listen_config->max_per_ip) {
+		ip_slot_release(slot);
+		stats.refused_per_ip++;
+		log_info("refused %s: max-per-ip (%zu) reached", name,
+		    listen_config->max_per_ip);
+		listen_refuse(fd, "BYE too-many-from-address too many "
+		    "connections from your address\r\n");
+		return;
+	}
+	listen_tune_socket(fd);
+	conn_new(fd, slot, port);	/* on failure it released nothing */
+}
+
+static void
+listen_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_enable(listeners[i].lev);
+}
+
+static void
+listen_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct timeval	pause = { 0, LISTEN_PAUSE_MS * 1000 };
+	size_t		i;
+	int		error = EVUTIL_SOCKET_ERROR();
+
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
+	    error != ENOMEM) {
+		log_warnx("accept: %s", evutil_socket_error_to_string(error));
+		return;
+	}
+	if (evtimer_pending(listen_resume, NULL))
+		return;
+	log_warnx("accept: %s: pausing listeners for %d ms",
+	    evutil_socket_error_to_string(error), LISTEN_PAUSE_MS);
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_disable(listeners[i].lev);
+	evtimer_add(listen_resume, &pause);
+}
+
+void
+listen_init(struct event_base *base)
+{
+	listen_base = base;
+	listen_resume = evtimer_new(base, listen_resume_cb, NULL);
+}
+
+void
+listen_configure(const struct config *config)
+{
+	listen_config = config;
+}
+
+/* Listen on "ADDR:PORT" ("[ADDR]:PORT" for IPv6). */
+int
+listen_open(const char *spec, char **cause)
+{
+	struct sockaddr_storage	 ss;
+	int			 sslen = sizeof ss;
+	socklen_t		 len = sizeof ss;
+	struct evconnlistener	*lev;
+	struct listener		*l;
+	char			 ip[INET6_ADDRSTRLEN];
+	uint16_t		 port;
+
+	memset(&ss, 0, sizeof ss);
+	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss,
+	    &sslen) == -1 || strchr(spec, ':') == NULL) {
+		xasprintf(cause, "listen %s: not ADDR:PORT (e.g. "
+		    "127.0.0.1:7000 or [::1]:7000)", spec);
+		return -1;
+	}
+	lev = evconnlistener_new_bind(listen_base, listen_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
+	    (ss.ss_family == AF_INET6 ? LEV_OPT_BIND_IPV6ONLY : 0),
+	    LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
+	if (lev == NULL) {
+		xasprintf(cause, "listen %s: %s", spec, strerror(errno));
+		return -1;
+	}
+	evconnlistener_set_error_cb(lev, listen_error_cb);
+	listeners = xreallocarray(listeners, nlisteners + 1,
+	    sizeof *listeners);
+	l = &listeners[nlisteners++];
+	l->lev = lev;
+	getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss, &len);
+	listen_format_address((struct sockaddr *)&ss, l->name, sizeof l->name,
+	    ip, sizeof ip, &port);
+	log_info("listening on %s", l->name);
+	return 0;
+}
+
+/* Close every listener: no new clients from now on. */
+void
+listen_stop(void)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++)
+		evconnlistener_free(listeners[i].lev);
+	free(listeners);
+	listeners = NULL;
+	nlisteners = 0;
+	if (listen_resume != NULL)
+		evtimer_del(listen_resume);
+}

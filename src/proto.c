@@ -1,0 +1,479 @@
+/*
+ * The line protocol, chatd-protocol(7): a client line is either text for
+ * the current room or a /command from one static table.  Every line gets
+ * exactly one outcome: its visible effect (the echo of one's own message
+ * counts), or one ERR line with a stable code; with acknowledgements on,
+ * ACK n or NACK n instead.  The rooms module knows nothing of this format.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cmdline.h"
+#include "config.h"
+#include "conn.h"
+#include "proto.h"
+#include "room.h"
+#include "stats.h"
+#include "text.h"
+#include "version.h"
+
+#define NEEDS_ROOM	0x1	/* cmd_spec flag: fails without a current room */
+#define WHO_PER_LINE	50
+
+static const struct config	*proto_config;
+
+static void	cmd_nick(void *, struct cmd_args *);
+static void	cmd_join(void *, struct cmd_args *);
+static void	cmd_part(void *, struct cmd_args *);
+static void	cmd_msg(void *, struct cmd_args *);
+static void	cmd_me(void *, struct cmd_args *);
+static void	cmd_topic(void *, struct cmd_args *);
+static void	cmd_who(void *, struct cmd_args *);
+static void	cmd_rooms(void *, struct cmd_args *);
+static void	cmd_history(void *, struct cmd_args *);
+static void	cmd_ack(void *, struct cmd_args *);
+static void	cmd_quit(void *, struct cmd_args *);
+static void	cmd_help(void *, struct cmd_args *);
+
+static const struct cmd_spec proto_commands[] = {
+	{ "nick", 1, 1, CMD_REST_NONE, cmd_nick, 0, "/nick NAME",
+	  "change your nick: 1 to 16 letters, digits, _ or -, not starting "
+	  "with a digit or -" },
+	{ "join", 1, 1, CMD_REST_NONE, cmd_join, 0, "/join ROOM",
+	  "join ROOM (created if new); it becomes your current room" },
+	{ "part", 0, 1, CMD_REST_NONE, cmd_part, 0, "/part [ROOM]",
+	  "leave ROOM, by default your current room" },
+	{ "msg", 1, 1, CMD_REST_REQUIRED, cmd_msg, 0, "/msg NICK TEXT",
+	  "send TEXT to NICK alone" },
+	{ "me", 0, 0, CMD_REST_REQUIRED, cmd_me, NEEDS_ROOM, "/me ACTION",
+	  "describe what you do, in your current room" },
+	{ "topic", 0, 0, CMD_REST_OPTIONAL, cmd_topic, NEEDS_ROOM,
+	  "/topic [TEXT]", "show, or set to TEXT, your current room's topic" },
+	{ "who", 0, 1, CMD_REST_NONE, cmd_who, 0, "/who [ROOM]",
+	  "list who is in ROOM, by default your current room" },
+	{ "rooms", 0, 0, CMD_REST_NONE, cmd_rooms, 0, "/rooms",
+	  "list every room with its member count and topic" },
+	{ "history", 0, 1, CMD_REST_NONE, cmd_history, NEEDS_ROOM,
+	  "/history [N]", "show the last N messages of your current room" },
+	{ "ack", 1, 1, CMD_REST_NONE, cmd_ack, 0, "/ack on|off",
+	  "answer every line you send with ACK n or NACK n CODE" },
+	{ "quit", 0, 0, CMD_REST_OPTIONAL, cmd_quit, 0, "/quit [REASON]",
+	  "leave the server" },
+	{ "help", 0, 1, CMD_REST_NONE, cmd_help, 0, "/help [COMMAND]",
+	  "list the commands, or explain one" },
+	{ NULL, 0, 0, CMD_REST_NONE, NULL, 0, NULL, NULL },
+};
+
+/* Stable error codes and the sentence that goes with each chat_result. */
+static const struct {
+	const char	*code;
+	const char	*text;		/* %s: the nick or room concerned */
+} proto_errors[] = {
+	[CHAT_NICK_TAKEN] = { "nick-taken", "%s is taken" },
+	[CHAT_NICK_INVALID] = { "nick-invalid", "%s is not a valid nick: 1 "
+	    "to 16 letters, digits, _ or -, not starting with a digit or -" },
+	[CHAT_ROOM_INVALID] = { "room-invalid", "%s is not a valid room: # "
+	    "and 1 to 32 letters, digits, _, . or -" },
+	[CHAT_NO_SUCH_NICK] = { "no-such-nick", "no one is called %s" },
+	[CHAT_NO_SUCH_ROOM] = { "no-such-room", "there is no room %s" },
+	[CHAT_NOT_IN_ROOM] = { "not-in-room", "you are not in %s" },
+	[CHAT_TOO_MANY_ROOMS] = { "too-many-rooms", "you cannot join %s: "
+	    "leave a room first" },
+	[CHAT_TOPIC_TOO_LONG] = { "topic-too-long", "a topic in %s may be "
+	    "at most 300 bytes" },
+};
+
+void
+proto_configure(const struct config *config)
+{
+	proto_config = config;
+	room_configure(config->scrollback, config->max_rooms_per_client);
+	room_keep(config->default_room);
+}
+
+const char *
+proto_client_name(const struct conn *c)
+{
+	return c->session != NULL ? c->session->nick : "-";
+}
+
+/* The one way a line fails: NACK with acknowledgements, ERR without. */
+static void
+proto_fail(struct conn *c, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void
+proto_fail(struct conn *c, const char *code, const char *fmt, ...)
+{
+	char	text[512];
+	va_list	ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	c->failed = 1;
+	stats.errors_sent++;
+	if (c->ack)
+		conn_printf(c, "NACK %llu %s %s\r\n",
+		    (unsigned long long)c->lines, code, text);
+	else
+		conn_printf(c, "ERR %s %s\r\n", code, text);
+}
+
+static void
+proto_fail_result(struct conn *c, enum chat_result result, const char *about)
+{
+	char	text[512];
+
+	/* The format strings come from the table above, not from clients. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	snprintf(text, sizeof text, proto_errors[result].text, about);
+#pragma GCC diagnostic pop
+	proto_fail(c, proto_errors[result].code, "%s", text);
+}
+
+static void
+proto_deliver(struct session *s, struct msg *m)
+{
+	proto_format_msg(m);
+	conn_send_msg(s->owner, m);
+	stats.delivered++;
+}
+
+static void
+proto_send_room(struct conn *c, const struct room *r)
+{
+	conn_printf(c, "ROOM %s %zu%s%s\r\n", r->name, r->nmembers,
+	    r->topic != NULL ? " " : "", r->topic != NULL ? r->topic : "");
+}
+
+static void
+proto_history_cb(struct msg *m, void *arg)
+{
+	proto_send_history(arg, m);
+}
+
+/* Join name and show the joiner the room: info, then scrollback. */
+static void
+proto_join(struct conn *c, const char *name)
+{
+	struct room		*r;
+	enum chat_result	 result;
+	int			 rejoined;
+
+	result = room_join(c->session, name, &r, &rejoined);
+	if (result != CHAT_OK) {
+		proto_fail_result(c, result, name);
+		return;
+	}
+	proto_send_room(c, r);
+	if (!rejoined)
+		room_history(r, proto_config->scrollback, proto_history_cb, c);
+}
+
+void
+proto_connected(struct conn *c)
+{
+	size_t	i;
+
+	c->session = session_new(proto_deliver, c);
+	conn_printf(c, "HELLO %s %s Welcome to chatd %s. You are %s in %s. "
+	    "Type /help for help.\r\n", c->session->nick,
+	    proto_config->default_room, CHATD_VERSION, c->session->nick,
+	    proto_config->default_room);
+	for (i = 0; i < proto_config->nmotd; i++)
+		conn_printf(c, "MOTD %s\r\n", proto_config->motd[i]);
+	proto_join(c, proto_config->default_room);
+}
+
+void
+proto_disconnected(struct conn *c, const char *reason)
+{
+	if (c->session == NULL)
+		return;
+	room_quit(c->session, reason);
+	session_free(c->session);
+	c->session = NULL;
+}
+
+/* Write "#" + name into buf (ROOM_NAME_MAX + 1) unless it has one. */
+static const char *
+proto_room_name(const char *name, char *buf)
+{
+	snprintf(buf, ROOM_NAME_MAX + 2, "%s%s", name[0] == '#' ? "" : "#",
+	    name);
+	return buf;
+}
+
+static void
+proto_run_command(struct conn *c, char *line)
+{
+	const struct cmd_spec	*cmd;
+	struct cmd_args		 args;
+	enum cmd_result		 result;
+	const char		*name = line + strspn(line, " ");
+
+	result = cmd_parse(proto_commands, line, 0, &cmd, &args);
+	if (result == CMD_UNKNOWN) {
+		proto_fail(c, "unknown-command", "/%.32s: unknown command; "
+		    "try /help", name);
+		return;
+	}
+	if (result == CMD_USAGE) {
+		proto_fail(c, "bad-usage", "usage: %s", cmd->usage);
+		return;
+	}
+	if ((cmd->flags & NEEDS_ROOM) &&
+	    session_current_room(c->session) == NULL) {
+		proto_fail(c, "not-in-room", "you are not in a room; /join one");
+		return;
+	}
+	cmd->run(c, &args);
+}
+
+static void
+proto_say(struct conn *c, enum msg_kind kind, const char *text)
+{
+	struct room	*r = session_current_room(c->session);
+
+	if (r == NULL) {
+		proto_fail(c, "not-in-room", "you are not in a room; /join one");
+		return;
+	}
+	stats.messages++;
+	room_say(r, c->session, kind, text);
+}
+
+/* One sanitized line (line[len] is writable) from the client. */
+void
+proto_line(struct conn *c, char *line, size_t len)
+{
+	line[len] = '\0';
+	c->failed = 0;
+	if (text_is_blank(line, len))
+		;	/* nothing to do, and nothing went wrong */
+	else if (line[0] == '/' && line[1] != '/')
+		proto_run_command(c, line + 1);
+	else
+		proto_say(c, MSG_SAY, line[0] == '/' ? line + 1 : line);
+	if (c->ack && !c->failed)
+		conn_printf(c, "ACK %llu\r\n", (unsigned long long)c->lines);
+}
+
+void
+proto_line_too_long(struct conn *c, size_t max)
+{
+	proto_fail(c, "line-too-long", "lines may be at most %zu bytes; "
+	    "this one was discarded", max);
+}
+
+void
+proto_rate_limited(struct conn *c, unsigned retry_ms)
+{
+	proto_fail(c, "rate-limited", "retry in %u ms", retry_ms);
+}
+
+static void
+cmd_nick(void *arg, struct cmd_args *args)
+{
+	struct conn		*c = arg;
+	struct session		*s = c->session;
+	char			 old[NICK_MAX + 1];
+	enum chat_result	 result;
+	struct msg		*m;
+
+	if (strcmp(s->nick, args->word[0]) == 0)
+		return;
+	memcpy(old, s->nick, sizeof old);
+	if ((result = session_set_nick(s, args->word[0])) != CHAT_OK) {
+		proto_fail_result(c, result, args->word[0]);
+		return;
+	}
+	m = msg_new(MSG_NICK, NULL, old, s->nick, NULL);
+	room_fanout_neighbours(s, m, 1);
+	msg_unref(m);
+}
+
+static void
+cmd_join(void *arg, struct cmd_args *args)
+{
+	char	buf[ROOM_NAME_MAX + 2];
+
+	proto_join(arg, proto_room_name(args->word[0], buf));
+}
+
+static void
+cmd_part(void *arg, struct cmd_args *args)
+{
+	struct conn	*c = arg;
+	struct room	*r = session_current_room(c->session);
+	char		 buf[ROOM_NAME_MAX + 2];
+	const char	*name;
+
+	if (args->nwords > 0) {
+		name = proto_room_name(args->word[0], buf);
+		if ((r = room_find(name)) == NULL) {
+			proto_fail_result(c, CHAT_NO_SUCH_ROOM, name);
+			return;
+		}
+	} else if (r == NULL) {
+		proto_fail(c, "not-in-room", "you are not in a room");
+		return;
+	}
+	if (room_part(c->session, r, NULL) != CHAT_OK)
+		proto_fail_result(c, CHAT_NOT_IN_ROOM, r->name);
+}
+
+static void
+cmd_msg(void *arg, struct cmd_args *args)
+{
+	struct conn	*c = arg;
+	struct session	*to = session_find(args->word[0]);
+	struct msg	*m;
+
+	if (to == NULL) {
+		proto_fail_result(c, CHAT_NO_SUCH_NICK, args->word[0]);
+		return;
+	}
+	stats.messages++;
+	m = msg_new(MSG_PRIVATE, NULL, c->session->nick, to->nick, args->rest);
+	to->deliver(to, m);
+	if (to != c->session)
+		c->session->deliver(c->session, m);
+	msg_unref(m);
+}
+
+static void
+cmd_me(void *arg, struct cmd_args *args)
+{
+	proto_say(arg, MSG_ACTION, args->rest);
+}
+
+static void
+cmd_topic(void *arg, struct cmd_args *args)
+{
+	struct conn		*c = arg;
+	struct room		*r = session_current_room(c->session);
+	enum chat_result	 result;
+
+	if (*args->rest != '\0') {
+		if ((result = room_set_topic(r, c->session, args->rest)) !=
+		    CHAT_OK)
+			proto_fail_result(c, result, r->name);
+	} else if (r->topic != NULL)
+		conn_printf(c, "TOPIC %s %s %s\r\n", r->name, r->topic_by,
+		    r->topic);
+	else
+		conn_printf(c, "INFO %s has no topic\r\n", r->name);
+}
+
+static void
+cmd_who(void *arg, struct cmd_args *args)
+{
+	struct conn	*c = arg;
+	struct room	*r = session_current_room(c->session);
+	char		 buf[ROOM_NAME_MAX + 2], line[1024];
+	size_t		 i, len = 0;
+
+	if (args->nwords > 0) {
+		proto_room_name(args->word[0], buf);
+		if ((r = room_find(buf)) == NULL) {
+			proto_fail_result(c, CHAT_NO_SUCH_ROOM, buf);
+			return;
+		}
+	} else if (r == NULL) {
+		proto_fail(c, "not-in-room", "you are not in a room; name one");
+		return;
+	}
+	for (i = 0; i < r->nmembers; i++) {
+		if (i % WHO_PER_LINE == 0) {
+			if (i > 0)
+				conn_printf(c, "%s\r\n", line);
+			len = (size_t)snprintf(line, sizeof line, "WHO %s %zu",
+			    r->name, r->nmembers);
+		}
+		len += (size_t)snprintf(line + len, sizeof line - len, " %s",
+		    r->members[i]->nick);
+	}
+	conn_printf(c, "%s\r\n", line);
+}
+
+static void
+proto_rooms_cb(struct room *r, void *arg)
+{
+	proto_send_room(arg, r);
+}
+
+static void
+cmd_rooms(void *arg, struct cmd_args *args)
+{
+	conn_printf(arg, "ROOMS %zu\r\n", room_count());
+	room_foreach(proto_rooms_cb, arg);
+}
+
+static void
+cmd_history(void *arg, struct cmd_args *args)
+{
+	struct conn	*c = arg;
+	size_t		 n = proto_config->scrollback;
+	char		*end;
+
+	if (args->nwords > 0) {
+		n = strtoul(args->word[0], &end, 10);
+		if (*end != '\0' || args->word[0][0] < '0' ||
+		    args->word[0][0] > '9') {
+			proto_fail(c, "bad-usage", "usage: /history [N]");
+			return;
+		}
+	}
+	room_history(session_current_room(c->session), n, proto_history_cb,
+	    c);
+}
+
+static void
+cmd_ack(void *arg, struct cmd_args *args)
+{
+	struct conn	*c = arg;
+
+	if (strcasecmp(args->word[0], "on") == 0)
+		c->ack = 1;
+	else if (strcasecmp(args->word[0], "off") == 0) {
+		c->ack = 0;
+		conn_printf(c, "INFO acks off\r\n");
+	} else
+		proto_fail(c, "bad-usage", "usage: /ack on|off");
+}
+
+static void
+cmd_quit(void *arg, struct cmd_args *args)
+{
+	conn_close(arg, "quit", *args->rest != '\0' ? args->rest : "quit");
+}
+
+static void
+cmd_help(void *arg, struct cmd_args *args)
+{
+	struct conn		*c = arg;
+	const struct cmd_spec	*cmd;
+	enum cmd_result		 result;
+
+	if (args->nwords == 0) {
+		conn_printf(c, "HELP Type text to talk in your current room; "
+		    "start a line with // to begin it with /.\r\n");
+		for (cmd = proto_commands; cmd->name != NULL; cmd++)
+			conn_printf(c, "HELP %-16s %s\r\n", cmd->usage,
+			    cmd->help);
+		return;
+	}
+	cmd = cmd_find(proto_commands, args->word[0] +
+	    (args->word[0][0] == '/'), 0, &result);
+	if (cmd == NULL) {
+		proto_fail(c, "unknown-command", "/%.32s: unknown command; "
+		    "try /help", args->word[0] + (args->word[0][0] == '/'));
+		return;
+	}
+	conn_printf(c, "HELP %s: %s\r\n", cmd->usage, cmd->help);
+}

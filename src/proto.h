@@ -1,0 +1,23 @@
+/* The line protocol (chatd-protocol(7)): what a client line does. */
+#ifndef CHATD_PROTO_H
+#define CHATD_PROTO_H
+
+#include <stddef.h>
+
+struct config;
+struct conn;
+struct msg;
+
+void		 proto_configure(const struct config *);
+void		 proto_connected(struct conn *);
+void		 proto_line(struct conn *, char *, size_t);
+void		 proto_line_too_long(struct conn *, size_t max);
+void		 proto_rate_limited(struct conn *, unsigned retry_ms);
+void		 proto_disconnected(struct conn *, const char *reason);
+const char	*proto_client_name(const struct conn *);
+
+/* proto-format.c: rendering events as lines. */
+void		 proto_format_msg(struct msg *);
+void		 proto_send_history(struct conn *, struct msg *);
+
+#endif

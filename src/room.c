@@ -1,0 +1,400 @@
+/*
+ * Rooms route chat events to their members.  A message is built once and
+ * handed by reference to each member's deliver function, so the cost of an
+ * event grows with the room, never with the server.  Fan-out only delivers:
+ * deliver functions must not free sessions or change membership (a client
+ * that must go is marked and torn down after the fan-out returns).
+ *
+ * Rooms live in a search tree keyed by name without regard to case; a room
+ * disappears with its last member unless it is kept (the default room).
+ */
+#include <search.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "room.h"
+#include "xmalloc.h"
+
+static void	*room_tree;
+static size_t	 room_total;
+static size_t	 room_scrollback = 20;
+static size_t	 room_max_per_session = 20;
+static uint64_t	 room_mark;	/* generation for room_fanout_neighbours */
+static struct room *room_kept;	/* the default room */
+
+static int
+room_compare(const void *a, const void *b)
+{
+	return strcasecmp(((const struct room *)a)->name,
+	    ((const struct room *)b)->name);
+}
+
+void
+room_configure(size_t scrollback, size_t max_rooms_per_client)
+{
+	room_scrollback = scrollback;
+	room_max_per_session = max_rooms_per_client;
+}
+
+int
+room_name_valid(const char *name)
+{
+	size_t	i;
+
+	if (name[0] != '#' || name[1] == '\0')
+		return 0;
+	for (i = 1; name[i] != '\0'; i++) {
+		if (i == ROOM_NAME_MAX)
+			return 0;
+		if ((name[i] >= 'a' && name[i] <= 'z') ||
+		    (name[i] >= 'A' && name[i] <= 'Z') ||
+		    (name[i] >= '0' && name[i] <= '9') ||
+		    strchr("_.-", name[i]) != NULL)
+			continue;
+		return 0;
+	}
+	return 1;
+}
+
+struct room *
+room_find(const char *name)
+{
+	struct room	  key;
+	void		**found;
+
+	if (strlen(name) > ROOM_NAME_MAX)
+		return NULL;
+	strcpy(key.name, name);
+	found = tfind(&key, &room_tree, room_compare);
+	return found != NULL ? *found : NULL;
+}
+
+static struct room *
+room_create(const char *name)
+{
+	struct room	*r = xcalloc(1, sizeof *r);
+
+	strcpy(r->name, name);
+	r->created = r->last_activity = time(NULL);
+	tsearch(r, &room_tree, room_compare);
+	room_total++;
+	return r;
+}
+
+static void	room_free_node(void *);
+
+static void
+room_destroy(struct room *r)
+{
+	tdelete(r, &room_tree, room_compare);
+	room_total--;
+	room_free_node(r);
+}
+
+static void
+room_destroy_if_unused(struct room *r)
+{
+	if (r->nmembers == 0 && !r->persistent)
+		room_destroy(r);
+}
+
+/* Keep the named room even when empty (the default room); only one is kept. */
+void
+room_keep(const char *name)
+{
+	struct room	*r = room_find(name);
+
+	if (r == NULL)
+		r = room_create(name);
+	if (room_kept != NULL && room_kept != r) {
+		room_kept->persistent = 0;
+		room_destroy_if_unused(room_kept);
+	}
+	r->persistent = 1;
+	room_kept = r;
+}
+
+void
+room_fanout(struct room *r, struct msg *m)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nmembers; i++)
+		r->members[i]->deliver(r->members[i], m);
+}
+
+/*
+ * Deliver m once to everyone who shares a room with s and, if include_self,
+ * to s: a nick change or a quit reaches each neighbour exactly once.
+ */
+void
+room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
+{
+	struct session	*member;
+	size_t		 i, j;
+
+	room_mark++;
+	s->mark = room_mark;
+	if (include_self)
+		s->deliver(s, m);
+	for (i = 0; i < s->nrooms; i++) {
+		for (j = 0; j < s->rooms[i]->nmembers; j++) {
+			member = s->rooms[i]->members[j];
+			if (member->mark != room_mark) {
+				member->mark = room_mark;
+				member->deliver(member, m);
+			}
+		}
+	}
+}
+
+static void
+room_add_member(struct room *r, struct session *s)
+{
+	if (r->nmembers == r->members_cap) {
+		r->members_cap = r->members_cap ? r->members_cap * 2 : 4;
+		r->members = xreallocarray(r->members, r->members_cap,
+		    sizeof *r->members);
+	}
+	r->members[r->nmembers++] = s;
+	s->rooms = xreallocarray(s->rooms, s->nrooms + 1, sizeof *s->rooms);
+	s->rooms[s->nrooms++] = r;
+}
+
+static void
+room_remove_member(struct room *r, struct session *s)
+{
+	size_t	i;
+
+	for (i = 0; i < r->nmembers; i++) {
+		if (r->members[i] == s) {
+			r->members[i] = r->members[--r->nmembers];
+			break;
+		}
+	}
+	for (i = 0; i < s->nrooms; i++) {
+		if (s->rooms[i] == r) {
+			memmove(&s->rooms[i], &s->rooms[i + 1],
+			    (s->nrooms - i - 1) * sizeof *s->rooms);
+			s->nrooms--;
+			break;
+		}
+	}
+}
+
+/* Make r the current room of s (the last of its rooms). */
+static void
+room_make_current(struct session *s, struct room *r)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nrooms; i++) {
+		if (s->rooms[i] == r) {
+			memmove(&s->rooms[i], &s->rooms[i + 1],
+			    (s->nrooms - i - 1) * sizeof *s->rooms);
+			s->rooms[s->nrooms - 1] = r;
+			return;
+		}
+	}
+}
+
+/*
+ * Join (creating the room if new) and make it current.  Joining a room one
+ * is already in only makes it current, and sets *rejoined.
+ */
+enum chat_result
+room_join(struct session *s, const char *name, struct room **out,
+    int *rejoined)
+{
+	struct room	*r;
+	struct msg	*m;
+
+	if (!room_name_valid(name))
+		return CHAT_ROOM_INVALID;
+	r = room_find(name);
+	if (r != NULL && session_in_room(s, r)) {
+		room_make_current(s, r);
+		*out = r;
+		*rejoined = 1;
+		return CHAT_OK;
+	}
+	if (s->nrooms >= room_max_per_session)
+		return CHAT_TOO_MANY_ROOMS;
+	if (r == NULL)
+		r = room_create(name);
+	room_add_member(r, s);
+	m = msg_new(MSG_JOIN, r->name, s->nick, NULL, NULL);
+	room_fanout(r, m);
+	msg_unref(m);
+	*out = r;
+	*rejoined = 0;
+	return CHAT_OK;
+}
+
+enum chat_result
+room_part(struct session *s, struct room *r, const char *reason)
+{
+	struct msg	*m;
+
+	if (!session_in_room(s, r))
+		return CHAT_NOT_IN_ROOM;
+	m = msg_new(MSG_PART, r->name, s->nick, NULL, reason);
+	room_fanout(r, m);
+	msg_unref(m);
+	room_remove_member(r, s);
+	room_destroy_if_unused(r);
+	return CHAT_OK;
+}
+
+/* s is leaving the server: tell its neighbours once, then leave silently. */
+void
+room_quit(struct session *s, const char *reason)
+{
+	struct msg	*m;
+	struct room	*r;
+
+	if (s->nrooms == 0)
+		return;
+	m = msg_new(MSG_QUIT, NULL, s->nick, NULL, reason);
+	room_fanout_neighbours(s, m, 0);	/* the quitter gets BYE */
+	msg_unref(m);
+	while (s->nrooms > 0) {
+		r = s->rooms[s->nrooms - 1];
+		room_remove_member(r, s);
+		room_destroy_if_unused(r);
+	}
+}
+
+static void
+room_scrollback_push(struct room *r, struct msg *m)
+{
+	struct msg	**ring;
+	size_t		  i, n;
+
+	if (r->scroll_cap != room_scrollback) {	/* depth was reconfigured */
+		n = r->scroll_len < room_scrollback ? r->scroll_len :
+		    room_scrollback;
+		ring = xreallocarray(NULL, room_scrollback ? room_scrollback :
+		    1, sizeof *ring);
+		for (i = 0; i < r->scroll_len; i++) {
+			struct msg *old = r->scroll[(r->scroll_next +
+			    r->scroll_cap - r->scroll_len + i) % r->scroll_cap];
+			if (i < r->scroll_len - n)
+				msg_unref(old);
+			else
+				ring[i - (r->scroll_len - n)] = old;
+		}
+		free(r->scroll);
+		r->scroll = ring;
+		r->scroll_cap = room_scrollback;
+		r->scroll_len = n;
+		r->scroll_next = room_scrollback ? n % room_scrollback : 0;
+	}
+	if (r->scroll_cap == 0)
+		return;
+	if (r->scroll_len == r->scroll_cap)
+		msg_unref(r->scroll[r->scroll_next]);
+	else
+		r->scroll_len++;
+	r->scroll[r->scroll_next] = msg_ref(m);
+	r->scroll_next = (r->scroll_next + 1) % r->scroll_cap;
+}
+
+/* s says text (MSG_SAY or MSG_ACTION) in r. */
+void
+room_say(struct room *r, struct session *s, enum msg_kind kind,
+    const char *text)
+{
+	struct msg	*m = msg_new(kind, r->name, s->nick, NULL, text);
+
+	r->messages++;
+	r->last_activity = m->time;
+	room_scrollback_push(r, m);
+	room_fanout(r, m);
+	msg_unref(m);
+}
+
+enum chat_result
+room_set_topic(struct room *r, struct session *s, const char *text)
+{
+	struct msg	*m;
+
+	if (strlen(text) > TOPIC_MAX)
+		return CHAT_TOPIC_TOO_LONG;
+	free(r->topic);
+	r->topic = xstrdup(text);
+	strcpy(r->topic_by, s->nick);
+	r->last_activity = time(NULL);
+	m = msg_new(MSG_TOPIC, r->name, s->nick, NULL, text);
+	room_fanout(r, m);
+	msg_unref(m);
+	return CHAT_OK;
+}
+
+/* Call cb for the last n messages of r, oldest first. */
+void
+room_history(const struct room *r, size_t n,
+    void (*cb)(struct msg *, void *), void *arg)
+{
+	size_t	i;
+
+	if (n > r->scroll_len)
+		n = r->scroll_len;
+	for (i = r->scroll_len - n; i < r->scroll_len; i++)
+		cb(r->scroll[(r->scroll_next + r->scroll_cap - r->scroll_len +
+		    i) % r->scroll_cap], arg);
+}
+
+size_t
+room_count(void)
+{
+	return room_total;
+}
+
+struct room_walk {
+	void	(*cb)(struct room *, void *);
+	void	 *arg;
+};
+
+static void
+room_walk_node(const void *node, VISIT which, void *arg)
+{
+	struct room_walk	*w = arg;
+
+	if (which == postorder || which == leaf)
+		w->cb(*(struct room * const *)node, w->arg);
+}
+
+/* Visit every room in name order; cb must not create or destroy rooms. */
+void
+room_foreach(void (*cb)(struct room *, void *), void *arg)
+{
+	struct room_walk	w = { cb, arg };
+
+	twalk_r(room_tree, room_walk_node, &w);
+}
+
+static void
+room_free_node(void *node)
+{
+	struct room	*r = node;
+	size_t		 i;
+
+	for (i = 0; i < r->scroll_len; i++)
+		msg_unref(r->scroll[i]);
+	free(r->scroll);
+	free(r->members);
+	free(r->topic);
+	free(r);
+}
+
+/* At exit, with every session gone: free the rooms that were kept. */
+void
+room_free_all(void)
+{
+	tdestroy(room_tree, room_free_node);
+	room_tree = NULL;
+	room_total = 0;
+	room_kept = NULL;
+}

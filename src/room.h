@@ -1,0 +1,49 @@
+/* Rooms: membership, topics, scrollback and fan-out.  No wire format here. */
+#ifndef CHATD_ROOM_H
+#define CHATD_ROOM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "msg.h"
+#include "session.h"
+
+#define ROOM_NAME_MAX	33	/* '#' and up to 32 characters */
+#define TOPIC_MAX	300	/* bytes */
+
+struct room {
+	char		  name[ROOM_NAME_MAX + 1];
+	char		 *topic;		/* NULL: none */
+	char		  topic_by[NICK_MAX + 1];
+	struct session	**members;
+	size_t		  nmembers, members_cap;
+	struct msg	**scroll;		/* ring of the latest messages */
+	size_t		  scroll_cap, scroll_len, scroll_next;
+	uint64_t	  messages;		/* said since creation */
+	time_t		  created, last_activity;
+	int		  persistent;		/* kept when empty */
+};
+
+void		 room_configure(size_t scrollback, size_t max_rooms_per_client);
+int		 room_name_valid(const char *);
+struct room	*room_find(const char *);
+void		 room_keep(const char *);
+enum chat_result room_join(struct session *, const char *, struct room **,
+		    int *rejoined);
+enum chat_result room_part(struct session *, struct room *, const char *reason);
+void		 room_quit(struct session *, const char *reason);
+void		 room_say(struct room *, struct session *, enum msg_kind,
+		    const char *text);
+enum chat_result room_set_topic(struct room *, struct session *,
+		    const char *text);
+void		 room_fanout(struct room *, struct msg *);
+void		 room_fanout_neighbours(struct session *, struct msg *,
+		    int include_self);
+void		 room_history(const struct room *, size_t,
+		    void (*)(struct msg *, void *), void *);
+size_t		 room_count(void);
+void		 room_foreach(void (*)(struct room *, void *), void *);
+void		 room_free_all(void);
+
+#endif

@@ -1,0 +1,149 @@
+/*
+ * The nick registry.  Nicks are ASCII and unique without regard to case;
+ * the registry is a search tree (tsearch(3)) keyed by nick, so lookups and
+ * listings cost log n and come out sorted.  A new session gets the first
+ * free "guestN".
+ */
+#include <search.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "session.h"
+#include "xmalloc.h"
+
+static void		*session_tree;
+static size_t		 session_total;
+static uint64_t		 session_next_id = 1;
+static unsigned long	 session_next_guest = 1;
+
+static int
+session_compare(const void *a, const void *b)
+{
+	const struct session	*sa = a, *sb = b;
+
+	return strcasecmp(sa->nick, sb->nick);
+}
+
+int
+session_nick_valid(const char *nick)
+{
+	size_t	i;
+
+	for (i = 0; nick[i] != '\0'; i++) {
+		if (i == NICK_MAX)
+			return 0;
+		if ((nick[i] >= 'a' && nick[i] <= 'z') ||
+		    (nick[i] >= 'A' && nick[i] <= 'Z') || nick[i] == '_')
+			continue;
+		if (i > 0 && ((nick[i] >= '0' && nick[i] <= '9') ||
+		    nick[i] == '-'))
+			continue;
+		return 0;
+	}
+	return i > 0;
+}
+
+struct session *
+session_find(const char *nick)
+{
+	struct session	  key;
+	void		**found;
+
+	if (strlen(nick) > NICK_MAX)
+		return NULL;
+	strcpy(key.nick, nick);
+	found = tfind(&key, &session_tree, session_compare);
+	return found != NULL ? *found : NULL;
+}
+
+struct session *
+session_new(session_deliver_fn *deliver, void *owner)
+{
+	struct session	*s = xcalloc(1, sizeof *s);
+
+	s->id = session_next_id++;
+	s->since = time(NULL);
+	s->deliver = deliver;
+	s->owner = owner;
+	do {
+		snprintf(s->nick, sizeof s->nick, "guest%lu",
+		    session_next_guest++);
+	} while (session_find(s->nick) != NULL);
+	tsearch(s, &session_tree, session_compare);
+	session_total++;
+	return s;
+}
+
+/* Forget s; its rooms must already have been left. */
+void
+session_free(struct session *s)
+{
+	tdelete(s, &session_tree, session_compare);
+	session_total--;
+	free(s->rooms);
+	free(s);
+}
+
+enum chat_result
+session_set_nick(struct session *s, const char *nick)
+{
+	struct session	*other;
+
+	if (!session_nick_valid(nick))
+		return CHAT_NICK_INVALID;
+	if ((other = session_find(nick)) != NULL && other != s)
+		return CHAT_NICK_TAKEN;
+	tdelete(s, &session_tree, session_compare);
+	strcpy(s->nick, nick);	/* a case change of one's own nick is fine */
+	tsearch(s, &session_tree, session_compare);
+	return CHAT_OK;
+}
+
+struct room *
+session_current_room(const struct session *s)
+{
+	return s->nrooms > 0 ? s->rooms[s->nrooms - 1] : NULL;
+}
+
+int
+session_in_room(const struct session *s, const struct room *r)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nrooms; i++) {
+		if (s->rooms[i] == r)
+			return 1;
+	}
+	return 0;
+}
+
+size_t
+session_count(void)
+{
+	return session_total;
+}
+
+struct session_walk {
+	void	(*cb)(struct session *, void *);
+	void	 *arg;
+};
+
+static void
+session_walk_node(const void *node, VISIT which, void *arg)
+{
+	struct session_walk	*w = arg;
+
+	if (which == postorder || which == leaf)
+		w->cb(*(struct session * const *)node, w->arg);
+}
+
+/* Visit every session in nick order; cb must not add or remove sessions. */
+void
+session_foreach(void (*cb)(struct session *, void *), void *arg)
+{
+	struct session_walk	w = { cb, arg };
+
+	twalk_r(session_tree, session_walk_node, &w);
+}

@@ -1,0 +1,52 @@
+/* A chatting identity: its nick (unique, case-insensitive) and its rooms. */
+#ifndef CHATD_SESSION_H
+#define CHATD_SESSION_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define NICK_MAX	16
+
+struct msg;
+struct room;
+struct session;
+
+/* Outcomes of chat operations; the protocol turns them into error codes. */
+enum chat_result {
+	CHAT_OK,
+	CHAT_NICK_TAKEN,
+	CHAT_NICK_INVALID,
+	CHAT_ROOM_INVALID,
+	CHAT_NO_SUCH_NICK,
+	CHAT_NO_SUCH_ROOM,
+	CHAT_NOT_IN_ROOM,
+	CHAT_TOO_MANY_ROOMS,
+	CHAT_TOPIC_TOO_LONG,
+};
+
+/* How events reach a session's client: the protocol's business. */
+typedef void session_deliver_fn(struct session *, struct msg *);
+
+struct session {
+	uint64_t		 id;
+	char			 nick[NICK_MAX + 1];
+	struct room		**rooms;	/* join order: last is current */
+	size_t			 nrooms;
+	uint64_t		 mark;		/* fan-out de-duplication */
+	time_t			 since;
+	session_deliver_fn	*deliver;
+	void			*owner;		/* the protocol's client */
+};
+
+int		 session_nick_valid(const char *);
+struct session	*session_new(session_deliver_fn *, void *owner);
+void		 session_free(struct session *);
+struct session	*session_find(const char *nick);
+enum chat_result session_set_nick(struct session *, const char *);
+struct room	*session_current_room(const struct session *);
+int		 session_in_room(const struct session *, const struct room *);
+size_t		 session_count(void);
+void		 session_foreach(void (*)(struct session *, void *), void *);
+
+#endif

@@ -1,0 +1,4 @@
+/* The one instance of the daemon-wide counters. */
+#include "stats.h"
+
+struct stats stats;

@@ -1,0 +1,26 @@
+/* Daemon-wide counters, reported by the control socket. */
+#ifndef CHATD_STATS_H
+#define CHATD_STATS_H
+
+#include <stdint.h>
+
+struct stats {
+	uint64_t	accepted;
+	uint64_t	refused_full;		/* max-clients */
+	uint64_t	refused_per_ip;		/* max-per-ip */
+	uint64_t	closed;
+	uint64_t	closed_slow;		/* send queue limits */
+	uint64_t	closed_idle;
+	uint64_t	lines_in;
+	uint64_t	messages;		/* said in rooms or privately */
+	uint64_t	delivered;		/* events queued to clients */
+	uint64_t	bytes_in;
+	uint64_t	bytes_out;
+	uint64_t	flood_pauses;
+	uint64_t	errors_sent;
+	uint64_t	peak_clients;
+};
+
+extern struct stats stats;
+
+#endif

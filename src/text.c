@@ -1,0 +1,138 @@
+/*
+ * Client text, made safe before anything parses or relays it.  The result is
+ * valid UTF-8 with no C0 or C1 control characters and no DEL, so an ANSI or
+ * OSC escape typed by one user can never reach another user's terminal:
+ * - telnet IAC sequences are removed (they are the client's, not the user's),
+ * - TAB becomes a space,
+ * - every other control character, and every byte that is not part of a
+ *   well-formed, shortest-form UTF-8 sequence, becomes U+FFFD,
+ * so damage stays visible instead of silently vanishing.
+ */
+#include <stdint.h>
+#include <string.h>
+
+#include "text.h"
+
+#define TELNET_IAC	0xff
+#define TELNET_SB	0xfa
+#define TELNET_SE	0xf0
+#define TELNET_WILL	0xfb
+#define TELNET_DONT	0xfe
+
+static const char replacement[] = "\xef\xbf\xbd";	/* U+FFFD */
+
+/* Length of the telnet command starting at in[0] == IAC. */
+static size_t
+telnet_command_length(const unsigned char *in, size_t len)
+{
+	size_t	i;
+
+	if (len < 2)
+		return len;
+	if (in[1] >= TELNET_WILL && in[1] <= TELNET_DONT)
+		return len < 3 ? len : 3;
+	if (in[1] != TELNET_SB)
+		return 2;
+	for (i = 2; i + 1 < len; i++) {
+		if (in[i] == TELNET_IAC && in[i + 1] == TELNET_SE)
+			return i + 2;
+	}
+	return len;	/* unterminated subnegotiation: drop the rest */
+}
+
+/*
+ * Length of the well-formed UTF-8 sequence at in[0] (a byte >= 0x80), or 0.
+ * The ranges are those of RFC 3629's table, which excludes overlong forms,
+ * surrogates and code points above U+10FFFF.
+ */
+static size_t
+utf8_sequence_length(const unsigned char *in, size_t len, uint32_t *cp)
+{
+	unsigned char	lo = 0x80, hi = 0xbf;
+	size_t		n, i;
+
+	if (in[0] >= 0xc2 && in[0] <= 0xdf)
+		n = 2;
+	else if (in[0] >= 0xe0 && in[0] <= 0xef) {
+		n = 3;
+		if (in[0] == 0xe0)
+			lo = 0xa0;
+		else if (in[0] == 0xed)
+			hi = 0x9f;
+	} else if (in[0] >= 0xf0 && in[0] <= 0xf4) {
+		n = 4;
+		if (in[0] == 0xf0)
+			lo = 0x90;
+		else if (in[0] == 0xf4)
+			hi = 0x8f;
+	} else
+		return 0;
+	if (len < n || in[1] < lo || in[1] > hi)
+		return 0;
+	*cp = in[0] & (0xff >> (n + 1));
+	for (i = 1; i < n; i++) {
+		if ((in[i] & 0xc0) != 0x80)
+			return 0;
+		*cp = (*cp << 6) | (in[i] & 0x3f);
+	}
+	return n;
+}
+
+/* Sanitize len bytes of in into out (TEXT_SANITIZE_MAX(len) bytes). */
+size_t
+text_sanitize(const char *in_, size_t len, char *out)
+{
+	const unsigned char	*in = (const unsigned char *)in_;
+	size_t			 i = 0, o = 0, n;
+	uint32_t		 cp;
+
+	while (i < len) {
+		if (in[i] == TELNET_IAC) {
+			i += telnet_command_length(in + i, len - i);
+			continue;
+		}
+		if (in[i] == '\t') {
+			out[o++] = ' ';
+			i++;
+			continue;
+		}
+		if (in[i] >= 0x20 && in[i] < 0x7f) {
+			out[o++] = (char)in[i++];
+			continue;
+		}
+		n = in[i] >= 0x80 ? utf8_sequence_length(in + i, len - i, &cp) : 0;
+		if (n == 0 || cp <= 0x9f) {	/* C0, DEL, C1 or malformed */
+			memcpy(out + o, replacement, 3);
+			o += 3;
+			i += n == 0 ? 1 : n;
+			continue;
+		}
+		memcpy(out + o, in + i, n);
+		o += n;
+		i += n;
+	}
+	return o;
+}
+
+int
+text_is_blank(const char *s, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < len; i++) {
+		if (s[i] != ' ')
+			return 0;
+	}
+	return 1;
+}
+
+/* Longest prefix of valid UTF-8 s[0..len) that fits max bytes. */
+size_t
+text_utf8_truncate(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xc0) == 0x80)
+		max--;
+	return max;
+}

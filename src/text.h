@@ -1,0 +1,14 @@
+/* Making client text safe to relay: UTF-8 validation and control stripping. */
+#ifndef CHATD_TEXT_H
+#define CHATD_TEXT_H
+
+#include <stddef.h>
+
+/* Worst-case growth of text_sanitize: every byte may become U+FFFD. */
+#define TEXT_SANITIZE_MAX(len)	((len) * 3)
+
+size_t	text_sanitize(const char *in, size_t len, char *out);
+int	text_is_blank(const char *, size_t);
+size_t	text_utf8_truncate(const char *, size_t len, size_t max);
+
+#endif
