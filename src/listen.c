@@ -209,6 +209,54 @@ listen_configure(const struct config *config)
 	listen_config = config;
 }
 
+/* Parse "ADDR:PORT" or "[ADDR6]:PORT" (port 0: the kernel picks one). */
+static int
+listen_parse(const char *spec, struct sockaddr_storage *ss, int *sslen)
+{
+	char			 host[INET6_ADDRSTRLEN + 2], *end;
+	const char		*colon, *start = spec;
+	size_t			 hostlen;
+	unsigned long		 port;
+	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+
+	if (*spec == '[') {
+		if ((colon = strstr(spec, "]:")) == NULL)
+			return -1;
+		start = spec + 1;
+		hostlen = (size_t)(colon - start);
+		colon++;
+	} else {
+		if ((colon = strchr(spec, ':')) == NULL ||
+		    strchr(colon + 1, ':') != NULL)
+			return -1;
+		hostlen = (size_t)(colon - spec);
+	}
+	if (hostlen == 0 || hostlen >= sizeof host || colon[1] < '0' ||
+	    colon[1] > '9')
+		return -1;
+	memcpy(host, start, hostlen);
+	host[hostlen] = '\0';
+	errno = 0;
+	port = strtoul(colon + 1, &end, 10);
+	if (*end != '\0' || errno != 0 || port > 65535)
+		return -1;
+	memset(ss, 0, sizeof *ss);
+	if (*spec != '[' && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+		*sslen = sizeof *s4;
+		return 0;
+	}
+	if (*spec == '[' && inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+		*sslen = sizeof *s6;
+		return 0;
+	}
+	return -1;
+}
+
 /* Listen on "ADDR:PORT" ("[ADDR]:PORT" for IPv6). */
 int
 listen_open(const char *spec, char **cause)
@@ -221,9 +269,7 @@ listen_open(const char *spec, char **cause)
 	char			 ip[INET6_ADDRSTRLEN];
 	uint16_t		 port;
 
-	memset(&ss, 0, sizeof ss);
-	if (evutil_parse_sockaddr_port(spec, (struct sockaddr *)&ss,
-	    &sslen) == -1 || strchr(spec, ':') == NULL) {
+	if (listen_parse(spec, &ss, &sslen) == -1) {
 		xasprintf(cause, "listen %s: not ADDR:PORT (e.g. "
 		    "127.0.0.1:7000 or [::1]:7000)", spec);
 		return -1;
