@@ -15,23 +15,24 @@ cmd_find(const struct cmd_spec *table, const char *name, int prefixes,
     enum cmd_result *result)
 {
 	const struct cmd_spec	*found = NULL;
-	size_t			 len = strlen(name);
+	size_t			 len = strlen(name), matches = 0;
 
 	*result = CMD_UNKNOWN;
 	if (len == 0)
 		return NULL;
 	for (; table->name != NULL; table++) {
 		if (strcasecmp(table->name, name) == 0) {
-			*result = CMD_OK;
+			*result = CMD_OK;	/* an exact name always wins */
 			return table;
 		}
 		if (prefixes && strncasecmp(table->name, name, len) == 0) {
-			if (found != NULL) {
-				*result = CMD_AMBIGUOUS;
-				return NULL;
-			}
 			found = table;
+			matches++;
 		}
+	}
+	if (matches > 1) {
+		*result = CMD_AMBIGUOUS;
+		return NULL;
 	}
 	if (found != NULL)
 		*result = CMD_OK;
