@@ -11,12 +11,17 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ban.h"
+#include "chatd.h"
 #include "config.h"
 #include "conn.h"
+#include "control.h"
 #include "listen.h"
 #include "log.h"
+#include "privilege.h"
 #include "proto.h"
 #include "room.h"
+#include "service.h"
 #include "version.h"
 #include "xmalloc.h"
 
@@ -52,11 +57,18 @@ apply_config(struct config *c)
 	conn_configure(c);
 	listen_configure(c);
 	proto_configure(c);
+	control_configure(c);
 }
 
 static void
 reload_report(const char *key, int needs_restart, void *arg)
 {
+	struct reload_outcome	*o = arg;
+
+	o->changes = xreallocarray(o->changes, o->nchanges + 1,
+	    sizeof *o->changes);
+	o->changes[o->nchanges].key = key;
+	o->changes[o->nchanges++].needs_restart = needs_restart;
 	if (needs_restart)
 		log_warnx("reload: %s changed; it takes effect after a restart",
 		    key);
@@ -64,27 +76,38 @@ reload_report(const char *key, int needs_restart, void *arg)
 		log_info("reload: %s changed", key);
 }
 
-static void
-reload(void)
+/* Re-read the config file: apply it whole, or keep the running one. */
+void
+chatd_reload(struct reload_outcome *o)
 {
 	struct config	*next;
-	char		*cause;
 
+	memset(o, 0, sizeof *o);
+	o->file = config_path;
 	if (config_path == NULL) {
 		log_info("reload: no config file; nothing to do");
 		return;
 	}
-	if ((next = config_load(config_path, &overrides, &cause)) == NULL) {
+	service_reloading();
+	if ((next = config_load(config_path, &overrides, &o->error)) == NULL) {
 		log_error("reload failed, keeping the running configuration: "
-		    "%s", cause);
-		free(cause);
+		    "%s", o->error);
+		service_ready();
 		return;
 	}
-	if (config_diff(config, next, reload_report, NULL) == 0)
+	if (config_diff(config, next, reload_report, o) == 0)
 		log_info("reload: %s: no changes", config_path);
 	apply_config(next);
 	config_free(config);
 	config = next;
+	service_ready();
+}
+
+void
+chatd_reload_free(struct reload_outcome *o)
+{
+	free(o->changes);
+	free(o->error);
 }
 
 static void
@@ -101,10 +124,11 @@ grace_expired_cb(evutil_socket_t fd, short what, void *arg)
 	event_base_loopexit(base, NULL);
 }
 
-static void
-shutdown_begin(void)
+/* Stop accepting, say goodbye, and exit once flushed or after seconds. */
+void
+chatd_shutdown(size_t seconds)
 {
-	struct timeval	grace = { (time_t)config->shutdown_grace, 0 };
+	struct timeval	grace = { (time_t)seconds, 0 };
 
 	if (shutting_down++) {
 		log_notice("second signal: exiting now");
@@ -112,19 +136,69 @@ shutdown_begin(void)
 		return;
 	}
 	log_notice("shutting down: %zu clients, grace %zu s", conn_count(),
-	    config->shutdown_grace);
+	    seconds);
+	service_stopping();
 	listen_stop();
 	event_base_once(base, -1, EV_TIMEOUT, grace_expired_cb, NULL, &grace);
 	conn_shutdown_all(all_clients_gone);
 }
 
 static void
+status_line(char *buf, size_t len)
+{
+	snprintf(buf, len, "%zu clients, %zu rooms", conn_count(),
+	    room_count());
+}
+
+/*
+ * Listen where systemd says, if it passed sockets (socket activation),
+ * otherwise where the config says.  The control socket is ready before a
+ * listener the config names is announced.
+ */
+static void
+open_listeners(void)
+{
+	struct service_socket	*sockets;
+	size_t			 i, n, adopted = 0;
+	char			*cause;
+	int			 rc;
+
+	n = service_sockets(&sockets);
+	for (i = 0; i < n; i++) {
+		if (strcmp(sockets[i].name, "control") == 0)
+			rc = control_adopt(sockets[i].fd, &cause);
+		else {
+			rc = listen_adopt(sockets[i].fd, sockets[i].name,
+			    &cause);
+			adopted++;
+		}
+		if (rc == -1)
+			fatalx("%s", cause);
+	}
+	service_sockets_free(sockets, n);
+	if (control_open(config, &cause) == -1)
+		fatalx("%s", cause);
+	if (adopted > 0) {
+		log_info("using %zu sockets from systemd; the listen setting "
+		    "is not used", adopted);
+		return;
+	}
+	for (i = 0; i < config->nlisten; i++) {
+		if (listen_open(config->listen[i], &cause) == -1)
+			fatalx("%s", cause);
+	}
+}
+
+static void
 signal_cb(evutil_socket_t sig, short what, void *arg)
 {
-	if (sig == SIGHUP)
-		reload();
-	else
-		shutdown_begin();
+	struct reload_outcome	outcome;
+
+	if (sig == SIGHUP) {
+		chatd_reload(&outcome);
+		chatd_reload_free(&outcome);
+	} else
+		chatd_shutdown(config->shutdown_grace);
 }
 
 int
@@ -185,12 +259,15 @@ main(int argc, char **argv)
 
 	if ((config = config_load(config_path, &overrides, &cause)) == NULL) {
 		fprintf(stderr, "chatd: %s\n", cause);
+		free(cause);
+		free(overrides.listen);
 		return 1;
 	}
 	if (test_only) {
 		printf("chatd: %s: configuration ok\n",
 		    config_path != NULL ? config_path : "built-in defaults");
 		config_free(config);
+		free(overrides.listen);
 		return 0;
 	}
 
@@ -200,23 +277,30 @@ main(int argc, char **argv)
 		fatalx("cannot create the event base");
 	conn_init(base);
 	listen_init(base);
+	control_init(base);
 	apply_config(config);
-	for (i = 0; i < config->nlisten; i++) {
-		if (listen_open(config->listen[i], &cause) == -1)
-			fatalx("%s", cause);
-	}
+	/* Before any listener is announced: a SIGTERM then is a shutdown. */
 	for (i = 0; i < 3; i++) {
 		sigev[i] = evsignal_new(base, signals[i], signal_cb, NULL);
 		evsignal_add(sigev[i], NULL);
 	}
+	open_listeners();
+	/* Every socket is open: root is not needed any more. */
+	if (privilege_drop(config->user, &cause) == -1)
+		fatalx("%s", cause);
+	service_init(base, status_line);
 	log_notice("chatd %s started (%s, libevent %s)", CHATD_VERSION,
 	    event_base_get_method(base), event_get_version());
+	service_ready();
 
 	event_base_dispatch(base);
 
 	listen_stop();
+	service_free();
+	control_free();		/* first: it watches the rooms */
 	conn_free_all();
 	room_free_all();
+	ban_free_all();
 	for (i = 0; i < 3; i++)
 		event_free(sigev[i]);
 	event_base_free(base);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "addr.h"
 #include "config.h"
 #include "room.h"
 #include "text.h"
@@ -24,7 +25,9 @@ enum config_type {
 	CONFIG_STRING,
 	CONFIG_ROOM,
 	CONFIG_LIST,		/* repeatable string */
+	CONFIG_LISTEN,		/* repeatable ADDR:PORT */
 	CONFIG_LOG_LEVEL,
+	CONFIG_MODE,		/* octal permission bits */
 };
 
 struct config_key {
@@ -41,8 +44,15 @@ struct config_key {
 #define KiB		((size_t)1024)
 #define MiB		(KiB * 1024)
 static const struct config_key config_keys[] = {
-	{ "listen", CONFIG_LIST, FIELD(listen), FIELD(nlisten), 0, 0, NULL, 1 },
+	{ "listen", CONFIG_LISTEN, FIELD(listen), FIELD(nlisten), 0, 0, NULL, 1 },
+	{ "user", CONFIG_STRING, FIELD(user), 0, 0, 0, NULL, 1 },
 	{ "control", CONFIG_STRING, FIELD(control_path), 0, 0, 0, NULL, 1 },
+	{ "control-mode", CONFIG_MODE, FIELD(control_mode), 0, 0, 0777,
+	  "0660", 1 },
+	{ "control-group", CONFIG_STRING, FIELD(control_group), 0, 0, 0,
+	  NULL, 1 },
+	{ "control-readonly", CONFIG_STRING, FIELD(control_readonly), 0, 0, 0,
+	  NULL, 1 },
 	{ "default-room", CONFIG_ROOM, FIELD(default_room), 0, 0, 0,
 	  "#lobby", 0 },
 	{ "motd", CONFIG_LIST, FIELD(motd), FIELD(nmotd), 0, 0, NULL, 0 },
@@ -74,11 +84,14 @@ static const struct config_key config_keys[] = {
 #define NKEYS	(sizeof config_keys / sizeof config_keys[0])
 
 #define DEFAULT_LISTEN	"127.0.0.1:7000"
-#define MOTD_MAX	400
+#define MOTD_MAX	200	/* inih's lines are shorter anyway */
 
 struct config_parse {
 	struct config	*config;
-	char		*cause;		/* first error's reason */
+	FILE		*file;
+	int		 line;		/* lines read so far */
+	char		*cause;		/* first error's reason... */
+	int		 cause_line;	/* ...and its line */
 	unsigned char	 seen[NKEYS];	/* lists from the file replace defaults */
 };
 
@@ -142,7 +155,9 @@ config_set(struct config_parse *p, const struct config_key *k,
 	struct config		*c = p->config;
 	void			*field = config_field(c, k->offset);
 	size_t			 n = 0, i = (size_t)(k - config_keys);
-	char			 buf[TEXT_SANITIZE_MAX(MOTD_MAX)];
+	char			 buf[TEXT_SANITIZE_MAX(MOTD_MAX) + 1];
+	struct sockaddr_storage	 ss;
+	int			 sslen;
 	int			 bad = 0;
 
 	switch (k->type) {
@@ -154,6 +169,11 @@ config_set(struct config_parse *p, const struct config_key *k,
 		break;
 	case CONFIG_SECONDS:
 		bad = config_number(value, "smh", second_factors, &n);
+		break;
+	case CONFIG_MODE:
+		bad = *value == '\0' || strlen(value) > 5 ||
+		    value[strspn(value, "01234567")] != '\0';
+		n = strtoul(value, NULL, 8);
 		break;
 	case CONFIG_LOG_LEVEL:
 		if (log_level_parse(value, field) == -1) {
@@ -174,6 +194,13 @@ config_set(struct config_parse *p, const struct config_key *k,
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
 		return 0;
+	case CONFIG_LISTEN:
+		if (addr_parse(value, &ss, &sslen) == -1) {
+			xasprintf(&p->cause, "%s: \"%s\" is not ADDR:PORT (e.g. "
+			    "127.0.0.1:7000 or [::1]:7000)", k->name, value);
+			return -1;
+		}
+		/* FALLTHROUGH */
 	case CONFIG_LIST:
 		if (!p->seen[i]) {	/* the file replaces the default list */
 			config_list_free(*(char ***)field,
@@ -196,7 +223,8 @@ config_set(struct config_parse *p, const struct config_key *k,
 		xasprintf(&p->cause, "%s: \"%s\" is not a %s", k->name, value,
 		    k->type == CONFIG_BYTES ? "size (bytes, or with k, m, g)" :
 		    k->type == CONFIG_SECONDS ? "duration (seconds, or with s, "
-		    "m, h)" : "number");
+		    "m, h)" : k->type == CONFIG_MODE ? "mode (octal, e.g. 0660)" :
+		    "number");
 		return -1;
 	}
 	if (n < k->min || n > k->max) {
@@ -233,13 +261,45 @@ config_handler(void *arg, const char *section, const char *name,
 	if (*section != '\0') {
 		xasprintf(&p->cause, "sections are not used (found [%s])",
 		    section);
+		p->cause_line = p->line;
 		return 0;
 	}
 	if ((k = config_key_find(name)) == NULL) {
 		xasprintf(&p->cause, "unknown key \"%s\"", name);
+		p->cause_line = p->line;
 		return 0;
 	}
-	return config_set(p, k, value) == 0;
+	if (config_set(p, k, value) == 0)
+		return 1;
+	p->cause_line = p->line;
+	return 0;
+}
+
+/*
+ * inih's line reader: counts lines, so errors found by the handler carry
+ * their own line, and refuses a line longer than inih's buffer instead of
+ * letting inih read its tail as a line of its own.
+ */
+static char *
+config_read_line(char *buf, int size, void *arg)
+{
+	struct config_parse	*p = arg;
+	int			 ch;
+
+	if (fgets(buf, size, p->file) == NULL)
+		return NULL;
+	p->line++;
+	if (strchr(buf, '\n') == NULL && !feof(p->file)) {
+		while ((ch = fgetc(p->file)) != EOF && ch != '\n')
+			;
+		if (p->cause == NULL) {
+			xasprintf(&p->cause, "line longer than %d bytes",
+			    size - 2);
+			p->cause_line = p->line;
+		}
+		buf[0] = '\0';
+	}
+	return buf;
 }
 
 static struct config *
@@ -260,14 +320,32 @@ config_defaults(void)
 static int
 config_check(struct config *c, char **cause)
 {
+	struct sockaddr_storage	ss;
+	int			sslen;
+	size_t			i;
+
 	if (c->sendq_soft > c->sendq_hard) {
 		xasprintf(cause, "sendq-soft (%zu) is above sendq-hard (%zu)",
 		    c->sendq_soft, c->sendq_hard);
 		return -1;
 	}
+	/* The longest message must fit in a send queue, or nobody gets it. */
+	if (c->sendq_hard < TEXT_SANITIZE_MAX(c->max_line) + 256) {
+		xasprintf(cause, "sendq-hard (%zu) is below what one max-line "
+		    "message may need after sanitizing (%zu)", c->sendq_hard,
+		    TEXT_SANITIZE_MAX(c->max_line) + 256);
+		return -1;
+	}
 	if (c->nlisten == 0) {
 		xasprintf(cause, "no listen address");
 		return -1;
+	}
+	for (i = 0; i < c->nlisten; i++) {	/* --listen is checked here */
+		if (addr_parse(c->listen[i], &ss, &sslen) == -1) {
+			xasprintf(cause, "listen: \"%s\" is not ADDR:PORT (e.g. "
+			    "127.0.0.1:7000 or [::1]:7000)", c->listen[i]);
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -306,17 +384,22 @@ config_load(const char *path, const struct config_overrides *o, char **cause)
 	int			 line;
 
 	if (path != NULL) {
-		line = ini_parse(path, config_handler, &p);
-		if (line == -1) {
+		if ((p.file = fopen(path, "r")) == NULL) {
 			xasprintf(cause, "%s: %s", path, strerror(errno));
 			goto fail;
 		}
-		if (line != 0 || p.cause != NULL) {
-			xasprintf(cause, "%s:%d: %s", path, line,
-			    p.cause != NULL ? p.cause : "syntax error (expected "
-			    "\"key = value\")");
+		/* inih's result is the first line it found wrong, or 0. */
+		line = ini_parse_stream(config_read_line, &p, config_handler,
+		    &p);
+		fclose(p.file);
+		if (p.cause != NULL && (line == 0 || p.cause_line <= line))
+			xasprintf(cause, "%s:%d: %s", path, p.cause_line,
+			    p.cause);
+		else if (line != 0)
+			xasprintf(cause, "%s:%d: syntax error (expected \"key "
+			    "= value\")", path, line);
+		if (line != 0 || p.cause != NULL)
 			goto fail;
-		}
 	}
 	config_apply_overrides(p.config, o);
 	if (config_check(p.config, &why) == -1) {
@@ -343,7 +426,7 @@ config_free(struct config *c)
 		const struct config_key	*k = &config_keys[i];
 		void			*field = config_field(c, k->offset);
 
-		if (k->type == CONFIG_LIST)
+		if (k->type == CONFIG_LIST || k->type == CONFIG_LISTEN)
 			config_list_free(*(char ***)field,
 			    *(size_t *)config_field(c, k->count_offset));
 		else if (k->type == CONFIG_STRING || k->type == CONFIG_ROOM)
@@ -372,6 +455,7 @@ config_key_differs(const struct config_key *k, const struct config *a,
 			return *la != *lb;
 		return strcmp(*la, *lb) != 0;
 	case CONFIG_LIST:
+	case CONFIG_LISTEN:
 		na = *(const size_t *)((const char *)a + k->count_offset);
 		if (na != *(const size_t *)((const char *)b + k->count_offset))
 			return 1;

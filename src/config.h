@@ -10,6 +10,9 @@ struct config {
 	char		**listen;		/* "ADDR:PORT" strings */
 	size_t		  nlisten;
 	char		 *control_path;
+	size_t		  control_mode;		/* permission bits */
+	char		 *control_group;	/* may use it too; NULL: none */
+	char		 *control_readonly;	/* read-only socket; NULL: none */
 	char		 *default_room;
 	char		**motd;			/* lines */
 	size_t		  nmotd;
@@ -26,6 +29,7 @@ struct config {
 	size_t		  max_rooms_per_client;
 	size_t		  shutdown_grace;	/* seconds */
 	enum log_level	  log_level;
+	char		 *user;			/* drop to it if root */
 };
 
 /* What the command line sets; it wins over the file, also on reload. */

@@ -139,7 +139,7 @@ conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port)
 	c->fd = fd;
 	c->ip = ip;
 	c->port = port;
-	c->since = time(NULL);
+	c->since = c->active = time(NULL);
 	c->tokens = conn_config->flood_burst * 1000;
 	c->refilled_us = conn_now_us();
 	TAILQ_INSERT_TAIL(&conn_all, c, all_entry);
@@ -351,6 +351,7 @@ conn_process_input(struct conn *c)
 		if (r == FRAME_NEED_MORE)
 			return;
 		c->lines++;
+		c->active = time(NULL);
 		stats.lines_in++;
 		if (!has_token) {
 			proto_rate_limited(c, (unsigned)
@@ -400,11 +401,12 @@ conn_flush(struct conn *c)
 	}
 	if (n > 0)
 		stats.bytes_out += (uint64_t)n;
+	if (evbuffer_get_length(out) <= conn_config->sendq_soft)
+		c->soft_since_ms = 0;
 	if (evbuffer_get_length(out) > 0) {
 		c->write_armed = 1;
 		bufferevent_enable(c->bev, EV_WRITE);
-	} else if (c->soft_since_ms != 0)
-		c->soft_since_ms = 0;
+	}
 }
 
 /* Half-close after the last byte: the peer reads everything, then EOF. */
@@ -463,6 +465,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_free(c);
 		return;
 	}
+	if (conn_sendq(c) <= conn_config->sendq_soft)
+		c->soft_since_ms = 0;	/* it drained below in the meantime */
 	if (c->soft_since_ms != 0 && now_ms - c->soft_since_ms >=
 	    conn_config->sendq_soft_seconds * 1000) {
 		log_notice("client %llu (%s, %s): slow consumer: send queue "

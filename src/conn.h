@@ -24,6 +24,7 @@ struct conn {
 	struct ip_slot		*ip;		/* per-address count, listen.c */
 	uint16_t		 port;
 	time_t			 since;
+	time_t			 active;	/* last line received */
 
 	/* The line protocol's per-client state (proto.c). */
 	struct session		*session;

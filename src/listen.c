@@ -1,10 +1,11 @@
 /*
- * Listeners.  Each accepted socket is checked against max-clients and
- * max-per-ip before a connection is made for it; a refused client is told
- * why in one BYE line.  Clients are counted per address in a search tree of
- * shared slots, so the count costs one small node per address, not per
- * client.  When accept fails for lack of file descriptors the listeners
- * pause for a moment instead of spinning (libevent keeps them armed).
+ * Listeners.  Each accepted socket is checked against the ban list,
+ * max-clients and max-per-ip before a connection is made for it; a refused
+ * client is told why in one BYE line.  Clients are counted per address in a
+ * search tree of shared slots, so the count costs one small node per
+ * address, not per client.  When accept fails for lack of file descriptors
+ * the listeners pause for a moment instead of spinning (libevent keeps them
+ * armed).
  */
 #include <sys/socket.h>
 
@@ -19,6 +20,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ban.h"
+#include "addr.h"
 #include "config.h"
 #include "conn.h"
 #include "listen.h"
@@ -89,26 +92,6 @@ ip_slot_address(const struct ip_slot *slot)
 	return slot->address;
 }
 
-/* "ADDR:PORT", with brackets for IPv6. */
-static void
-listen_format_address(const struct sockaddr *sa, char *buf, size_t len,
-    char *ip, size_t iplen, uint16_t *port)
-{
-	if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *s6 = (const void *)sa;
-
-		inet_ntop(AF_INET6, &s6->sin6_addr, ip, (socklen_t)iplen);
-		*port = ntohs(s6->sin6_port);
-		snprintf(buf, len, "[%s]:%u", ip, *port);
-	} else {
-		const struct sockaddr_in *s4 = (const void *)sa;
-
-		inet_ntop(AF_INET, &s4->sin_addr, ip, (socklen_t)iplen);
-		*port = ntohs(s4->sin_port);
-		snprintf(buf, len, "%s:%u", ip, *port);
-	}
-}
-
 static void
 listen_refuse(evutil_socket_t fd, const char *bye)
 {
@@ -138,11 +121,20 @@ static void
 listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
-	char		 name[INET6_ADDRSTRLEN + 8], ip[INET6_ADDRSTRLEN];
-	uint16_t	 port;
-	struct ip_slot	*slot;
+	char			 name[INET6_ADDRSTRLEN + 8], ip[INET6_ADDRSTRLEN];
+	char			 bye[512];
+	uint16_t		 port;
+	struct ip_slot		*slot;
+	const struct ban	*ban;
 
-	listen_format_address(sa, name, sizeof name, ip, sizeof ip, &port);
+	addr_format(sa, name, sizeof name, ip, sizeof ip, &port);
+	if ((ban = ban_match(ip, NULL)) != NULL) {
+		stats.refused_banned++;
+		log_info("refused %s: banned (%s)", name, ban->target);
+		snprintf(bye, sizeof bye, "BYE banned %s\r\n", ban->reason);
+		listen_refuse(fd, bye);
+		return;
+	}
 	if (conn_count() >= listen_config->max_clients) {
 		stats.refused_full++;
 		log_info("refused %s: max-clients (%zu) reached", name,
@@ -209,52 +201,26 @@ listen_configure(const struct config *config)
 	listen_config = config;
 }
 
-/* Parse "ADDR:PORT" or "[ADDR6]:PORT" (port 0: the kernel picks one). */
-static int
-listen_parse(const char *spec, struct sockaddr_storage *ss, int *sslen)
+/* Keep lev and log where it listens. */
+static void
+listen_register(struct evconnlistener *lev, const char *how)
 {
-	char			 host[INET6_ADDRSTRLEN + 2], *end;
-	const char		*colon, *start = spec;
-	size_t			 hostlen;
-	unsigned long		 port;
-	struct sockaddr_in	*s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6	*s6 = (struct sockaddr_in6 *)ss;
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+	struct listener		*l;
+	char			 ip[INET6_ADDRSTRLEN];
+	uint16_t		 port;
 
-	if (*spec == '[') {
-		if ((colon = strstr(spec, "]:")) == NULL)
-			return -1;
-		start = spec + 1;
-		hostlen = (size_t)(colon - start);
-		colon++;
-	} else {
-		if ((colon = strchr(spec, ':')) == NULL ||
-		    strchr(colon + 1, ':') != NULL)
-			return -1;
-		hostlen = (size_t)(colon - spec);
-	}
-	if (hostlen == 0 || hostlen >= sizeof host || colon[1] < '0' ||
-	    colon[1] > '9')
-		return -1;
-	memcpy(host, start, hostlen);
-	host[hostlen] = '\0';
-	errno = 0;
-	port = strtoul(colon + 1, &end, 10);
-	if (*end != '\0' || errno != 0 || port > 65535)
-		return -1;
-	memset(ss, 0, sizeof *ss);
-	if (*spec != '[' && inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		*sslen = sizeof *s4;
-		return 0;
-	}
-	if (*spec == '[' && inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		*sslen = sizeof *s6;
-		return 0;
-	}
-	return -1;
+	evconnlistener_set_error_cb(lev, listen_error_cb);
+	listeners = xreallocarray(listeners, nlisteners + 1,
+	    sizeof *listeners);
+	l = &listeners[nlisteners++];
+	l->lev = lev;
+	memset(&ss, 0, sizeof ss);
+	getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss, &len);
+	addr_format((struct sockaddr *)&ss, l->name, sizeof l->name,
+	    ip, sizeof ip, &port);
+	log_info("listening on %s%s", l->name, how);
 }
 
 /* Listen on "ADDR:PORT" ("[ADDR]:PORT" for IPv6). */
@@ -263,13 +229,9 @@ listen_open(const char *spec, char **cause)
 {
 	struct sockaddr_storage	 ss;
 	int			 sslen = sizeof ss;
-	socklen_t		 len = sizeof ss;
 	struct evconnlistener	*lev;
-	struct listener		*l;
-	char			 ip[INET6_ADDRSTRLEN];
-	uint16_t		 port;
 
-	if (listen_parse(spec, &ss, &sslen) == -1) {
+	if (addr_parse(spec, &ss, &sslen) == -1) {
 		xasprintf(cause, "listen %s: not ADDR:PORT (e.g. "
 		    "127.0.0.1:7000 or [::1]:7000)", spec);
 		return -1;
@@ -282,15 +244,30 @@ listen_open(const char *spec, char **cause)
 		xasprintf(cause, "listen %s: %s", spec, strerror(errno));
 		return -1;
 	}
-	evconnlistener_set_error_cb(lev, listen_error_cb);
-	listeners = xreallocarray(listeners, nlisteners + 1,
-	    sizeof *listeners);
-	l = &listeners[nlisteners++];
-	l->lev = lev;
-	getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss, &len);
-	listen_format_address((struct sockaddr *)&ss, l->name, sizeof l->name,
-	    ip, sizeof ip, &port);
-	log_info("listening on %s", l->name);
+	listen_register(lev, "");
+	return 0;
+}
+
+/* Take over a listening socket passed by systemd (socket activation). */
+int
+listen_adopt(int fd, const char *name, char **cause)
+{
+	struct evconnlistener	*lev;
+
+	/* Inherited sockets are blocking: the loop would hang in accept. */
+	if (evutil_make_socket_nonblocking(fd) == -1) {
+		xasprintf(cause, "socket %s (fd %d): %s", name, fd,
+		    strerror(errno));
+		return -1;
+	}
+	lev = evconnlistener_new(listen_base, listen_accept_cb, NULL,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (lev == NULL) {
+		xasprintf(cause, "socket %s (fd %d): %s", name, fd,
+		    strerror(errno));
+		return -1;
+	}
+	listen_register(lev, " (from systemd)");
 	return 0;
 }
 
@@ -307,4 +284,14 @@ listen_stop(void)
 	nlisteners = 0;
 	if (listen_resume != NULL)
 		evtimer_del(listen_resume);
+}
+
+/* Call cb with the address of every listener, as logged. */
+void
+listen_foreach(void (*cb)(const char *name, void *), void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < nlisteners; i++)
+		cb(listeners[i].name, arg);
 }

@@ -86,6 +86,10 @@ log_level_name(enum log_level level)
 	return log_levels[level].name;
 }
 
+/* The attribute tells clang fmt is a printf format passed through. */
+static void	log_vwrite(enum log_level, const char *, const char *, va_list)
+		    __attribute__((format(printf, 3, 0)));
+
 static void
 log_vwrite(enum log_level level, const char *suffix, const char *fmt,
     va_list ap)

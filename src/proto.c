@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "ban.h"
 #include "cmdline.h"
 #include "config.h"
 #include "conn.h"
@@ -19,9 +20,11 @@
 #include "stats.h"
 #include "text.h"
 #include "version.h"
+#include "xmalloc.h"
 
 #define NEEDS_ROOM	0x1	/* cmd_spec flag: fails without a current room */
 #define WHO_PER_LINE	50
+#define PROTO_HIST_PREFIX	26	/* "HIST 2026-11-27T14:03:12Z " */
 
 static const struct config	*proto_config;
 
@@ -84,6 +87,9 @@ static const struct {
 	    "leave a room first" },
 	[CHAT_TOPIC_TOO_LONG] = { "topic-too-long", "a topic in %s may be "
 	    "at most 300 bytes" },
+	[CHAT_NICK_BANNED] = { "nick-banned", "%s is banned on this server" },
+	[CHAT_MUTED] = { "muted", "%s, an operator has muted you: you cannot "
+	    "speak for now" },
 };
 
 void
@@ -100,6 +106,18 @@ proto_client_name(const struct conn *c)
 	return c->session != NULL ? c->session->nick : "-";
 }
 
+/*
+ * An error text cut to fit its buffer (n is what snprintf wanted) must not
+ * end in half a character: client text in it is valid UTF-8, and so must
+ * the line be (found by tests/fuzz/fuzz_command).
+ */
+static void
+proto_cut_utf8(char *text, int n, size_t size)
+{
+	if (n >= 0 && (size_t)n >= size)
+		text[text_utf8_truncate(text, size - 1, size - 2)] = '\0';
+}
+
 /* The one way a line fails: NACK with acknowledgements, ERR without. */
 static void
 proto_fail(struct conn *c, const char *code, const char *fmt, ...)
@@ -109,10 +127,12 @@ proto_fail(struct conn *c, const char *code, const char *fmt, ...)
 {
 	char	text[512];
 	va_list	ap;
+	int	n;
 
 	va_start(ap, fmt);
-	vsnprintf(text, sizeof text, fmt, ap);
+	n = vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
+	proto_cut_utf8(text, n, sizeof text);
 	c->failed = 1;
 	stats.errors_sent++;
 	if (c->ack)
@@ -126,13 +146,23 @@ static void
 proto_fail_result(struct conn *c, enum chat_result result, const char *about)
 {
 	char	text[512];
+	int	n;
 
 	/* The format strings come from the table above, not from clients. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	snprintf(text, sizeof text, proto_errors[result].text, about);
+	n = snprintf(text, sizeof text, proto_errors[result].text, about);
 #pragma GCC diagnostic pop
+	proto_cut_utf8(text, n, sizeof text);
 	proto_fail(c, proto_errors[result].code, "%s", text);
+}
+
+/* Quote at most 32 bytes of an unknown command's name, whole characters. */
+static void
+proto_unknown(struct conn *c, const char *name)
+{
+	proto_fail(c, "unknown-command", "/%.*s: unknown command; try /help",
+	    (int)text_utf8_truncate(name, strlen(name), 32), name);
 }
 
 static void
@@ -156,6 +186,44 @@ proto_history_cb(struct msg *m, void *arg)
 	proto_send_history(arg, m);
 }
 
+struct proto_replay_sizes {
+	size_t	*size;
+	size_t	 n;
+};
+
+static void
+proto_replay_measure(struct msg *m, void *arg)
+{
+	struct proto_replay_sizes	*sizes = arg;
+
+	proto_format_msg(m);
+	sizes->size[sizes->n++] = m->wire_len + PROTO_HIST_PREFIX;
+}
+
+/*
+ * Send the last n messages of r as HIST lines, but only as many of the
+ * newest as fit below sendq-soft: asking for history must never cost a
+ * client its connection, whatever scrollback and max-line are.
+ */
+static void
+proto_replay(struct conn *c, const struct room *r, size_t n)
+{
+	struct proto_replay_sizes	 sizes;
+	size_t				 queued = conn_sendq(c), budget, skip;
+
+	budget = proto_config->sendq_soft > queued ?
+	    proto_config->sendq_soft - queued : 0;
+	if (n > r->scroll_len)
+		n = r->scroll_len;
+	sizes.size = xreallocarray(NULL, n + 1, sizeof *sizes.size);
+	sizes.n = 0;
+	room_history(r, n, proto_replay_measure, &sizes);
+	for (skip = n; skip > 0 && sizes.size[skip - 1] <= budget; skip--)
+		budget -= sizes.size[skip - 1];
+	free(sizes.size);
+	room_history(r, n - skip, proto_history_cb, c);
+}
+
 /* Join name and show the joiner the room: info, then scrollback. */
 static void
 proto_join(struct conn *c, const char *name)
@@ -171,7 +239,7 @@ proto_join(struct conn *c, const char *name)
 	}
 	proto_send_room(c, r);
 	if (!rejoined)
-		room_history(r, proto_config->scrollback, proto_history_cb, c);
+		proto_replay(c, r, proto_config->scrollback);
 }
 
 void
@@ -199,10 +267,16 @@ proto_disconnected(struct conn *c, const char *reason)
 	c->session = NULL;
 }
 
-/* Write "#" + name into buf (ROOM_NAME_MAX + 1) unless it has one. */
+/*
+ * Write "#" + name into buf (ROOM_NAME_MAX + 2) unless it has one.  A name
+ * too long to be valid is returned as it is, not cut: invalid either way,
+ * and quoted whole (cutting could split a character).
+ */
 static const char *
 proto_room_name(const char *name, char *buf)
 {
+	if (strlen(name) + (name[0] != '#') > ROOM_NAME_MAX)
+		return name;
 	snprintf(buf, ROOM_NAME_MAX + 2, "%s%s", name[0] == '#' ? "" : "#",
 	    name);
 	return buf;
@@ -218,8 +292,7 @@ proto_run_command(struct conn *c, char *line)
 
 	result = cmd_parse(proto_commands, line, 0, &cmd, &args);
 	if (result == CMD_UNKNOWN) {
-		proto_fail(c, "unknown-command", "/%.32s: unknown command; "
-		    "try /help", name);
+		proto_unknown(c, name);
 		return;
 	}
 	if (result == CMD_USAGE) {
@@ -234,11 +307,23 @@ proto_run_command(struct conn *c, char *line)
 	cmd->run(c, &args);
 }
 
+/* A muted client may not speak: talk, act, message or set a topic. */
+static int
+proto_may_speak(struct conn *c)
+{
+	if (!session_is_muted(c->session))
+		return 1;
+	proto_fail_result(c, CHAT_MUTED, c->session->nick);
+	return 0;
+}
+
 static void
 proto_say(struct conn *c, enum msg_kind kind, const char *text)
 {
 	struct room	*r = session_current_room(c->session);
 
+	if (!proto_may_speak(c))
+		return;
 	if (r == NULL) {
 		proto_fail(c, "not-in-room", "you are not in a room; /join one");
 		return;
@@ -288,7 +373,11 @@ cmd_nick(void *arg, struct cmd_args *args)
 	if (strcmp(s->nick, args->word[0]) == 0)
 		return;
 	memcpy(old, s->nick, sizeof old);
-	if ((result = session_set_nick(s, args->word[0])) != CHAT_OK) {
+	if (ban_match(NULL, args->word[0]) != NULL)
+		result = CHAT_NICK_BANNED;
+	else
+		result = session_set_nick(s, args->word[0]);
+	if (result != CHAT_OK) {
 		proto_fail_result(c, result, args->word[0]);
 		return;
 	}
@@ -334,6 +423,8 @@ cmd_msg(void *arg, struct cmd_args *args)
 	struct session	*to = session_find(args->word[0]);
 	struct msg	*m;
 
+	if (!proto_may_speak(c))
+		return;
 	if (to == NULL) {
 		proto_fail_result(c, CHAT_NO_SUCH_NICK, args->word[0]);
 		return;
@@ -360,6 +451,8 @@ cmd_topic(void *arg, struct cmd_args *args)
 	enum chat_result	 result;
 
 	if (*args->rest != '\0') {
+		if (!proto_may_speak(c))
+			return;
 		if ((result = room_set_topic(r, c->session, args->rest)) !=
 		    CHAT_OK)
 			proto_fail_result(c, result, r->name);
@@ -376,12 +469,13 @@ cmd_who(void *arg, struct cmd_args *args)
 	struct conn	*c = arg;
 	struct room	*r = session_current_room(c->session);
 	char		 buf[ROOM_NAME_MAX + 2], line[1024];
+	const char	*name;
 	size_t		 i, len = 0;
 
 	if (args->nwords > 0) {
-		proto_room_name(args->word[0], buf);
-		if ((r = room_find(buf)) == NULL) {
-			proto_fail_result(c, CHAT_NO_SUCH_ROOM, buf);
+		name = proto_room_name(args->word[0], buf);
+		if ((r = room_find(name)) == NULL) {
+			proto_fail_result(c, CHAT_NO_SUCH_ROOM, name);
 			return;
 		}
 	} else if (r == NULL) {
@@ -429,8 +523,7 @@ cmd_history(void *arg, struct cmd_args *args)
 			return;
 		}
 	}
-	room_history(session_current_room(c->session), n, proto_history_cb,
-	    c);
+	proto_replay(c, session_current_room(c->session), n);
 }
 
 static void
@@ -471,8 +564,7 @@ cmd_help(void *arg, struct cmd_args *args)
 	cmd = cmd_find(proto_commands, args->word[0] +
 	    (args->word[0][0] == '/'), 0, &result);
 	if (cmd == NULL) {
-		proto_fail(c, "unknown-command", "/%.32s: unknown command; "
-		    "try /help", args->word[0] + (args->word[0][0] == '/'));
+		proto_unknown(c, args->word[0] + (args->word[0][0] == '/'));
 		return;
 	}
 	conn_printf(c, "HELP %s: %s\r\n", cmd->usage, cmd->help);

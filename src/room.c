@@ -22,6 +22,7 @@ static size_t	 room_scrollback = 20;
 static size_t	 room_max_per_session = 20;
 static uint64_t	 room_mark;	/* generation for room_fanout_neighbours */
 static struct room *room_kept;	/* the default room */
+static room_observer_fn *room_observer;
 
 static int
 room_compare(const void *a, const void *b)
@@ -35,6 +36,12 @@ room_configure(size_t scrollback, size_t max_rooms_per_client)
 {
 	room_scrollback = scrollback;
 	room_max_per_session = max_rooms_per_client;
+}
+
+void
+room_observe(room_observer_fn *observer)
+{
+	room_observer = observer;
 }
 
 int
@@ -122,6 +129,8 @@ room_fanout(struct room *r, struct msg *m)
 
 	for (i = 0; i < r->nmembers; i++)
 		r->members[i]->deliver(r->members[i], m);
+	if (room_observer != NULL)
+		room_observer(m, NULL);
 }
 
 /*
@@ -147,6 +156,8 @@ room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
 			}
 		}
 	}
+	if (room_observer != NULL)
+		room_observer(m, s);
 }
 
 static void
@@ -264,6 +275,17 @@ room_quit(struct session *s, const char *reason)
 		room_remove_member(r, s);
 		room_destroy_if_unused(r);
 	}
+}
+
+/* Make every member leave r, which then goes away unless it is kept. */
+void
+room_close(struct room *r, const char *reason)
+{
+	size_t	n = r->nmembers;
+
+	/* The last member's part may free r: nothing touches r after it. */
+	while (n-- > 0)
+		room_part(r->members[n], r, reason);
 }
 
 static void

@@ -25,7 +25,15 @@ struct room {
 	int		  persistent;		/* kept when empty */
 };
 
+/*
+ * Sees every room event after the members (chatctl tail): m names its room,
+ * or, for a nick change or a quit, s is the session whose rooms it concerns.
+ * Like a deliver function it may only queue output.
+ */
+typedef void	 room_observer_fn(const struct msg *m, const struct session *s);
+
 void		 room_configure(size_t scrollback, size_t max_rooms_per_client);
+void		 room_observe(room_observer_fn *);
 int		 room_name_valid(const char *);
 struct room	*room_find(const char *);
 void		 room_keep(const char *);
@@ -33,6 +41,7 @@ enum chat_result room_join(struct session *, const char *, struct room **,
 		    int *rejoined);
 enum chat_result room_part(struct session *, struct room *, const char *reason);
 void		 room_quit(struct session *, const char *reason);
+void		 room_close(struct room *, const char *reason);
 void		 room_say(struct room *, struct session *, enum msg_kind,
 		    const char *text);
 enum chat_result room_set_topic(struct room *, struct session *,

@@ -58,8 +58,8 @@ session_find(const char *nick)
 	return found != NULL ? *found : NULL;
 }
 
-struct session *
-session_new(session_deliver_fn *deliver, void *owner)
+static struct session *
+session_alloc(session_deliver_fn *deliver, void *owner)
 {
 	struct session	*s = xcalloc(1, sizeof *s);
 
@@ -67,13 +67,40 @@ session_new(session_deliver_fn *deliver, void *owner)
 	s->since = time(NULL);
 	s->deliver = deliver;
 	s->owner = owner;
+	return s;
+}
+
+static struct session *
+session_register(struct session *s)
+{
+	tsearch(s, &session_tree, session_compare);
+	session_total++;
+	return s;
+}
+
+struct session *
+session_new(session_deliver_fn *deliver, void *owner)
+{
+	struct session	*s = session_alloc(deliver, owner);
+
 	do {
 		snprintf(s->nick, sizeof s->nick, "guest%lu",
 		    session_next_guest++);
 	} while (session_find(s->nick) != NULL);
-	tsearch(s, &session_tree, session_compare);
-	session_total++;
-	return s;
+	return session_register(s);
+}
+
+/*
+ * A session that speaks for the server (the control socket's "@operator"):
+ * name is not a valid nick, so no user can take it or be confused with it.
+ */
+struct session *
+session_new_named(session_deliver_fn *deliver, void *owner, const char *name)
+{
+	struct session	*s = session_alloc(deliver, owner);
+
+	snprintf(s->nick, sizeof s->nick, "%s", name);
+	return session_register(s);
 }
 
 /* Forget s; its rooms must already have been left. */
@@ -117,6 +144,15 @@ session_in_room(const struct session *s, const struct room *r)
 			return 1;
 	}
 	return 0;
+}
+
+/* Whether s is muted now; a mute whose time is up is lifted. */
+int
+session_is_muted(struct session *s)
+{
+	if (s->muted && s->muted_until != 0 && time(NULL) >= s->muted_until)
+		s->muted = 0;
+	return s->muted;
 }
 
 size_t

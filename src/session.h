@@ -23,6 +23,8 @@ enum chat_result {
 	CHAT_NOT_IN_ROOM,
 	CHAT_TOO_MANY_ROOMS,
 	CHAT_TOPIC_TOO_LONG,
+	CHAT_NICK_BANNED,
+	CHAT_MUTED,
 };
 
 /* How events reach a session's client: the protocol's business. */
@@ -35,17 +37,22 @@ struct session {
 	size_t			 nrooms;
 	uint64_t		 mark;		/* fan-out de-duplication */
 	time_t			 since;
+	unsigned		 muted:1;	/* may not speak... */
+	time_t			 muted_until;	/* ...until then; 0: unmuted */
 	session_deliver_fn	*deliver;
 	void			*owner;		/* the protocol's client */
 };
 
 int		 session_nick_valid(const char *);
 struct session	*session_new(session_deliver_fn *, void *owner);
+struct session	*session_new_named(session_deliver_fn *, void *owner,
+		    const char *name);
 void		 session_free(struct session *);
 struct session	*session_find(const char *nick);
 enum chat_result session_set_nick(struct session *, const char *);
 struct room	*session_current_room(const struct session *);
 int		 session_in_room(const struct session *, const struct room *);
+int		 session_is_muted(struct session *);
 size_t		 session_count(void);
 void		 session_foreach(void (*)(struct session *, void *), void *);
 

@@ -8,9 +8,12 @@ struct stats {
 	uint64_t	accepted;
 	uint64_t	refused_full;		/* max-clients */
 	uint64_t	refused_per_ip;		/* max-per-ip */
+	uint64_t	refused_banned;		/* ban list */
 	uint64_t	closed;
 	uint64_t	closed_slow;		/* send queue limits */
 	uint64_t	closed_idle;
+	uint64_t	closed_kicked;		/* chatctl kick */
+	uint64_t	closed_banned;		/* chatctl ban add */
 	uint64_t	lines_in;
 	uint64_t	messages;		/* said in rooms or privately */
 	uint64_t	delivered;		/* events queued to clients */
@@ -19,6 +22,8 @@ struct stats {
 	uint64_t	flood_pauses;
 	uint64_t	errors_sent;
 	uint64_t	peak_clients;
+	uint64_t	control_requests;
+	uint64_t	control_refused;	/* peer credentials, busy */
 };
 
 extern struct stats stats;

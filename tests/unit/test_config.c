@@ -325,7 +325,8 @@ test_units(void **state)
 	    1024 * MiB);
 	assert_int_equal(SIZE("sendq-soft", "1k", sendq_soft), KiB);
 	assert_int_equal(SIZE("sendq-soft", "0001k", sendq_soft), KiB);
-	c = load_ok("sendq-soft = 1k\nsendq-hard = 4k\n");	/* minimums */
+	c = load_ok("max-line = 64\nsendq-soft = 1k\nsendq-hard = 4k\n");
+	/* the minimums */
 	assert_int_equal(c->sendq_hard, 4 * KiB);
 	assert_int_equal(c->sendq_soft, KiB);
 	config_free(c);
@@ -532,9 +533,18 @@ test_error_sendq_equal_ok(void **state)
 	struct config	*c;
 
 	(void)state;
-	c = load_ok("sendq-hard = 8k\nsendq-soft = 8k\n");
+	c = load_ok("max-line = 1k\nsendq-hard = 8k\nsendq-soft = 8k\n");
 	assert_int_equal(c->sendq_soft, c->sendq_hard);
 	config_free(c);
+}
+
+static void
+test_error_sendq_hard_below_one_line(void **state)
+{
+	(void)state;
+	load_fails("max-line = 4k\nsendq-hard = 8k\nsendq-soft = 4k\n", 0,
+	    "sendq-hard (8192) is below what one max-line message may need "
+	    "after sanitizing (12544)");
 }
 
 static void
@@ -853,6 +863,7 @@ main(void)
 		T(test_error_out_of_range),
 		T(test_error_bad_room),
 		T(test_error_bad_listen),
+		T(test_error_sendq_hard_below_one_line),
 		T(test_error_bad_log_level),
 		T(test_error_section),
 		T(test_error_syntax),

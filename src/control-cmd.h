@@ -1,0 +1,69 @@
+/*
+ * Inside the control socket: what control.c offers the command handlers
+ * (answers, streams) and the handlers, one family per file.
+ */
+#ifndef CHATD_CONTROL_CMD_H
+#define CHATD_CONTROL_CMD_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <time.h>
+
+#include "cmdline.h"
+#include "ctl-proto.h"
+
+#define CONTROL_OPERATOR	"@operator"	/* the operator's name in chat */
+
+struct config;
+struct control_client;
+struct event_base;
+struct room;
+struct session;
+
+typedef void	 control_cmd_fn(struct control_client *, struct cmd_args *);
+typedef void	 control_follower_fn(struct control_client *, void *data,
+		    void *arg);
+
+/* control.c: every handler answers exactly once, or follows. */
+void		 control_reply(struct control_client *, json_t *result);
+void		 control_fail(struct control_client *, const char *code,
+		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void		 control_follow(struct control_client *, void *data,
+		    void (*free_data)(void *));
+void		 control_foreach_follower(enum ctl_verb, control_follower_fn *,
+		    void *);
+void		 control_stream(struct control_client *, json_t *);
+void		 control_stream_line(struct control_client *, const char *,
+		    size_t);
+const struct config *control_config(void);
+time_t		 control_started(void);
+json_t		*control_socket_path(int readonly);
+json_t		*control_string(const char *);
+json_t		*control_time(time_t);
+
+/* control-info.c: what is going on. */
+control_cmd_fn	 control_info_status, control_info_stats, control_info_clients,
+		 control_info_rooms, control_info_version;
+
+/* control-admin.c: acting on clients and rooms. */
+control_cmd_fn	 control_admin_kick, control_admin_ban, control_admin_mute,
+		 control_admin_unmute, control_admin_say,
+		 control_admin_announce, control_admin_msg, control_admin_topic,
+		 control_admin_close;
+struct room	*control_admin_room(const char *name);
+size_t		 control_admin_broadcast(const char *text);
+
+/* control-tail.c: the operator's voice and ears. */
+void		 control_tail_init(void);
+void		 control_tail_free(void);
+struct session	*control_tail_operator(void);
+control_cmd_fn	 control_tail_follow;
+
+/* control-daemon.c: the daemon itself. */
+void		 control_daemon_init(struct event_base *);
+const char	*control_daemon_state(void);
+void		 control_daemon_free(void);
+control_cmd_fn	 control_daemon_reload, control_daemon_drain,
+		 control_daemon_shutdown, control_daemon_log_level;
+
+#endif

@@ -1,0 +1,176 @@
+/*
+ * Admin commands that only look: status, stats, clients, rooms, version.
+ * They are the ones the read-only socket allows.
+ */
+#include <event2/event.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "ban.h"
+#include "conn.h"
+#include "control-cmd.h"
+#include "listen.h"
+#include "room.h"
+#include "session.h"
+#include "stats.h"
+#include "version.h"
+
+static const struct {
+	const char	*name;
+	const uint64_t	*value;
+} info_counters[] = {
+	{ "accepted", &stats.accepted },
+	{ "refused_full", &stats.refused_full },
+	{ "refused_per_ip", &stats.refused_per_ip },
+	{ "refused_banned", &stats.refused_banned },
+	{ "closed", &stats.closed },
+	{ "closed_slow_consumer", &stats.closed_slow },
+	{ "closed_idle", &stats.closed_idle },
+	{ "closed_kicked", &stats.closed_kicked },
+	{ "closed_banned", &stats.closed_banned },
+	{ "lines_in", &stats.lines_in },
+	{ "messages", &stats.messages },
+	{ "delivered", &stats.delivered },
+	{ "bytes_in", &stats.bytes_in },
+	{ "bytes_out", &stats.bytes_out },
+	{ "flood_pauses", &stats.flood_pauses },
+	{ "errors_sent", &stats.errors_sent },
+	{ "peak_clients", &stats.peak_clients },
+	{ "control_requests", &stats.control_requests },
+	{ "control_refused", &stats.control_refused },
+};
+
+/* Resident memory in bytes, from /proc; 0 if it cannot be read. */
+static json_int_t
+info_rss(void)
+{
+	FILE		*f = fopen("/proc/self/statm", "r");
+	unsigned long	 size, resident = 0;
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
+		resident = 0;
+	fclose(f);
+	return (json_int_t)resident * sysconf(_SC_PAGESIZE);
+}
+
+static void
+info_listener(const char *name, void *arg)
+{
+	json_array_append_new(arg, json_string(name));
+}
+
+void
+control_info_status(struct control_client *c, struct cmd_args *args)
+{
+	json_t	*listeners = json_array();
+
+	listen_foreach(info_listener, listeners);
+	control_reply(c, json_pack("{s:s, s:I, s:s, s:o, s:I, s:o, s:o, s:o, "
+	    "s:I, s:I, s:I, s:I}",
+	    "version", CHATD_VERSION,
+	    "pid", (json_int_t)getpid(),
+	    "state", control_daemon_state(),
+	    "started", control_time(control_started()),
+	    "uptime_seconds", (json_int_t)(time(NULL) - control_started()),
+	    "listeners", listeners,
+	    "control", control_socket_path(0),
+	    "control_readonly", control_socket_path(1),
+	    "clients", (json_int_t)conn_count(),
+	    "rooms", (json_int_t)room_count(),
+	    "bans", (json_int_t)ban_count(),
+	    "rss_bytes", info_rss()));
+}
+
+void
+control_info_stats(struct control_client *c, struct cmd_args *args)
+{
+	json_t	*result = json_object();
+	size_t	 i;
+
+	json_object_set_new(result, "clients", json_integer(
+	    (json_int_t)conn_count()));
+	for (i = 0; i < sizeof info_counters / sizeof info_counters[0]; i++)
+		json_object_set_new(result, info_counters[i].name,
+		    json_integer((json_int_t)*info_counters[i].value));
+	control_reply(c, result);
+}
+
+static json_t *
+info_client(const struct conn *conn, time_t now)
+{
+	const struct session	*s = conn->session;
+	json_t			*rooms = json_array();
+	size_t			 i;
+
+	for (i = 0; i < s->nrooms; i++)
+		json_array_append_new(rooms, json_string(s->rooms[i]->name));
+	return json_pack("{s:I, s:s, s:s, s:i, s:o, s:o, s:I, s:I, s:b}",
+	    "id", (json_int_t)conn->id,
+	    "nick", s->nick,
+	    "address", conn_address(conn),
+	    "port", (int)conn->port,
+	    "rooms", rooms,
+	    "since", control_time(conn->since),
+	    "idle_seconds", (json_int_t)(now - conn->active),
+	    "sendq_bytes", (json_int_t)conn_sendq(conn),
+	    "muted", s->muted);
+}
+
+/* clients [ROOM]: every client, or the members of ROOM. */
+void
+control_info_clients(struct control_client *c, struct cmd_args *args)
+{
+	const struct room	*r = NULL;
+	const struct conn	*conn;
+	json_t			*list;
+	time_t			 now = time(NULL);
+
+	if (args->nwords > 0 &&
+	    (r = control_admin_room(args->word[0])) == NULL) {
+		control_fail(c, CTL_E_NO_SUCH_ROOM, "there is no room %s",
+		    args->word[0]);
+		return;
+	}
+	list = json_array();
+	TAILQ_FOREACH(conn, &conn_all, all_entry) {
+		if (!conn->dead &&
+		    (r == NULL || session_in_room(conn->session, r)))
+			json_array_append_new(list, info_client(conn, now));
+	}
+	control_reply(c, json_pack("{s:o}", "clients", list));
+}
+
+static void
+info_room(struct room *r, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}",
+	    "name", r->name,
+	    "members", (json_int_t)r->nmembers,
+	    "messages", (json_int_t)r->messages,
+	    "created", control_time(r->created),
+	    "last_activity", control_time(r->last_activity),
+	    "topic", r->topic != NULL ? control_string(r->topic) :
+	    json_null()));
+}
+
+void
+control_info_rooms(struct control_client *c, struct cmd_args *args)
+{
+	json_t	*list = json_array();
+
+	room_foreach(info_room, list);
+	control_reply(c, json_pack("{s:o}", "rooms", list));
+}
+
+void
+control_info_version(struct control_client *c, struct cmd_args *args)
+{
+	control_reply(c, json_pack("{s:s, s:i, s:s, s:s}",
+	    "chatd", CHATD_VERSION,
+	    "protocol", CTL_PROTO_VERSION,
+	    "libevent", event_get_version(),
+	    "jansson", JANSSON_VERSION));
+}

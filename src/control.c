@@ -1,0 +1,759 @@
+/*
+ * The control socket: a Unix socket for chatctl(1), created the careful way
+ * (refuse if a live daemon answers on the path, remove a stale one, bind
+ * under umask 077, then set the configured mode and group).  Every peer's
+ * credentials are checked at accept: root, chatd's own user and members of
+ * control-group may act; a read-only socket lets anyone look.
+ *
+ * A connection carries one request line (bounded, and due within a few
+ * seconds) and gets JSON lines back; the handlers live in control-*.c.
+ * A handler that streams (tail, drain) follows: its client stays open and
+ * is cut if its output piles up past a limit.  Bad input, slow readers and
+ * floods of connections cost the chat nothing: connections are capped, and
+ * a client is only marked when it must go and freed from a tick event,
+ * never in the middle of a room's fan-out.
+ */
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/listener.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "control-cmd.h"
+#include "control.h"
+#include "frame.h"
+#include "log.h"
+#include "stats.h"
+#include "text.h"
+#include "xmalloc.h"
+
+#define CONTROL_CLIENTS_MAX	64
+#define CONTROL_PER_UID_MAX	32
+#define CONTROL_SENDQ_MAX	(1024 * 1024)	/* bytes a follower may lag */
+#define CONTROL_TIMEOUT		10	/* seconds for a request, or a write */
+#define CONTROL_PAUSE_MS	100	/* accept paused after EMFILE */
+#define CONTROL_PEER_GROUPS	256
+
+struct control_socket {
+	struct evconnlistener	*lev;
+	char			*path;
+	ino_t			 ino;		/* to remove only our own */
+	int			 readonly;
+};
+
+struct control_client {
+	uint64_t			 id;
+	struct bufferevent		*bev;
+	struct framer			 framer;
+	uid_t				 uid;
+	enum ctl_verb			 verb;
+	void				*data;		/* a follower's */
+	void				(*free_data)(void *);
+	unsigned			 readonly:1;
+	unsigned			 asked:1;	/* request read */
+	unsigned			 following:1;	/* streams */
+	unsigned			 answered:1;	/* final line queued */
+	unsigned			 dead:1;	/* freed by the tick */
+	TAILQ_ENTRY(control_client)	 entry;
+	TAILQ_ENTRY(control_client)	 dead_entry;
+};
+
+static control_cmd_fn *const control_handlers[CTL_NVERBS] = {
+	[CTL_STATUS] = control_info_status,
+	[CTL_STATS] = control_info_stats,
+	[CTL_CLIENTS] = control_info_clients,
+	[CTL_ROOMS] = control_info_rooms,
+	[CTL_KICK] = control_admin_kick,
+	[CTL_BAN] = control_admin_ban,
+	[CTL_MUTE] = control_admin_mute,
+	[CTL_UNMUTE] = control_admin_unmute,
+	[CTL_SAY] = control_admin_say,
+	[CTL_ANNOUNCE] = control_admin_announce,
+	[CTL_MSG] = control_admin_msg,
+	[CTL_TOPIC] = control_admin_topic,
+	[CTL_CLOSE] = control_admin_close,
+	[CTL_TAIL] = control_tail_follow,
+	[CTL_RELOAD] = control_daemon_reload,
+	[CTL_DRAIN] = control_daemon_drain,
+	[CTL_SHUTDOWN] = control_daemon_shutdown,
+	[CTL_LOG_LEVEL] = control_daemon_log_level,
+	[CTL_VERSION] = control_info_version,
+};
+
+TAILQ_HEAD(control_list, control_client);
+static struct control_list	 control_clients =
+				    TAILQ_HEAD_INITIALIZER(control_clients);
+static struct control_list	 control_dead =
+				    TAILQ_HEAD_INITIALIZER(control_dead);
+static size_t			 control_nclients;
+static uint64_t			 control_next_id = 1;
+static struct event_base	*control_base;
+static struct event		*control_tick;
+static int			 control_tick_due;
+static struct event		*control_resume;
+static const struct config	*control_conf;
+static struct control_socket	 control_socks[2];	/* admin, read-only */
+static size_t			 control_nsocks;
+static gid_t			 control_gid = (gid_t)-1;	/* control-group */
+static int			 control_has_group;
+static uid_t			 control_owner = (uid_t)-1;	/* "user" */
+static time_t			 control_start;
+static char			 control_line[FRAME_BUFFER_MAX(CTL_REQUEST_MAX)];
+
+static void	control_tick_cb(evutil_socket_t, short, void *);
+static void	control_resume_cb(evutil_socket_t, short, void *);
+
+void
+control_init(struct event_base *base)
+{
+	control_base = base;
+	control_start = time(NULL);
+	control_tick = event_new(base, -1, 0, control_tick_cb, NULL);
+	control_resume = evtimer_new(base, control_resume_cb, NULL);
+	control_daemon_init(base);
+}
+
+void
+control_configure(const struct config *config)
+{
+	control_conf = config;
+}
+
+const struct config *
+control_config(void)
+{
+	return control_conf;
+}
+
+time_t
+control_started(void)
+{
+	return control_start;
+}
+
+/* A JSON string of s, made valid UTF-8 first if it is not. */
+json_t *
+control_string(const char *s)
+{
+	json_t	*j;
+	char	*clean;
+	size_t	 len;
+
+	if ((j = json_string(s)) != NULL)
+		return j;
+	len = strlen(s);
+	clean = xmalloc(TEXT_SANITIZE_MAX(len) + 1);
+	j = json_stringn(clean, text_sanitize(s, len, clean));
+	free(clean);
+	return j;
+}
+
+/* A time as "2026-11-27T14:03:12Z"; null for 0 (never). */
+json_t *
+control_time(time_t t)
+{
+	char		stamp[32];
+	struct tm	tm;
+
+	if (t == 0)
+		return json_null();
+	gmtime_r(&t, &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return json_string(stamp);
+}
+
+/* The path of the admin or the read-only socket; null if there is none. */
+json_t *
+control_socket_path(int readonly)
+{
+	size_t	i;
+
+	for (i = 0; i < control_nsocks; i++) {
+		if (control_socks[i].readonly == readonly)
+			return control_string(control_socks[i].path);
+	}
+	return json_null();
+}
+
+static void
+control_wake_tick(void)
+{
+	if (!control_tick_due) {
+		control_tick_due = 1;
+		event_active(control_tick, 0, 0);
+	}
+}
+
+/* Mark c to be freed at the tick; it gets nothing more. */
+static void
+control_drop(struct control_client *c)
+{
+	if (c->dead)
+		return;
+	c->dead = 1;
+	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
+	TAILQ_INSERT_TAIL(&control_dead, c, dead_entry);
+	control_wake_tick();
+}
+
+static void
+control_client_free(struct control_client *c)
+{
+	TAILQ_REMOVE(&control_clients, c, entry);
+	control_nclients--;
+	if (c->free_data != NULL)
+		c->free_data(c->data);
+	bufferevent_free(c->bev);
+	free(c);
+}
+
+static void
+control_tick_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_client	*c;
+
+	control_tick_due = 0;
+	while ((c = TAILQ_FIRST(&control_dead)) != NULL) {
+		TAILQ_REMOVE(&control_dead, c, dead_entry);
+		control_client_free(c);
+	}
+}
+
+/* Queue a rendered line; NULL means the renderer ran out of memory. */
+static void
+control_queue(struct control_client *c, char *line)
+{
+	if (line == NULL)
+		fatalx("control: cannot render a reply");
+	if (!c->dead)
+		bufferevent_write(c->bev, line, strlen(line));
+	free(line);
+}
+
+/* The final answer: success with result (taken; NULL: empty). */
+void
+control_reply(struct control_client *c, json_t *result)
+{
+	if (c->answered) {
+		json_decref(result);
+		return;
+	}
+	c->answered = 1;
+	control_queue(c, ctl_line(ctl_ok(result)));
+}
+
+/* The final answer: failure with a stable code and a sentence. */
+void
+control_fail(struct control_client *c, const char *code, const char *fmt,
+    ...)
+{
+	char	message[512];
+	va_list	ap;
+
+	if (c->answered)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof message, fmt, ap);
+	va_end(ap);
+	c->answered = 1;
+	control_queue(c, ctl_line(ctl_error(code, message)));
+}
+
+/*
+ * Keep c open for a stream of lines (tail, drain progress) until the
+ * handler's module answers it; data is the module's, freed with c.
+ */
+void
+control_follow(struct control_client *c, void *data,
+    void (*free_data)(void *))
+{
+	struct timeval	tv = { CONTROL_TIMEOUT, 0 };
+
+	c->following = 1;
+	c->data = data;
+	c->free_data = free_data;
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
+}
+
+/* Call cb for every live follower of verb that has not been answered. */
+void
+control_foreach_follower(enum ctl_verb verb, control_follower_fn *cb,
+    void *arg)
+{
+	struct control_client	*c;
+
+	TAILQ_FOREACH(c, &control_clients, entry) {
+		if (c->following && c->verb == verb && !c->answered &&
+		    !c->dead)
+			cb(c, c->data, arg);
+	}
+}
+
+/* Send a follower one line; one that lags too far behind is cut. */
+void
+control_stream_line(struct control_client *c, const char *line, size_t len)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+
+	if (c->dead || c->answered)
+		return;
+	if (evbuffer_get_length(out) + len > CONTROL_SENDQ_MAX) {
+		log_notice("control: client %llu (uid %u) is not reading its "
+		    "%s stream: cut at %d bytes", (unsigned long long)c->id,
+		    (unsigned)c->uid, ctl_verbs[c->verb].name,
+		    CONTROL_SENDQ_MAX);
+		control_drop(c);
+		return;
+	}
+	bufferevent_write(c->bev, line, len);
+}
+
+/* Send a follower one line, taking j. */
+void
+control_stream(struct control_client *c, json_t *j)
+{
+	char	*line = ctl_line(j);
+
+	if (line == NULL)
+		fatalx("control: cannot render a line");
+	control_stream_line(c, line, strlen(line));
+	free(line);
+}
+
+static void
+control_dispatch(struct control_client *c, const char *line, size_t len)
+{
+	struct ctl_request	 req;
+	struct ctl_error	 e;
+	const struct cmd_spec	*spec;
+
+	stats.control_requests++;
+	if (ctl_request_decode(line, len, &req, &e) == -1) {
+		/* The code only: the message may quote the peer's bytes. */
+		log_info("control: client %llu (uid %u): %s",
+		    (unsigned long long)c->id, (unsigned)c->uid, e.code);
+		control_fail(c, e.code, "%s", e.message);
+		return;
+	}
+	spec = &ctl_verbs[req.verb];
+	c->verb = req.verb;
+	/* The verb only: arguments may be words said to users. */
+	log_info("control: client %llu (uid %u): %s",
+	    (unsigned long long)c->id, (unsigned)c->uid, spec->name);
+	if (c->readonly && !(spec->flags & CTL_READONLY))
+		control_fail(c, CTL_E_READ_ONLY, "%s needs the admin socket; "
+		    "this one is read-only", spec->name);
+	else
+		control_handlers[req.verb](c, &req.args);
+	ctl_request_free(&req);
+	if (!c->answered && !c->following)
+		fatalx("control: %s left its request unanswered", spec->name);
+}
+
+static void
+control_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct control_client	*c = arg;
+	struct evbuffer		*in = bufferevent_get_input(bev);
+	struct timeval		 tv = { CONTROL_TIMEOUT, 0 };
+	enum frame_result	 r;
+	size_t			 len;
+
+	if (c->asked || c->dead) {	/* one request per connection */
+		evbuffer_drain(in, evbuffer_get_length(in));
+		return;
+	}
+	r = frame_next(&c->framer, in, CTL_REQUEST_MAX, control_line, &len);
+	if (r == FRAME_NEED_MORE)
+		return;
+	c->asked = 1;
+	evbuffer_drain(in, evbuffer_get_length(in));
+	bufferevent_set_timeouts(bev, NULL, &tv);	/* writes only now */
+	if (r == FRAME_TOO_LONG)
+		control_fail(c, CTL_E_TOO_LONG, "a request may be at most %d "
+		    "bytes", CTL_REQUEST_MAX);
+	else
+		control_dispatch(c, control_line, len);
+}
+
+/* All output written: an answered client is done. */
+static void
+control_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct control_client	*c = arg;
+
+	if (c->answered)
+		control_drop(c);
+}
+
+static void
+control_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct control_client	*c = arg;
+
+	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
+		c->asked = 1;
+		control_fail(c, CTL_E_TIMEOUT, "no complete request line "
+		    "within %d seconds", CONTROL_TIMEOUT);
+		return;
+	}
+	/* A half-close after the request (socat): finish the answer. */
+	if ((what & BEV_EVENT_EOF) && c->answered)
+		return;
+	if (what & BEV_EVENT_TIMEOUT)
+		log_notice("control: client %llu (uid %u) stopped reading: "
+		    "closed", (unsigned long long)c->id, (unsigned)c->uid);
+	control_drop(c);
+}
+
+/* Answer a connection that is not served with one line, and close it. */
+static void
+control_refuse(evutil_socket_t fd, const char *code, const char *message)
+{
+	char	*line = ctl_line(ctl_error(code, message));
+	ssize_t	 n;
+
+	stats.control_refused++;
+	if (line != NULL) {
+		n = send(fd, line, strlen(line), MSG_DONTWAIT | MSG_NOSIGNAL);
+		(void)n;	/* best effort: it is refused either way */
+	}
+	free(line);
+	evutil_closesocket(fd);
+}
+
+/* Root, chatd's own user, and members of control-group may act. */
+static int
+control_peer_allowed(evutil_socket_t fd, const struct ucred *cred)
+{
+	gid_t		groups[CONTROL_PEER_GROUPS];
+	socklen_t	len = sizeof groups;
+	size_t		i;
+
+	if (cred->uid == 0 || cred->uid == geteuid())
+		return 1;
+	if (!control_has_group)
+		return 0;
+	if (cred->gid == control_gid)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return 0;
+	for (i = 0; i < len / sizeof *groups; i++) {
+		if (groups[i] == control_gid)
+			return 1;
+	}
+	return 0;
+}
+
+static size_t
+control_count_uid(uid_t uid)
+{
+	struct control_client	*c;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(c, &control_clients, entry)
+		n += c->uid == uid && !c->dead;
+	return n;
+}
+
+static void
+control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	struct control_socket	*sock = arg;
+	struct control_client	*c;
+	struct ucred		 cred;
+	socklen_t		 len = sizeof cred;
+	struct timeval		 tv = { CONTROL_TIMEOUT, 0 };
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED");
+		control_refuse(fd, CTL_E_DENIED, "cannot tell who you are");
+		return;
+	}
+	if (!sock->readonly && !control_peer_allowed(fd, &cred)) {
+		log_notice("control: refused uid %u gid %u (pid %d): not root, "
+		    "chatd's user or in control-group", (unsigned)cred.uid,
+		    (unsigned)cred.gid, (int)cred.pid);
+		control_refuse(fd, CTL_E_DENIED, "permission denied: only "
+		    "root, chatd's user and members of control-group may use "
+		    "this socket");
+		return;
+	}
+	if (control_nclients >= CONTROL_CLIENTS_MAX ||
+	    control_count_uid(cred.uid) >= CONTROL_PER_UID_MAX) {
+		log_info("control: refused uid %u: too many connections",
+		    (unsigned)cred.uid);
+		control_refuse(fd, CTL_E_BUSY, "too many control connections; "
+		    "try again later");
+		return;
+	}
+	c = xcalloc(1, sizeof *c);
+	c->bev = bufferevent_socket_new(control_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (c->bev == NULL) {
+		log_warnx("control: cannot make a bufferevent");
+		evutil_closesocket(fd);
+		free(c);
+		return;
+	}
+	c->id = control_next_id++;
+	c->uid = cred.uid;
+	c->readonly = sock->readonly;
+	TAILQ_INSERT_TAIL(&control_clients, c, entry);
+	control_nclients++;
+	bufferevent_setcb(c->bev, control_read_cb, control_write_cb,
+	    control_event_cb, c);
+	bufferevent_setwatermark(c->bev, EV_READ, 0,
+	    FRAME_BUFFER_MAX(CTL_REQUEST_MAX));
+	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	log_debug("control: client %llu: uid %u pid %d%s",
+	    (unsigned long long)c->id, (unsigned)cred.uid, (int)cred.pid,
+	    c->readonly ? " (read-only)" : "");
+}
+
+static void
+control_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < control_nsocks; i++)
+		evconnlistener_enable(control_socks[i].lev);
+}
+
+/* Out of descriptors: pause accepting instead of spinning. */
+static void
+control_error_cb(struct evconnlistener *lev, void *arg)
+{
+	struct timeval	pause = { 0, CONTROL_PAUSE_MS * 1000 };
+	int		error = EVUTIL_SOCKET_ERROR();
+	size_t		i;
+
+	log_warnx("control: accept: %s", evutil_socket_error_to_string(error));
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
+	    error != ENOMEM)
+		return;
+	for (i = 0; i < control_nsocks; i++)
+		evconnlistener_disable(control_socks[i].lev);
+	evtimer_add(control_resume, &pause);
+}
+
+/*
+ * Make way for a socket at path: an error if a daemon answers there or
+ * something other than a socket is in the way; a stale socket is removed.
+ */
+static int
+control_clear_path(const char *path, const struct sockaddr_un *sun,
+    char **cause)
+{
+	struct stat	st;
+	int		fd, rc;
+
+	if (lstat(path, &st) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		xasprintf(cause, "control socket %s: exists and is not a "
+		    "socket", path);
+		return -1;
+	}
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		return -1;
+	rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+	close(fd);
+	if (rc == 0) {
+		xasprintf(cause, "control socket %s: another chatd is "
+		    "answering on it", path);
+		return -1;
+	}
+	if (errno != ECONNREFUSED)
+		return -1;
+	log_info("control: removing the stale socket %s", path);
+	return unlink(path);
+}
+
+/* Serve the listening socket fd, known as path; on error it is closed. */
+static int
+control_listen(struct control_socket *sock, int fd, const char *path)
+{
+	sock->lev = evconnlistener_new(control_base, control_accept_cb, sock,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (sock->lev == NULL) {
+		close(fd);
+		return -1;
+	}
+	evconnlistener_set_error_cb(sock->lev, control_error_cb);
+	sock->path = xstrdup(path);
+	control_nsocks++;
+	return 0;
+}
+
+static int
+control_bind(struct control_socket *sock, const char *path, mode_t mode,
+    char **cause)
+{
+	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
+	struct stat		 st;
+	mode_t			 old;
+	int			 fd, rc;
+
+	if (strlen(path) >= sizeof sun.sun_path) {
+		xasprintf(cause, "control socket %s: path too long (at most "
+		    "%zu bytes)", path, sizeof sun.sun_path - 1);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	*cause = NULL;
+	if (control_clear_path(path, &sun, cause) == -1)
+		goto fail;
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		goto fail;
+	old = umask(077);
+	rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+	umask(old);
+	if (rc == -1 || listen(fd, 128) == -1 || chmod(path, mode) == -1 ||
+	    chown(path, control_owner, control_gid) == -1 ||
+	    lstat(path, &st) == -1) {
+		close(fd);
+		goto fail;
+	}
+	if (control_listen(sock, fd, path) == -1)
+		goto fail;
+	sock->ino = st.st_ino;
+	log_info("control socket on %s (mode %04o)", path, (unsigned)mode);
+	return 0;
+
+fail:
+	if (*cause == NULL)
+		xasprintf(cause, "control socket %s: %s", path,
+		    strerror(errno));
+	return -1;
+}
+
+/*
+ * Serve the admin socket systemd made and passed (socket activation); it
+ * is systemd's to remove.  Call before control_open.
+ */
+int
+control_adopt(int fd, char **cause)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len = sizeof sun;
+
+	memset(&sun, 0, sizeof sun);
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sun, &len) == -1 ||
+	    control_listen(&control_socks[0], fd, sun.sun_path) == -1) {
+		xasprintf(cause, "control socket from systemd (fd %d): %s", fd,
+		    strerror(errno));
+		return -1;
+	}
+	log_info("control socket on %s (from systemd)", sun.sun_path);
+	return 0;
+}
+
+/*
+ * Open the sockets the config asks for: none without "control".  Started
+ * as root to become "user", chatd gives the sockets to that user.
+ */
+int
+control_open(const struct config *config, char **cause)
+{
+	struct group	*gr;
+	struct passwd	*pw;
+
+	if (config->control_group != NULL) {
+		if ((gr = getgrnam(config->control_group)) == NULL) {
+			xasprintf(cause, "control-group: no group \"%s\"",
+			    config->control_group);
+			return -1;
+		}
+		control_gid = gr->gr_gid;
+		control_has_group = 1;
+	}
+	if (geteuid() == 0 && config->user != NULL) {
+		if ((pw = getpwnam(config->user)) == NULL) {
+			xasprintf(cause, "user: no user \"%s\"", config->user);
+			return -1;
+		}
+		control_owner = pw->pw_uid;
+	}
+	if (control_nsocks > 0 && config->control_path != NULL)
+		log_info("control: using the socket from systemd, not %s",
+		    config->control_path);
+	else if (config->control_path != NULL &&
+	    control_bind(&control_socks[0], config->control_path,
+	    (mode_t)config->control_mode, cause) == -1)
+		return -1;
+	if (control_nsocks == 0) {
+		if (config->control_readonly != NULL)
+			log_warnx("control-readonly is set but control is "
+			    "not: no control socket");
+		return 0;
+	}
+	control_socks[1].readonly = 1;
+	if (config->control_readonly != NULL &&
+	    control_bind(&control_socks[1], config->control_readonly, 0666,
+	    cause) == -1)
+		return -1;
+	control_tail_init();
+	return 0;
+}
+
+/*
+ * At exit: end every stream, write what the kernel takes at once (chatctl
+ * drain and shutdown wait for their answer), free everything and remove
+ * the sockets if they are still ours.
+ */
+void
+control_free(void)
+{
+	struct control_client	*c;
+	struct evbuffer		*out;
+	struct stat		 st;
+	size_t			 i;
+
+	TAILQ_FOREACH(c, &control_clients, entry) {
+		if (c->dead)
+			continue;
+		if (c->following)
+			control_reply(c, json_pack("{s:s}", "ended",
+			    "chatd is exiting"));
+		out = bufferevent_get_output(c->bev);
+		evbuffer_unfreeze(out, 1);
+		if (evbuffer_write(out, bufferevent_getfd(c->bev)) == -1)
+			log_debug("control: client %llu: %s",
+			    (unsigned long long)c->id, strerror(errno));
+		evbuffer_freeze(out, 1);
+	}
+	while ((c = TAILQ_FIRST(&control_clients)) != NULL)
+		control_client_free(c);
+	TAILQ_INIT(&control_dead);
+	for (i = 0; i < control_nsocks; i++) {
+		evconnlistener_free(control_socks[i].lev);
+		if (lstat(control_socks[i].path, &st) == 0 &&
+		    st.st_ino == control_socks[i].ino)
+			unlink(control_socks[i].path);
+		free(control_socks[i].path);
+	}
+	if (control_nsocks > 0)
+		control_tail_free();
+	control_nsocks = 0;
+	control_daemon_free();
+	event_free(control_tick);
+	event_free(control_resume);
+}

@@ -1,0 +1,291 @@
+/*
+ * libFuzzer harness: the chat protocol's real entry point, proto_line()
+ * (proto.c, its command table and cmd_parse, proto-format.c), over the real
+ * rooms, sessions and bans, with conn.c replaced by stubs that record what
+ * each client would be sent.
+ *
+ * Input: LF-separated lines; the first byte of each picks the client (one
+ * of four; a client that quit connects again) and may mute it, the rest is
+ * what it sends.  Each line is sanitized as conn.c does, then handed to
+ * proto_line; closes are deferred to after the line, as in conn.c.
+ *
+ * Checked for every line: everything the daemon would write is CRLF-ended
+ * lines of valid UTF-8 without control characters; with acknowledgements on,
+ * the sender gets exactly one ACK or NACK, numbered; without, a non-blank
+ * line gets at least one line back.  After every input all clients leave,
+ * and no session or room may be left behind (leaks are LeakSanitizer's).
+ */
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ban.h"
+#include "config.h"
+#include "conn.h"
+#include "msg.h"
+#include "proto.h"
+#include "room.h"
+#include "session.h"
+#include "text.h"
+#include "xmalloc.h"
+
+#define NCLIENTS	4
+#define LINE_MAX_BYTES	4096		/* the default max-line */
+
+int	LLVMFuzzerInitialize(int *, char ***);
+int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+struct fake {
+	struct conn	 conn;
+	int		 connected;
+	char		*reason;	/* conn_close's, until teardown */
+	size_t		 out_lines;	/* lines sent during the current line */
+	size_t		 queued;	/* bytes sent during it: the "sendq" */
+	size_t		 acks;		/* ACK/NACK lines during it */
+	uint64_t	 ack_number;	/* the last one's n */
+};
+
+static struct fake	 fakes[NCLIENTS];
+static struct config	*config;
+static char		 clean[TEXT_SANITIZE_MAX(LINE_MAX_BYTES) + 1];
+
+static void
+fail(const char *what, const char *data, size_t len)
+{
+	fprintf(stderr, "fuzz_command: invariant broken: %s: \"%.*s\"\n", what,
+	    (int)(len > 300 ? 300 : len), data);
+	abort();
+}
+
+static struct fake *
+fake_of(struct conn *c)
+{
+	return (struct fake *)((char *)c - offsetof(struct fake, conn));
+}
+
+/* Strict UTF-8 without C0, DEL or C1: what a terminal may safely show. */
+static int
+wire_text_safe(const unsigned char *s, size_t len)
+{
+	size_t		i = 0, n, k;
+	uint32_t	cp, min;
+
+	while (i < len) {
+		if (s[i] < 0x80) {
+			if (s[i] < 0x20 || s[i] == 0x7f)
+				return 0;
+			i++;
+			continue;
+		}
+		if ((s[i] & 0xe0) == 0xc0) {
+			n = 2;
+			cp = s[i] & 0x1f;
+			min = 0x80;
+		} else if ((s[i] & 0xf0) == 0xe0) {
+			n = 3;
+			cp = s[i] & 0x0f;
+			min = 0x800;
+		} else if ((s[i] & 0xf8) == 0xf0) {
+			n = 4;
+			cp = s[i] & 0x07;
+			min = 0x10000;
+		} else
+			return 0;
+		if (i + n > len)
+			return 0;
+		for (k = 1; k < n; k++) {
+			if ((s[i + k] & 0xc0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
+			return 0;
+		i += n;
+	}
+	return 1;
+}
+
+/* Check and count the lines of one write to f. */
+static void
+record(struct fake *f, const char *data, size_t len)
+{
+	const char	*p = data, *end = data + len, *eol;
+	unsigned long long n;
+
+	f->queued += len;
+
+	if (len < 2 || data[len - 2] != '\r' || data[len - 1] != '\n')
+		fail("output does not end in CRLF", data, len);
+	while (p < end) {
+		eol = memchr(p, '\r', (size_t)(end - p));
+		if (eol == NULL || eol + 1 >= end || eol[1] != '\n')
+			fail("bare CR in output", data, len);
+		if (!wire_text_safe((const unsigned char *)p, (size_t)(eol - p)))
+			fail("output line is not terminal-safe UTF-8", p,
+			    (size_t)(eol - p));
+		f->out_lines++;
+		if (sscanf(p, "ACK %llu", &n) == 1 ||
+		    sscanf(p, "NACK %llu", &n) == 1) {
+			f->acks++;
+			f->ack_number = n;
+		}
+		p = eol + 2;
+	}
+}
+
+/* conn.c stubs: what proto.c calls. */
+void
+conn_printf(struct conn *c, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*s;
+	int	 n;
+
+	if (c->dead)
+		return;
+	va_start(ap, fmt);
+	n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		abort();
+	record(fake_of(c), s, (size_t)n);
+	free(s);
+}
+
+void
+conn_send_msg(struct conn *c, struct msg *m)
+{
+	if (m->wire == NULL)
+		fail("message queued before it was formatted", "", 0);
+	if (!c->dead)
+		record(fake_of(c), m->wire, m->wire_len);
+}
+
+size_t
+conn_sendq(const struct conn *c)
+{
+	return fake_of((struct conn *)c)->queued;
+}
+
+void
+conn_close(struct conn *c, const char *bye_code, const char *reason)
+{
+	struct fake	*f = fake_of(c);
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	f->reason = xstrdup(reason);
+}
+
+int
+LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+	const struct ban	*ban;
+	char			*cause = NULL;
+
+	log_init("fuzz_command");
+	log_set_level(LOG_LEVEL_ERROR);
+	if ((config = config_load(NULL, NULL, &cause)) == NULL)
+		abort();
+	config->scrollback = 5;
+	config->max_rooms_per_client = 4;
+	if (ban_add("banned", 0, "fuzzing", &ban, &cause) == -1)
+		abort();
+	return 0;
+}
+
+static void
+client_connect(struct fake *f)
+{
+	memset(&f->conn, 0, sizeof f->conn);
+	f->connected = 1;
+	f->out_lines = 0;
+	proto_connected(&f->conn);
+	if (f->out_lines == 0)
+		fail("no greeting", "", 0);
+}
+
+/* The deferred teardown of conn.c: after the line, never during it. */
+static void
+client_teardown(struct fake *f)
+{
+	proto_disconnected(&f->conn, f->reason != NULL ? f->reason :
+	    "connection closed");
+	if (f->conn.session != NULL)
+		fail("session kept after disconnect", "", 0);
+	free(f->reason);
+	f->reason = NULL;
+	f->connected = 0;
+}
+
+static void
+client_line(struct fake *f, const char *line, size_t len)
+{
+	struct conn	*c = &f->conn;
+	size_t		 n, i;
+
+	for (i = 0; i < NCLIENTS; i++)
+		fakes[i].out_lines = fakes[i].acks = fakes[i].queued = 0;
+	n = text_sanitize(line, len, clean);
+	c->lines++;
+	proto_line(c, clean, n);
+	if (c->dead)
+		return;
+	if (c->ack) {
+		if (f->acks != 1 || f->ack_number != c->lines)
+			fail("with acks on, a line did not get exactly one "
+			    "ACK/NACK with its number", clean, n);
+	} else if (f->acks != 0)
+		fail("ACK/NACK with acks off", clean, n);
+	else if (f->out_lines == 0 && !text_is_blank(clean, n))
+		fail("a line got no outcome", clean, n);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const char	*p = (const char *)data, *end = p + size, *eol;
+	struct fake	*f;
+	size_t		 i, len;
+	uint8_t		 sel;
+
+	proto_configure(config);	/* the default room, kept */
+	for (i = 0; i < NCLIENTS; i++)
+		client_connect(&fakes[i]);
+	while (p < end) {
+		eol = memchr(p, '\n', (size_t)(end - p));
+		len = (size_t)((eol != NULL ? eol : end) - p);
+		if (len > 0) {
+			sel = (uint8_t)p[0];
+			f = &fakes[sel % NCLIENTS];
+			if (!f->connected)
+				client_connect(f);
+			if (sel & 0x40)
+				f->conn.session->muted = !f->conn.session->muted;
+			if (len - 1 <= LINE_MAX_BYTES)
+				client_line(f, p + 1, len - 1);
+			for (i = 0; i < NCLIENTS; i++) {
+				if (fakes[i].connected && fakes[i].conn.dead)
+					client_teardown(&fakes[i]);
+			}
+		}
+		p += len + 1;
+	}
+	for (i = 0; i < NCLIENTS; i++) {
+		if (fakes[i].connected) {
+			conn_close(&fakes[i].conn, NULL, "end of input");
+			client_teardown(&fakes[i]);
+		}
+	}
+	if (session_count() != 0)
+		fail("sessions left after everyone quit", "", 0);
+	if (room_count() != 1)
+		fail("rooms left after everyone quit (only the default room "
+		    "is kept)", "", 0);
+	room_free_all();
+	return 0;
+}
