@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,11 +39,14 @@
 #include "text.h"
 #include "xmalloc.h"
 
-/* Messages at least this long are shared by reference, shorter ones copied
- * (tests/bench/fanout-buffer.md: every evbuffer chain costs 1 KiB). */
-#define CONN_REFERENCE_MIN	1024
-
 #define CONN_REASON_MAX		300	/* bytes of a quit reason kept */
+
+/*
+ * Input buffered beyond one max-length line: one read's worth (libevent
+ * reads at most 16 KiB at a time).  A client that sends many lines at once
+ * gets them all handled, and fanned out, in one loop iteration.
+ */
+#define CONN_READ_CHUNK		16384
 
 struct conn_list		 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
 static struct conn_list		 conn_dirty = TAILQ_HEAD_INITIALIZER(conn_dirty);
@@ -52,6 +56,7 @@ static uint64_t			 conn_next_id = 1;
 static struct event_base	*conn_base;
 static struct event		*conn_tick;	/* teardown and flush */
 static int			 conn_tick_due;
+static void			(*conn_held)(void);	/* see conn_hold */
 static const struct config	*conn_config;
 static const struct timeval	*conn_idle;	/* common timeout or NULL */
 static struct timeval		 conn_idle_tv;
@@ -83,13 +88,21 @@ conn_init(struct event_base *base)
 {
 	conn_base = base;
 	conn_tick = event_new(base, -1, 0, conn_tick_cb, NULL);
+	/*
+	 * Every client's output chains are allocated and freed again in each
+	 * loop iteration.  With glibc's default trim threshold the top of the
+	 * heap went back to the kernel after each flush and faulted back in,
+	 * page by page, on the next: half of the CPU in a 1,000-member room
+	 * (tests/bench/RESULTS.md).  Keep up to 64 MiB of freed heap instead.
+	 */
+	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 }
 
 static void
 conn_apply_limits(struct conn *c)
 {
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    FRAME_BUFFER_MAX(conn_config->max_line));
+	    FRAME_BUFFER_MAX(conn_config->max_line) + CONN_READ_CHUNK);
 	bufferevent_setwatermark(c->bev, EV_WRITE, conn_config->sendq_soft, 0);
 	bufferevent_set_timeouts(c->bev, conn_idle, NULL);
 }
@@ -219,10 +232,35 @@ conn_sendq_admit(struct conn *c, size_t len)
 	return 0;
 }
 
+/*
+ * Output for some clients is being held back (a fan-out run, room.c): fn
+ * queues it.  It runs before anything else is queued for any client, so no
+ * client sees lines out of order, and at the latest in this loop
+ * iteration's tick.
+ */
+void
+conn_hold(void (*fn)(void))
+{
+	conn_held = fn;
+	conn_wake_tick();
+}
+
+static void
+conn_release(void)
+{
+	void	(*fn)(void) = conn_held;
+
+	if (fn != NULL) {
+		conn_held = NULL;
+		fn();
+	}
+}
+
 /* Queue bytes for the client; dropped if the connection is going away. */
 void
 conn_send(struct conn *c, const void *data, size_t len)
 {
+	conn_release();
 	if (c->dead || conn_sendq_admit(c, len) == -1)
 		return;
 	evbuffer_add(bufferevent_get_output(c->bev), data, len);
@@ -266,6 +304,7 @@ conn_send_msg(struct conn *c, struct msg *m)
 {
 	struct evbuffer	*out;
 
+	conn_release();
 	if (m->wire_len < CONN_REFERENCE_MIN) {
 		conn_send(c, m->wire, m->wire_len);
 		return;
@@ -578,11 +617,14 @@ conn_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn	*c;
 
 	conn_tick_due = 0;
-	while (!TAILQ_EMPTY(&conn_dead) || !TAILQ_EMPTY(&conn_dirty)) {
+	while (conn_held != NULL || !TAILQ_EMPTY(&conn_dead) ||
+	    !TAILQ_EMPTY(&conn_dirty)) {
+		conn_release();
 		while ((c = TAILQ_FIRST(&conn_dead)) != NULL) {
 			TAILQ_REMOVE(&conn_dead, c, dead_entry);
 			conn_teardown(c);
 		}
+		conn_release();
 		while ((c = TAILQ_FIRST(&conn_dirty)) != NULL) {
 			TAILQ_REMOVE(&conn_dirty, c, dirty_entry);
 			c->dirty = 0;

@@ -10,6 +10,10 @@
 
 #include "frame.h"
 
+/* Messages at least this long are shared by reference, shorter ones copied
+ * (tests/bench/fanout-buffer.md: every evbuffer chain costs 1 KiB). */
+#define CONN_REFERENCE_MIN	1024
+
 struct config;
 struct msg;
 struct session;
@@ -67,6 +71,7 @@ void		 conn_send(struct conn *, const void *, size_t);
 void		 conn_printf(struct conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 conn_send_msg(struct conn *, struct msg *);
+void		 conn_hold(void (*)(void));
 void		 conn_close(struct conn *, const char *bye_code,
 		    const char *reason);
 void		 conn_abort(struct conn *, const char *reason);

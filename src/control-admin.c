@@ -31,8 +31,8 @@ admin_find(const char *nick)
 }
 
 /* The room called name, with or without its '#', or NULL. */
-struct room *
-control_admin_room(const char *name)
+static struct room *
+admin_find_room(const char *name)
 {
 	char	buf[ROOM_NAME_MAX + 1];
 
@@ -73,15 +73,25 @@ admin_notice(struct session *s, const char *text)
 	msg_unref(m);
 }
 
+/* A copy of text made safe to relay, as a client's would be (free it). */
+static char *
+admin_sanitize(const char *text, size_t *n)
+{
+	size_t	 len = strlen(text);
+	char	*clean = xmalloc(TEXT_SANITIZE_MAX(len) + 1);
+
+	*n = text_sanitize(text, len, clean);
+	clean[*n] = '\0';
+	return clean;
+}
+
 /* The operator's text made safe to relay (free it); NULL if answered. */
 static char *
 admin_text(struct control_client *c, const char *text)
 {
-	size_t	 len = strlen(text), n, max = control_config()->max_line;
-	char	*clean = xmalloc(TEXT_SANITIZE_MAX(len) + 1);
+	size_t	 n, max = control_config()->max_line;
+	char	*clean = admin_sanitize(text, &n);
 
-	n = text_sanitize(text, len, clean);
-	clean[n] = '\0';
 	if (text_is_blank(clean, n))
 		control_fail(c, CTL_E_USAGE, "the text is empty");
 	else if (n > max)
@@ -97,10 +107,9 @@ admin_text(struct control_client *c, const char *text)
 static char *
 admin_reason(const char *text, const char *fallback)
 {
-	size_t	 len = strlen(text), n;
-	char	*clean = xmalloc(TEXT_SANITIZE_MAX(len) + 1);
+	size_t	 n;
+	char	*clean = admin_sanitize(text, &n);
 
-	n = text_sanitize(text, len, clean);
 	if (text_is_blank(clean, n)) {
 		free(clean);
 		return xstrdup(fallback);
@@ -119,10 +128,11 @@ admin_user(struct control_client *c, const char *nick)
 	return s;
 }
 
-static struct room *
-admin_room(struct control_client *c, const char *name)
+/* The room called name (the '#' may be left out), or NULL if answered. */
+struct room *
+control_admin_room(struct control_client *c, const char *name)
 {
-	struct room	*r = control_admin_room(name);
+	struct room	*r = admin_find_room(name);
 
 	if (r == NULL)
 		control_fail(c, CTL_E_NO_SUCH_ROOM, "there is no room %s", name);
@@ -275,7 +285,7 @@ control_admin_unmute(struct control_client *c, struct cmd_args *args)
 void
 control_admin_say(struct control_client *c, struct cmd_args *args)
 {
-	struct room	*r = admin_room(c, args->word[0]);
+	struct room	*r = control_admin_room(c, args->word[0]);
 	char		*text;
 
 	if (r == NULL || (text = admin_text(c, args->rest)) == NULL)
@@ -320,7 +330,7 @@ control_admin_msg(struct control_client *c, struct cmd_args *args)
 void
 control_admin_topic(struct control_client *c, struct cmd_args *args)
 {
-	struct room	*r = admin_room(c, args->word[0]);
+	struct room	*r = control_admin_room(c, args->word[0]);
 	char		*text;
 
 	if (r == NULL || (text = admin_text(c, args->rest)) == NULL)
@@ -337,7 +347,7 @@ control_admin_topic(struct control_client *c, struct cmd_args *args)
 void
 control_admin_close(struct control_client *c, struct cmd_args *args)
 {
-	struct room	*r = admin_room(c, args->word[0]);
+	struct room	*r = control_admin_room(c, args->word[0]);
 	json_t		*result;
 	char		*reason;
 

@@ -50,7 +50,7 @@ control_cmd_fn	 control_admin_kick, control_admin_ban, control_admin_mute,
 		 control_admin_unmute, control_admin_say,
 		 control_admin_announce, control_admin_msg, control_admin_topic,
 		 control_admin_close;
-struct room	*control_admin_room(const char *name);
+struct room	*control_admin_room(struct control_client *, const char *);
 size_t		 control_admin_broadcast(const char *text);
 
 /* control-tail.c: the operator's voice and ears. */

@@ -129,11 +129,8 @@ control_info_clients(struct control_client *c, struct cmd_args *args)
 	time_t			 now = time(NULL);
 
 	if (args->nwords > 0 &&
-	    (r = control_admin_room(args->word[0])) == NULL) {
-		control_fail(c, CTL_E_NO_SUCH_ROOM, "there is no room %s",
-		    args->word[0]);
+	    (r = control_admin_room(c, args->word[0])) == NULL)
 		return;
-	}
 	list = json_array();
 	TAILQ_FOREACH(conn, &conn_all, all_entry) {
 		if (!conn->dead &&

@@ -142,11 +142,8 @@ control_tail_follow(struct control_client *c, struct cmd_args *args)
 
 	for (name = strtok(args->rest, " "); name != NULL;
 	    name = strtok(NULL, " ")) {
-		if ((r = control_admin_room(name)) == NULL) {
-			control_fail(c, CTL_E_NO_SUCH_ROOM, "there is no room "
-			    "%s", name);
+		if ((r = control_admin_room(c, name)) == NULL)
 			break;
-		}
 		if (f->nrooms == TAIL_ROOMS_MAX) {
 			control_fail(c, CTL_E_USAGE, "at most %d rooms",
 			    TAIL_ROOMS_MAX);

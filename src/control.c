@@ -570,9 +570,13 @@ control_clear_path(const char *path, const struct sockaddr_un *sun,
 		    "socket", path);
 		return -1;
 	}
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+	/* Non-blocking: a live daemon with a full backlog says EAGAIN. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
 		return -1;
 	rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
+	if (rc == -1)
+		rc = errno == EAGAIN ? 0 : -1;
 	close(fd);
 	if (rc == 0) {
 		xasprintf(cause, "control socket %s: another chatd is "
@@ -625,18 +629,26 @@ control_bind(struct control_socket *sock, const char *path, mode_t mode,
 	old = umask(077);
 	rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
 	umask(old);
-	if (rc == -1 || listen(fd, 128) == -1 || chmod(path, mode) == -1 ||
-	    chown(path, control_owner, control_gid) == -1 ||
-	    lstat(path, &st) == -1) {
+	if (rc == -1) {
 		close(fd);
 		goto fail;
 	}
+	if (listen(fd, 128) == -1 || chmod(path, mode) == -1 ||
+	    chown(path, control_owner, control_gid) == -1 ||
+	    lstat(path, &st) == -1) {
+		close(fd);
+		goto fail_bound;
+	}
 	if (control_listen(sock, fd, path) == -1)
-		goto fail;
+		goto fail_bound;
 	sock->ino = st.st_ino;
 	log_info("control socket on %s (mode %04o)", path, (unsigned)mode);
 	return 0;
 
+fail_bound:
+	rc = errno;
+	unlink(path);
+	errno = rc;
 fail:
 	if (*cause == NULL)
 		xasprintf(cause, "control socket %s: %s", path,
@@ -666,12 +678,9 @@ control_adopt(int fd, char **cause)
 	return 0;
 }
 
-/*
- * Open the sockets the config asks for: none without "control".  Started
- * as root to become "user", chatd gives the sockets to that user.
- */
-int
-control_open(const struct config *config, char **cause)
+/* Who the sockets belong to: control-group, and "user" when root. */
+static int
+control_owners(const struct config *config, char **cause)
 {
 	struct group	*gr;
 	struct passwd	*pw;
@@ -687,24 +696,38 @@ control_open(const struct config *config, char **cause)
 	}
 	if (geteuid() == 0 && config->user != NULL) {
 		if ((pw = getpwnam(config->user)) == NULL) {
-			xasprintf(cause, "user: no user \"%s\"", config->user);
+			xasprintf(cause, "user %s: no such user",
+			    config->user);
 			return -1;
 		}
 		control_owner = pw->pw_uid;
 	}
-	if (control_nsocks > 0 && config->control_path != NULL)
-		log_info("control: using the socket from systemd, not %s",
-		    config->control_path);
-	else if (config->control_path != NULL &&
-	    control_bind(&control_socks[0], config->control_path,
-	    (mode_t)config->control_mode, cause) == -1)
-		return -1;
-	if (control_nsocks == 0) {
+	return 0;
+}
+
+/*
+ * Open the sockets the config asks for: none without "control" (or one
+ * from systemd).  Started as root to become "user", chatd gives the
+ * sockets to that user.
+ */
+int
+control_open(const struct config *config, char **cause)
+{
+	int	adopted = control_nsocks > 0;
+
+	if (!adopted && config->control_path == NULL) {
 		if (config->control_readonly != NULL)
 			log_warnx("control-readonly is set but control is "
 			    "not: no control socket");
 		return 0;
 	}
+	if (adopted && config->control_path != NULL)
+		log_info("control: using the socket from systemd, not %s",
+		    config->control_path);
+	if (control_owners(config, cause) == -1 || (!adopted &&
+	    control_bind(&control_socks[0], config->control_path,
+	    (mode_t)config->control_mode, cause) == -1))
+		return -1;
 	control_socks[1].readonly = 1;
 	if (config->control_readonly != NULL &&
 	    control_bind(&control_socks[1], config->control_readonly, 0666,

@@ -4,6 +4,7 @@
  * thousand members formats it once.
  */
 #include <stdio.h>
+#include <string.h>
 #include <time.h>
 
 #include "conn.h"
@@ -61,6 +62,42 @@ proto_format_msg(struct msg *m)
 		proto_render(m, "NOTICE", m->from, NULL);
 		break;
 	}
+}
+
+/*
+ * The lines of a fan-out run (room.c), rendered once for all its members:
+ * the same serial gets the same buffer back.  NULL if a message is long
+ * enough to be shared by reference instead (conn_send_msg).
+ */
+const char *
+proto_format_run(struct msg **msgs, size_t n, uint64_t serial, size_t *len)
+{
+	static char	*buf;
+	static size_t	 cap, used;
+	static uint64_t	 done;
+	static int	 big;
+	size_t		 i;
+
+	if (serial != done) {
+		done = serial;
+		used = 0;
+		big = 0;
+		for (i = 0; i < n && !big; i++) {
+			proto_format_msg(msgs[i]);
+			if (msgs[i]->wire_len >= CONN_REFERENCE_MIN) {
+				big = 1;
+				break;
+			}
+			if (used + msgs[i]->wire_len > cap) {
+				cap = (used + msgs[i]->wire_len) * 2;
+				buf = xreallocarray(buf, 1, cap);
+			}
+			memcpy(buf + used, msgs[i]->wire, msgs[i]->wire_len);
+			used += msgs[i]->wire_len;
+		}
+	}
+	*len = used;
+	return big ? NULL : buf;
 }
 
 /* A scrollback line: "HIST 2026-11-27T14:03:12Z MSG #room nick text". */

@@ -28,6 +28,10 @@
 
 static const struct config	*proto_config;
 
+static void	proto_deliver(struct session *, struct msg *);
+static void	proto_deliver_run(struct session *, struct msg **, size_t,
+		    uint64_t);
+static void	proto_hold(void);
 static void	cmd_nick(void *, struct cmd_args *);
 static void	cmd_join(void *, struct cmd_args *);
 static void	cmd_part(void *, struct cmd_args *);
@@ -98,6 +102,7 @@ proto_configure(const struct config *config)
 	proto_config = config;
 	room_configure(config->scrollback, config->max_rooms_per_client);
 	room_keep(config->default_room);
+	room_batch(proto_deliver, proto_deliver_run, proto_hold);
 }
 
 const char *
@@ -173,6 +178,30 @@ proto_deliver(struct session *s, struct msg *m)
 	stats.delivered++;
 }
 
+/* A whole fan-out run for one client: one append, not one per line. */
+static void
+proto_deliver_run(struct session *s, struct msg **msgs, size_t n,
+    uint64_t serial)
+{
+	const char	*lines;
+	size_t		 len, i;
+
+	if ((lines = proto_format_run(msgs, n, serial, &len)) == NULL) {
+		for (i = 0; i < n; i++)
+			proto_deliver(s, msgs[i]);
+		return;
+	}
+	conn_send(s->owner, lines, len);
+	stats.delivered += n;
+}
+
+/* A fan-out run is pending: deliver it before any other output. */
+static void
+proto_hold(void)
+{
+	conn_hold(room_flush);
+}
+
 static void
 proto_send_room(struct conn *c, const struct room *r)
 {
@@ -205,7 +234,7 @@ proto_replay_measure(struct msg *m, void *arg)
  * newest as fit below sendq-soft: asking for history must never cost a
  * client its connection, whatever scrollback and max-line are.
  */
-static void
+static size_t
 proto_replay(struct conn *c, const struct room *r, size_t n)
 {
 	struct proto_replay_sizes	 sizes;
@@ -222,6 +251,7 @@ proto_replay(struct conn *c, const struct room *r, size_t n)
 		budget -= sizes.size[skip - 1];
 	free(sizes.size);
 	room_history(r, n - skip, proto_history_cb, c);
+	return n - skip;
 }
 
 /* Join name and show the joiner the room: info, then scrollback. */
@@ -370,8 +400,11 @@ cmd_nick(void *arg, struct cmd_args *args)
 	enum chat_result	 result;
 	struct msg		*m;
 
-	if (strcmp(s->nick, args->word[0]) == 0)
+	if (strcmp(s->nick, args->word[0]) == 0) {
+		/* Nothing changes, but every line has an outcome. */
+		conn_printf(c, "INFO you are already %s\r\n", s->nick);
 		return;
+	}
 	memcpy(old, s->nick, sizeof old);
 	if (ban_match(NULL, args->word[0]) != NULL)
 		result = CHAT_NICK_BANNED;
@@ -512,6 +545,7 @@ static void
 cmd_history(void *arg, struct cmd_args *args)
 {
 	struct conn	*c = arg;
+	struct room	*r;
 	size_t		 n = proto_config->scrollback;
 	char		*end;
 
@@ -523,7 +557,10 @@ cmd_history(void *arg, struct cmd_args *args)
 			return;
 		}
 	}
-	proto_replay(c, session_current_room(c->session), n);
+	r = session_current_room(c->session);
+	/* Every line has an outcome, also when there is nothing to show. */
+	if (proto_replay(c, r, n) == 0)
+		conn_printf(c, "INFO %s: no messages to show\r\n", r->name);
 }
 
 static void

@@ -3,6 +3,7 @@
 #define CHATD_PROTO_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct config;
 struct conn;
@@ -18,6 +19,8 @@ const char	*proto_client_name(const struct conn *);
 
 /* proto-format.c: rendering events as lines. */
 void		 proto_format_msg(struct msg *);
+const char	*proto_format_run(struct msg **, size_t, uint64_t serial,
+		    size_t *len);
 void		 proto_send_history(struct conn *, struct msg *);
 
 #endif

@@ -7,6 +7,14 @@
  *
  * Rooms live in a search tree keyed by name without regard to case; a room
  * disappears with its last member unless it is kept (the default room).
+ *
+ * Fan-out runs: once the protocol supplies a run deliverer (room_batch),
+ * consecutive messages to the same room are kept as one run and handed to
+ * each member at once, so a member costs one append per run, not one per
+ * message.  A run is delivered before anything that could reorder it: a
+ * message to another room, a neighbours fan-out, a membership change, any
+ * other output to any client (the hold callback), and at the latest at the
+ * end of the loop iteration.
  */
 #include <search.h>
 #include <stdlib.h>
@@ -23,6 +31,15 @@ static size_t	 room_max_per_session = 20;
 static uint64_t	 room_mark;	/* generation for room_fanout_neighbours */
 static struct room *room_kept;	/* the default room */
 static room_observer_fn *room_observer;
+
+#define ROOM_RUN_MAX	256	/* messages in one fan-out run */
+static struct room	*run_room;	/* NULL: no run pending */
+static struct msg	*run_msgs[ROOM_RUN_MAX];
+static size_t		 run_len;
+static uint64_t		 run_serial;
+static session_deliver_fn *run_takers;	/* members that take whole runs */
+static room_run_fn	*run_deliver;
+static void		(*run_hold)(void);
 
 static int
 room_compare(const void *a, const void *b)
@@ -42,6 +59,50 @@ void
 room_observe(room_observer_fn *observer)
 {
 	room_observer = observer;
+}
+
+/*
+ * Deliver runs: members whose deliver function is takers get a whole run
+ * from deliver (others one message at a time); hold is called when a run
+ * starts and must make sure room_flush runs before any other output.
+ * With deliver NULL every message is delivered at once (the default).
+ */
+void
+room_batch(session_deliver_fn *takers, room_run_fn *deliver,
+    void (*hold)(void))
+{
+	room_flush();
+	run_takers = takers;
+	run_deliver = deliver;
+	run_hold = hold;
+}
+
+/* Deliver the pending run, if any, to the members of its room. */
+void
+room_flush(void)
+{
+	struct room	*r = run_room;
+	struct msg	*msgs[ROOM_RUN_MAX];
+	struct session	*s;
+	size_t		 n = run_len, i, j;
+
+	if (r == NULL)
+		return;
+	/* Taken out first: what the members' output triggers sees no run. */
+	memcpy(msgs, run_msgs, n * sizeof *msgs);
+	run_room = NULL;
+	run_len = 0;
+	run_serial++;
+	for (i = 0; i < r->nmembers; i++) {
+		s = r->members[i];
+		if (n > 1 && s->deliver == run_takers)
+			run_deliver(s, msgs, n, run_serial);
+		else
+			for (j = 0; j < n; j++)
+				s->deliver(s, msgs[j]);
+	}
+	for (j = 0; j < n; j++)
+		msg_unref(msgs[j]);
 }
 
 int
@@ -94,6 +155,8 @@ static void	room_free_node(void *);
 static void
 room_destroy(struct room *r)
 {
+	if (run_room == r)	/* a kept room that nobody is in any more */
+		room_flush();
 	tdelete(r, &room_tree, room_compare);
 	room_total--;
 	room_free_node(r);
@@ -127,8 +190,18 @@ room_fanout(struct room *r, struct msg *m)
 {
 	size_t	i;
 
-	for (i = 0; i < r->nmembers; i++)
-		r->members[i]->deliver(r->members[i], m);
+	if (run_deliver != NULL) {
+		if (run_room != r || run_len == ROOM_RUN_MAX)
+			room_flush();
+		if (run_room == NULL) {
+			run_room = r;
+			run_hold();
+		}
+		run_msgs[run_len++] = msg_ref(m);
+	} else {
+		for (i = 0; i < r->nmembers; i++)
+			r->members[i]->deliver(r->members[i], m);
+	}
 	if (room_observer != NULL)
 		room_observer(m, NULL);
 }
@@ -143,6 +216,7 @@ room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
 	struct session	*member;
 	size_t		 i, j;
 
+	room_flush();
 	room_mark++;
 	s->mark = room_mark;
 	if (include_self)
@@ -163,6 +237,7 @@ room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
 static void
 room_add_member(struct room *r, struct session *s)
 {
+	room_flush();	/* a newcomer gets nothing said before it came */
 	if (r->nmembers == r->members_cap) {
 		r->members_cap = r->members_cap ? r->members_cap * 2 : 4;
 		r->members = xreallocarray(r->members, r->members_cap,
@@ -178,6 +253,7 @@ room_remove_member(struct room *r, struct session *s)
 {
 	size_t	i;
 
+	room_flush();	/* a leaver gets everything said before it left */
 	for (i = 0; i < r->nmembers; i++) {
 		if (r->members[i] == s) {
 			r->members[i] = r->members[--r->nmembers];
@@ -415,6 +491,7 @@ room_free_node(void *node)
 void
 room_free_all(void)
 {
+	room_flush();
 	tdestroy(room_tree, room_free_node);
 	room_tree = NULL;
 	room_total = 0;

@@ -3,8 +3,14 @@
  * from anyone allowed on its control socket, and that chatctl decodes from
  * chatd.
  *
- * Input: one request line, framed as control.c frames it (frame_next, at
- * most CTL_REQUEST_MAX bytes).  It goes through ctl_request_decode; a
+ * Input, when the first byte is even: one request line, framed as control.c
+ * frames it (frame_next, at most CTL_REQUEST_MAX bytes).  When it is odd:
+ * a well-formed request built from the bytes (version, verb, NUL-separated
+ * args), so the argument checks are reached without guessing JSON; the
+ * decoded words and text must then be exactly the args sent, the text
+ * being the args after the words joined by spaces.
+ *
+ * Either way the line goes through ctl_request_decode; a
  * request that is accepted must fit its verb's table entry, and encoding it
  * again with ctl_request_encode (what chatctl sends) and decoding that must
  * give the same request back.  A refusal must carry a known code.  The same
@@ -145,14 +151,92 @@ check_others(const char *text)
 	free(s);
 }
 
+/* Words, then the rest joined with spaces: what decode must make of list. */
+static void
+check_args(const struct ctl_request *req, json_t *list)
+{
+	const struct cmd_spec	*spec = &ctl_verbs[req->verb];
+	size_t			 i, n = json_array_size(list), off = 0, len;
+	const char		*s;
+
+	for (i = 0; i < n; i++) {
+		s = json_string_value(json_array_get(list, i));
+		len = json_string_length(json_array_get(list, i));
+		if (i < spec->max_words) {
+			if (strlen(req->args.word[i]) != len ||
+			    memcmp(req->args.word[i], s, len) != 0)
+				fail("a word is not the arg sent");
+			continue;
+		}
+		if (i > spec->max_words && req->args.rest[off++] != ' ')
+			fail("text args not joined by a space");
+		if (strncmp(req->args.rest + off, s, len) != 0)
+			fail("text is not the args sent");
+		off += len;
+	}
+	if (req->args.rest[off] != '\0')
+		fail("text longer than the args sent");
+}
+
+/* A request built from the bytes: version, verb, NUL-separated args. */
+static void
+structured(const uint8_t *data, size_t size)
+{
+	json_t			*req, *list = json_array();
+	const char		*p = (const char *)data + 2, *end, *nul;
+	char			*text, name[16];
+	struct ctl_request	 decoded;
+	struct ctl_error	 e;
+	size_t			 verb;
+
+	verb = data[1] % (CTL_NVERBS + 1);
+	if (verb < CTL_NVERBS)
+		snprintf(name, sizeof name, "%s", ctl_verbs[verb].name);
+	else
+		snprintf(name, sizeof name, "%.*s", (int)(size > 10 ? 8 : 0),
+		    (const char *)data + 2);
+	end = (const char *)data + size;
+	while (p < end && json_array_size(list) < CTL_ARGS_MAX + 2) {
+		nul = memchr(p, '\0', (size_t)(end - p));
+		if (nul == NULL)
+			nul = end;
+		/* Not UTF-8: a number in its place, which must be refused. */
+		if (json_array_append_new(list, json_stringn(p,
+		    (size_t)(nul - p))) == -1)
+			json_array_append_new(list, json_integer(nul - p));
+		p = nul + 1;
+	}
+	req = json_pack("{s:i, s:s, s:O}", "version", data[0] % 5 == 1 ?
+	    CTL_PROTO_VERSION : data[0] % 5, "command", name, "args", list);
+	if (req == NULL)	/* name not UTF-8 */
+		goto out;
+	text = json_dumps(req, JSON_COMPACT);
+	json_decref(req);
+	if (text == NULL)
+		goto out;
+	check_decode(text, strlen(text));
+	if (ctl_request_decode(text, strlen(text), &decoded, &e) == 0) {
+		check_args(&decoded, list);
+		ctl_request_free(&decoded);
+	}
+	free(text);
+out:
+	json_decref(list);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct evbuffer		*in = evbuffer_new();
+	struct evbuffer		*in;
 	struct framer		 f;
 	enum frame_result	 r;
 	size_t			 len;
 
+	if (size >= 2 && (data[0] & 1)) {
+		structured(data, size);
+		return 0;
+	}
+	in = evbuffer_new();
 	memset(&f, 0, sizeof f);
 	evbuffer_add(in, data, size);
 	/* control.c reads one request line per connection. */

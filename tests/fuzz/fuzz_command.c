@@ -48,6 +48,7 @@ struct fake {
 };
 
 static struct fake	 fakes[NCLIENTS];
+static void		(*held)(void);	/* conn_hold's */
 static struct config	*config;
 static char		 clean[TEXT_SANITIZE_MAX(LINE_MAX_BYTES) + 1];
 
@@ -136,7 +137,34 @@ record(struct fake *f, const char *data, size_t len)
 	}
 }
 
-/* conn.c stubs: what proto.c calls. */
+/* conn.c stubs: what proto.c calls, with conn.c's ordering rules. */
+
+/* Held output (a fan-out run) goes out before anything else is queued. */
+static void
+release(void)
+{
+	void	(*fn)(void) = held;
+
+	if (fn != NULL) {
+		held = NULL;
+		fn();
+	}
+}
+
+void
+conn_hold(void (*fn)(void))
+{
+	held = fn;
+}
+
+void
+conn_send(struct conn *c, const void *data, size_t len)
+{
+	release();
+	if (!c->dead)
+		record(fake_of(c), data, len);
+}
+
 void
 conn_printf(struct conn *c, const char *fmt, ...)
 {
@@ -144,6 +172,7 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	char	*s;
 	int	 n;
 
+	release();
 	if (c->dead)
 		return;
 	va_start(ap, fmt);
@@ -158,6 +187,7 @@ conn_printf(struct conn *c, const char *fmt, ...)
 void
 conn_send_msg(struct conn *c, struct msg *m)
 {
+	release();
 	if (m->wire == NULL)
 		fail("message queued before it was formatted", "", 0);
 	if (!c->dead)
@@ -205,6 +235,7 @@ client_connect(struct fake *f)
 	f->connected = 1;
 	f->out_lines = 0;
 	proto_connected(&f->conn);
+	release();
 	if (f->out_lines == 0)
 		fail("no greeting", "", 0);
 }
@@ -215,6 +246,7 @@ client_teardown(struct fake *f)
 {
 	proto_disconnected(&f->conn, f->reason != NULL ? f->reason :
 	    "connection closed");
+	release();
 	if (f->conn.session != NULL)
 		fail("session kept after disconnect", "", 0);
 	free(f->reason);
@@ -233,6 +265,7 @@ client_line(struct fake *f, const char *line, size_t len)
 	n = text_sanitize(line, len, clean);
 	c->lines++;
 	proto_line(c, clean, n);
+	release();	/* conn.c's tick */
 	if (c->dead)
 		return;
 	if (c->ack) {

@@ -11,6 +11,7 @@ Run: CHATD=/path/to/chatd /usr/bin/python3 -m pytest -q tests/integration
 import fcntl
 import os
 import re
+import shlex
 import signal
 import socket
 import struct
@@ -456,7 +457,9 @@ class Daemon:
         if config is not None:
             self.config_path = str(tmp_path / ("chatd-%d.conf" % self.idx))
             write_config(self.config_path, config)
-        argv = [exe]
+        # CHATD_WRAPPER runs the daemon under a tool, e.g. valgrind (see
+        # tests/valgrind.sh); the tool must exec chatd in the same process.
+        argv = shlex.split(os.environ.get("CHATD_WRAPPER", "")) + [exe]
         for l in listen:
             argv += ["--listen", l]
         if self.config_path:
