@@ -16,14 +16,23 @@
 #include "config.h"
 #include "conn.h"
 #include "control.h"
+#include "heap.h"
 #include "listen.h"
 #include "log.h"
 #include "privilege.h"
 #include "proto.h"
 #include "room.h"
 #include "service.h"
+#include "tls.h"
 #include "version.h"
 #include "xmalloc.h"
+
+/* Long options without a short form. */
+enum {
+	OPTION_LISTEN_TLS = 256,
+	OPTION_TLS_CERT,
+	OPTION_TLS_KEY,
+};
 
 static struct event_base	*base;
 static struct config		*config;
@@ -37,9 +46,15 @@ usage(int status)
 	fprintf(status ? stderr : stdout,
 	    "usage: chatd [-htV] [-c FILE] [-l ADDR:PORT]... [-C PATH] "
 	    "[-L LEVEL]\n"
+	    "             [--listen-tls ADDR:PORT]... [--tls-cert FILE] "
+	    "[--tls-key FILE]\n"
 	    "  -c, --config FILE       read the config file FILE\n"
 	    "  -l, --listen ADDR:PORT  listen here (repeatable; [::1]:7000 "
 	    "for IPv6)\n"
+	    "      --listen-tls ADDR:PORT  listen for TLS clients here "
+	    "(repeatable)\n"
+	    "      --tls-cert FILE     TLS certificate chain (PEM)\n"
+	    "      --tls-key FILE      TLS private key (PEM)\n"
 	    "  -C, --control PATH      control socket path\n"
 	    "  -L, --log-level LEVEL   error, warning, notice, info or debug\n"
 	    "  -t, --test-config       check the config and exit\n"
@@ -76,11 +91,41 @@ reload_report(const char *key, int needs_restart, void *arg)
 		log_info("reload: %s changed", key);
 }
 
+/*
+ * The TLS context a config asks for (NULL when it has no TLS listener), so
+ * that a bad certificate fails the start, "chatd -t" and a reload alike.
+ */
+static int
+tls_load(const struct config *c, struct tls_context **tls, char **cause)
+{
+	*tls = NULL;
+	if (!tls_configured(c))
+		return 0;
+	if ((*tls = tls_context_load(c, cause)) == NULL)
+		return -1;
+	log_info("TLS certificate %s, expires %s", (*tls)->subject,
+	    (*tls)->expires);
+	return 0;
+}
+
+/* Does the certificate differ from the one new TLS clients get now? */
+static int
+tls_changed(const struct tls_context *tls)
+{
+	const struct tls_context	*now = listen_get_tls();
+
+	if (tls == NULL || now == NULL)
+		return tls != now;
+	return X509_cmp(SSL_CTX_get0_certificate(tls->ctx),
+	    SSL_CTX_get0_certificate(now->ctx)) != 0;
+}
+
 /* Re-read the config file: apply it whole, or keep the running one. */
 void
 chatd_reload(struct reload_outcome *o)
 {
-	struct config	*next;
+	struct config		*next;
+	struct tls_context	*tls;
 
 	memset(o, 0, sizeof *o);
 	o->file = config_path;
@@ -89,17 +134,24 @@ chatd_reload(struct reload_outcome *o)
 		return;
 	}
 	service_reloading();
-	if ((next = config_load(config_path, &overrides, &o->error)) == NULL) {
+	if ((next = config_load(config_path, &overrides, &o->error)) == NULL ||
+	    tls_load(next, &tls, &o->error) == -1) {
 		log_error("reload failed, keeping the running configuration: "
 		    "%s", o->error);
+		config_free(next);
 		service_ready();
 		return;
 	}
-	if (config_diff(config, next, reload_report, o) == 0)
+	if (config_diff(config, next, reload_report, o) == 0 &&
+	    !tls_changed(tls))
 		log_info("reload: %s: no changes", config_path);
+	if (tls_changed(tls))
+		reload_report("tls certificate", 0, o);
 	apply_config(next);
 	config_free(config);
 	config = next;
+	if (tls != NULL)
+		listen_set_tls(tls);
 	service_ready();
 }
 
@@ -169,7 +221,7 @@ open_listeners(void)
 			rc = control_adopt(sockets[i].fd, &cause);
 		else {
 			rc = listen_adopt(sockets[i].fd, sockets[i].name,
-			    &cause);
+			    strcmp(sockets[i].name, "tls") == 0, &cause);
 			adopted++;
 		}
 		if (rc == -1)
@@ -184,7 +236,11 @@ open_listeners(void)
 		return;
 	}
 	for (i = 0; i < config->nlisten; i++) {
-		if (listen_open(config->listen[i], &cause) == -1)
+		if (listen_open(config->listen[i], 0, &cause) == -1)
+			fatalx("%s", cause);
+	}
+	for (i = 0; i < config->nlisten_tls; i++) {
+		if (listen_open(config->listen_tls[i], 1, &cause) == -1)
 			fatalx("%s", cause);
 	}
 }
@@ -209,6 +265,9 @@ main(int argc, char **argv)
 		{ "listen", required_argument, NULL, 'l' },
 		{ "control", required_argument, NULL, 'C' },
 		{ "log-level", required_argument, NULL, 'L' },
+		{ "listen-tls", required_argument, NULL, OPTION_LISTEN_TLS },
+		{ "tls-cert", required_argument, NULL, OPTION_TLS_CERT },
+		{ "tls-key", required_argument, NULL, OPTION_TLS_KEY },
 		{ "test-config", no_argument, NULL, 't' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
@@ -217,6 +276,7 @@ main(int argc, char **argv)
 	static const int	 signals[] = { SIGTERM, SIGINT, SIGHUP };
 	struct event		*sigev[3];
 	enum log_level		 level;
+	struct tls_context	*tls;
 	char			*cause;
 	int			 ch, test_only = 0;
 	size_t			 i;
@@ -235,6 +295,18 @@ main(int argc, char **argv)
 			break;
 		case 'C':
 			overrides.control_path = optarg;
+			break;
+		case OPTION_LISTEN_TLS:
+			overrides.listen_tls = xreallocarray(
+			    overrides.listen_tls, overrides.nlisten_tls + 1,
+			    sizeof *overrides.listen_tls);
+			overrides.listen_tls[overrides.nlisten_tls++] = optarg;
+			break;
+		case OPTION_TLS_CERT:
+			overrides.tls_cert = optarg;
+			break;
+		case OPTION_TLS_KEY:
+			overrides.tls_key = optarg;
 			break;
 		case 'L':
 			if (log_level_parse(optarg, &level) == -1)
@@ -257,17 +329,22 @@ main(int argc, char **argv)
 	if (optind != argc)
 		usage(1);
 
-	if ((config = config_load(config_path, &overrides, &cause)) == NULL) {
+	if ((config = config_load(config_path, &overrides, &cause)) == NULL ||
+	    tls_load(config, &tls, &cause) == -1) {
 		fprintf(stderr, "chatd: %s\n", cause);
 		free(cause);
+		config_free(config);
 		free(overrides.listen);
+		free(overrides.listen_tls);
 		return 1;
 	}
 	if (test_only) {
 		printf("chatd: %s: configuration ok\n",
 		    config_path != NULL ? config_path : "built-in defaults");
+		tls_context_free(tls);
 		config_free(config);
 		free(overrides.listen);
+		free(overrides.listen_tls);
 		return 0;
 	}
 
@@ -277,6 +354,7 @@ main(int argc, char **argv)
 		fatalx("cannot create the event base");
 	conn_init(base);
 	listen_init(base);
+	listen_set_tls(tls);
 	control_init(base);
 	apply_config(config);
 	/* Before any listener is announced: a SIGTERM then is a shutdown. */
@@ -289,14 +367,16 @@ main(int argc, char **argv)
 	if (privilege_drop(config->user, &cause) == -1)
 		fatalx("%s", cause);
 	service_init(base, status_line);
+	heap_init(base);
 	log_notice("chatd %s started (%s, libevent %s)", CHATD_VERSION,
 	    event_base_get_method(base), event_get_version());
 	service_ready();
 
 	event_base_dispatch(base);
 
-	listen_stop();
+	listen_free();
 	service_free();
+	heap_free();
 	control_free();		/* first: it watches the rooms */
 	conn_free_all();
 	room_free_all();
@@ -306,6 +386,7 @@ main(int argc, char **argv)
 	event_base_free(base);
 	config_free(config);
 	free(overrides.listen);
+	free(overrides.listen_tls);
 	log_notice("exiting");
 	return 0;
 }

@@ -45,6 +45,15 @@ struct config_key {
 #define MiB		(KiB * 1024)
 static const struct config_key config_keys[] = {
 	{ "listen", CONFIG_LISTEN, FIELD(listen), FIELD(nlisten), 0, 0, NULL, 1 },
+	{ "listen-tls", CONFIG_LISTEN, FIELD(listen_tls), FIELD(nlisten_tls),
+	  0, 0, NULL, 1 },
+	{ "tls-cert", CONFIG_STRING, FIELD(tls_cert), 0, 0, 0, NULL, 0 },
+	{ "tls-key", CONFIG_STRING, FIELD(tls_key), 0, 0, 0, NULL, 0 },
+	{ "tls-ciphers", CONFIG_STRING, FIELD(tls_ciphers), 0, 0, 0, NULL, 0 },
+	{ "tls-min-version", CONFIG_STRING, FIELD(tls_min_version), 0, 0, 0,
+	  "1.2", 0 },
+	{ "tls-handshake-timeout", CONFIG_SECONDS, FIELD(tls_handshake_timeout),
+	  0, 1, 300, "10", 0 },
 	{ "user", CONFIG_STRING, FIELD(user), 0, 0, 0, NULL, 1 },
 	{ "control", CONFIG_STRING, FIELD(control_path), 0, 0, 0, NULL, 1 },
 	{ "control-mode", CONFIG_MODE, FIELD(control_mode), 0, 0, 0777,
@@ -323,6 +332,7 @@ config_check(struct config *c, char **cause)
 	struct sockaddr_storage	ss;
 	int			sslen;
 	size_t			i;
+	const char		*spec;
 
 	if (c->sendq_soft > c->sendq_hard) {
 		xasprintf(cause, "sendq-soft (%zu) is above sendq-hard (%zu)",
@@ -340,34 +350,65 @@ config_check(struct config *c, char **cause)
 		xasprintf(cause, "no listen address");
 		return -1;
 	}
-	for (i = 0; i < c->nlisten; i++) {	/* --listen is checked here */
-		if (addr_parse(c->listen[i], &ss, &sslen) == -1) {
-			xasprintf(cause, "listen: \"%s\" is not ADDR:PORT (e.g. "
-			    "127.0.0.1:7000 or [::1]:7000)", c->listen[i]);
+	for (i = 0; i < c->nlisten + c->nlisten_tls; i++) {
+		/* --listen and --listen-tls are checked here */
+		spec = i < c->nlisten ? c->listen[i] :
+		    c->listen_tls[i - c->nlisten];
+		if (addr_parse(spec, &ss, &sslen) == -1) {
+			xasprintf(cause, "%s: \"%s\" is not ADDR:PORT (e.g. "
+			    "127.0.0.1:7000 or [::1]:7000)", i < c->nlisten ?
+			    "listen" : "listen-tls", spec);
 			return -1;
 		}
+	}
+	if (strcmp(c->tls_min_version, "1.2") != 0 &&
+	    strcmp(c->tls_min_version, "1.3") != 0) {
+		xasprintf(cause, "tls-min-version: \"%s\" is not 1.2 or 1.3",
+		    c->tls_min_version);
+		return -1;
+	}
+	if (c->nlisten_tls > 0 && (c->tls_cert == NULL || c->tls_key == NULL)) {
+		xasprintf(cause, "listen-tls needs tls-cert and tls-key");
+		return -1;
 	}
 	return 0;
 }
 
 static void
-config_apply_overrides(struct config *c, const struct config_overrides *o)
+config_list_replace(char ***list, size_t *n, char **with, size_t nwith)
 {
 	size_t	i;
 
+	config_list_free(*list, *n);
+	*list = NULL;
+	*n = 0;
+	for (i = 0; i < nwith; i++)
+		config_list_add(list, n, with[i]);
+}
+
+static void
+config_string_replace(char **s, const char *with)
+{
+	if (with != NULL) {
+		free(*s);
+		*s = xstrdup(with);
+	}
+}
+
+static void
+config_apply_overrides(struct config *c, const struct config_overrides *o)
+{
 	if (o == NULL)
 		return;
-	if (o->nlisten > 0) {
-		config_list_free(c->listen, c->nlisten);
-		c->listen = NULL;
-		c->nlisten = 0;
-		for (i = 0; i < o->nlisten; i++)
-			config_list_add(&c->listen, &c->nlisten, o->listen[i]);
-	}
-	if (o->control_path != NULL) {
-		free(c->control_path);
-		c->control_path = xstrdup(o->control_path);
-	}
+	if (o->nlisten > 0)
+		config_list_replace(&c->listen, &c->nlisten, o->listen,
+		    o->nlisten);
+	if (o->nlisten_tls > 0)
+		config_list_replace(&c->listen_tls, &c->nlisten_tls,
+		    o->listen_tls, o->nlisten_tls);
+	config_string_replace(&c->tls_cert, o->tls_cert);
+	config_string_replace(&c->tls_key, o->tls_key);
+	config_string_replace(&c->control_path, o->control_path);
 	if (o->log_level != NULL)
 		log_level_parse(o->log_level, &c->log_level);
 }

@@ -9,6 +9,13 @@
 struct config {
 	char		**listen;		/* "ADDR:PORT" strings */
 	size_t		  nlisten;
+	char		**listen_tls;		/* the same, for TLS */
+	size_t		  nlisten_tls;
+	char		 *tls_cert;		/* PEM chain */
+	char		 *tls_key;		/* PEM key */
+	char		 *tls_ciphers;		/* TLS 1.2; NULL: OpenSSL's */
+	char		 *tls_min_version;	/* "1.2" or "1.3" */
+	size_t		  tls_handshake_timeout;	/* seconds */
 	char		 *control_path;
 	size_t		  control_mode;		/* permission bits */
 	char		 *control_group;	/* may use it too; NULL: none */
@@ -36,6 +43,10 @@ struct config {
 struct config_overrides {
 	char		**listen;
 	size_t		  nlisten;
+	char		**listen_tls;
+	size_t		  nlisten_tls;
+	const char	 *tls_cert;
+	const char	 *tls_key;
 	const char	 *control_path;
 	const char	 *log_level;
 };

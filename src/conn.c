@@ -21,6 +21,9 @@
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -40,13 +43,20 @@
 #include "xmalloc.h"
 
 #define CONN_REASON_MAX		300	/* bytes of a quit reason kept */
+#define CONN_TRIM_SECONDS	5	/* quiet this long: free heap goes back */
 
 /*
- * Input buffered beyond one max-length line: one read's worth (libevent
- * reads at most 16 KiB at a time).  A client that sends many lines at once
- * gets them all handled, and fanned out, in one loop iteration.
+ * Input is bounded by one partial line (frame.c refuses one longer than
+ * max-line) plus one read: conn_read_cb takes every complete line, or
+ * stops reading, before it reads again.  This needs no read watermark
+ * (whose evbuffer callback costs 48 bytes per client).  libevent 2.1 reads
+ * at most CONN_LIBEVENT_READ at a time (EVBUFFER_MAX_READ); conn_read_cb
+ * reads on, up to CONN_READ_CHUNK per callback, so that a client's burst
+ * of lines is fanned out in one loop iteration, not in several that each
+ * cost every member of the room a write() (tests/bench/RESULTS.md).
  */
 #define CONN_READ_CHUNK		16384
+#define CONN_LIBEVENT_READ	4096	/* EVBUFFER_MAX_READ in buffer.c */
 
 struct conn_list		 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
 static struct conn_list		 conn_dirty = TAILQ_HEAD_INITIALIZER(conn_dirty);
@@ -55,7 +65,10 @@ static size_t			 conn_total;
 static uint64_t			 conn_next_id = 1;
 static struct event_base	*conn_base;
 static struct event		*conn_tick;	/* teardown and flush */
+static struct event		*conn_trim;	/* see conn_trim_cb */
+static uint64_t			 conn_ticks;
 static int			 conn_tick_due;
+static int			 conn_tick_release;	/* see conn_send */
 static void			(*conn_held)(void);	/* see conn_hold */
 static const struct config	*conn_config;
 static const struct timeval	*conn_idle;	/* common timeout or NULL */
@@ -70,6 +83,7 @@ static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_tick_cb(evutil_socket_t, short, void *);
+static void	conn_trim_cb(evutil_socket_t, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_schedule(struct conn *);
 static void	conn_free(struct conn *);
@@ -86,6 +100,8 @@ conn_now_us(void)
 void
 conn_init(struct event_base *base)
 {
+	struct timeval	trim_period = { CONN_TRIM_SECONDS, 0 };
+
 	conn_base = base;
 	conn_tick = event_new(base, -1, 0, conn_tick_cb, NULL);
 	/*
@@ -93,16 +109,17 @@ conn_init(struct event_base *base)
 	 * loop iteration.  With glibc's default trim threshold the top of the
 	 * heap went back to the kernel after each flush and faulted back in,
 	 * page by page, on the next: half of the CPU in a 1,000-member room
-	 * (tests/bench/RESULTS.md).  Keep up to 64 MiB of freed heap instead.
+	 * (tests/bench/RESULTS.md).  Keep up to 64 MiB of freed heap instead,
+	 * and give it back once output has been quiet for a while.
 	 */
 	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
+	conn_trim = event_new(base, -1, EV_PERSIST, conn_trim_cb, NULL);
+	evtimer_add(conn_trim, &trim_period);
 }
 
 static void
 conn_apply_limits(struct conn *c)
 {
-	bufferevent_setwatermark(c->bev, EV_READ, 0,
-	    FRAME_BUFFER_MAX(conn_config->max_line) + CONN_READ_CHUNK);
 	bufferevent_setwatermark(c->bev, EV_WRITE, conn_config->sendq_soft, 0);
 	bufferevent_set_timeouts(c->bev, conn_idle, NULL);
 }
@@ -137,11 +154,17 @@ conn_configure(const struct config *config)
 }
 
 struct conn *
-conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port)
+conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port, SSL *ssl)
 {
 	struct conn	*c = xcalloc(1, sizeof *c);
 
-	c->bev = bufferevent_socket_new(conn_base, fd, BEV_OPT_CLOSE_ON_FREE);
+	/* TLS is a transport: the same connection, another bufferevent. */
+	if (ssl != NULL)
+		c->bev = bufferevent_openssl_socket_new(conn_base, fd, ssl,
+		    BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE);
+	else
+		c->bev = bufferevent_socket_new(conn_base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("cannot make a bufferevent for fd %d", fd);
 		evutil_closesocket(fd);
@@ -162,11 +185,26 @@ conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port)
 
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
+	bufferevent_set_max_single_read(c->bev, CONN_READ_CHUNK);
 	conn_apply_limits(c);
 	bufferevent_enable(c->bev, EV_READ);
+	log_debug("client %llu connected from %s:%u%s",
+	    (unsigned long long)c->id, conn_address(c), c->port,
+	    ssl != NULL ? " (TLS)" : "");
+	if (ssl != NULL) {
+		/*
+		 * OpenSSL writes for the TLS bufferevent: EV_WRITE stays on.
+		 * The client chats once its handshake is done, in time.
+		 */
+		c->tls = 1;
+		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
+		bufferevent_enable(c->bev, EV_WRITE);
+		c->handshake_deadline_ms = conn_now_us() / 1000 +
+		    conn_config->tls_handshake_timeout * 1000;
+		conn_schedule(c);
+		return c;
+	}
 	bufferevent_disable(c->bev, EV_WRITE);	/* conn_flush writes */
-	log_debug("client %llu connected from %s:%u",
-	    (unsigned long long)c->id, conn_address(c), c->port);
 	proto_connected(c);
 	return c;
 }
@@ -202,7 +240,7 @@ conn_wake_tick(void)
 static void
 conn_mark_dirty(struct conn *c)
 {
-	if (!c->dirty && !c->write_armed) {
+	if (!c->dirty && !c->write_armed && !c->tls) {
 		c->dirty = 1;
 		TAILQ_INSERT_TAIL(&conn_dirty, c, dirty_entry);
 		conn_wake_tick();
@@ -260,10 +298,34 @@ conn_release(void)
 void
 conn_send(struct conn *c, const void *data, size_t len)
 {
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	ssize_t		 n;
+
 	conn_release();
 	if (c->dead || conn_sendq_admit(c, len) == -1)
 		return;
-	evbuffer_add(bufferevent_get_output(c->bev), data, len);
+	/*
+	 * Held output handed out by the tick (a fan-out run, the same bytes
+	 * for every member) is this client's whole output for the iteration:
+	 * with nothing queued before it, write it from the shared buffer and
+	 * copy only what the kernel does not take.
+	 */
+	if (conn_tick_release && !c->tls && !c->dirty && !c->write_armed &&
+	    evbuffer_get_length(out) == 0) {
+		if ((n = write(c->fd, data, len)) == -1) {
+			if (errno != EAGAIN && errno != EINTR) {
+				conn_abort(c, "write error");
+				return;
+			}
+			n = 0;
+		}
+		stats.bytes_out += (uint64_t)n;
+		data = (const char *)data + n;
+		len -= (size_t)n;
+		if (len == 0)
+			return;
+	}
+	evbuffer_add(out, data, len);
 	conn_mark_dirty(c);
 }
 
@@ -411,12 +473,28 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct conn	*c = arg;
 	struct evbuffer	*in = bufferevent_get_input(bev);
+	size_t		 got = evbuffer_get_length(in) - c->input_seen;
+	size_t		 total = got;
+	int		 n;
 
-	stats.bytes_in += evbuffer_get_length(in) - c->input_seen;
-	if (c->closing)		/* lingering: discard */
-		evbuffer_drain(in, evbuffer_get_length(in));
-	else
-		conn_process_input(c);
+	for (;;) {
+		stats.bytes_in += got;
+		if (c->closing)		/* lingering: discard */
+			evbuffer_drain(in, evbuffer_get_length(in));
+		else if (!c->tls || c->handshaken)
+			conn_process_input(c);
+		/* A big read: more may wait (see CONN_READ_CHUNK). */
+		if (got < CONN_LIBEVENT_READ / 2 || total >= CONN_READ_CHUNK ||
+		    c->tls || c->dead || c->paused || c->closing)
+			break;
+		evbuffer_unfreeze(in, 0);	/* as bufferevent_readcb does */
+		n = evbuffer_read(in, c->fd, CONN_LIBEVENT_READ);
+		evbuffer_freeze(in, 0);
+		if (n <= 0)
+			break;	/* EOF or error: libevent reads it again */
+		got = (size_t)n;
+		total += got;
+	}
 	c->input_seen = evbuffer_get_length(in);
 }
 
@@ -427,7 +505,7 @@ conn_flush(struct conn *c)
 	struct evbuffer	*out = bufferevent_get_output(c->bev);
 	int		 n;
 
-	if (c->write_armed || evbuffer_get_length(out) == 0)
+	if (c->write_armed || c->tls || evbuffer_get_length(out) == 0)
 		return;
 	evbuffer_unfreeze(out, 1);
 	n = evbuffer_write(out, c->fd);
@@ -448,13 +526,21 @@ conn_flush(struct conn *c)
 	}
 }
 
-/* Half-close after the last byte: the peer reads everything, then EOF. */
+/*
+ * Half-close after the last byte: the peer reads everything, then EOF.
+ * libevent 2.1 never sends a TLS close_notify: do it here (best effort; a
+ * peer that stalls the handshake of the shutdown just misses it).
+ */
 static void
 conn_finish(struct conn *c)
 {
 	if (c->eof) {
 		conn_free(c);
 		return;
+	}
+	if (c->tls && c->handshaken) {
+		SSL_shutdown(bufferevent_openssl_get_ssl(c->bev));
+		ERR_clear_error();
 	}
 	shutdown(c->fd, SHUT_WR);
 }
@@ -470,9 +556,24 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (left > 0)
 		return;
 	c->write_armed = 0;
-	bufferevent_disable(bev, EV_WRITE);
+	if (!c->tls)	/* from now on conn_flush writes */
+		bufferevent_disable(bev, EV_WRITE);
 	if (c->closing)
 		conn_finish(c);
+}
+
+/* Why a TLS connection failed, for the debug log. */
+static void
+conn_log_tls_error(struct conn *c)
+{
+	char		buf[256];
+	unsigned long	e;
+
+	while ((e = bufferevent_get_openssl_error(c->bev)) != 0) {
+		ERR_error_string_n(e, buf, sizeof buf);
+		log_debug("client %llu from %s:%u: TLS: %s",
+		    (unsigned long long)c->id, conn_address(c), c->port, buf);
+	}
 }
 
 static void
@@ -484,6 +585,19 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_free(c);
 		return;
 	}
+	if (what & BEV_EVENT_CONNECTED) {	/* TLS handshake done */
+		c->handshaken = 1;
+		conn_schedule(c);
+		proto_connected(c);
+		/*
+		 * Lines that came in the handshake's last flight may have been
+		 * read before this event, and no new data may announce them.
+		 */
+		conn_process_input(c);
+		return;
+	}
+	if (c->tls)
+		conn_log_tls_error(c);
 	if (what & BEV_EVENT_TIMEOUT) {
 		stats.closed_idle++;
 		conn_close(c, "idle-timeout", "idle timeout");
@@ -502,6 +616,12 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 
 	if (c->closing) {	/* linger expired */
 		conn_free(c);
+		return;
+	}
+	if (c->tls && !c->handshaken && now_ms >= c->handshake_deadline_ms) {
+		log_debug("client %llu from %s:%u: TLS handshake timed out",
+		    (unsigned long long)c->id, conn_address(c), c->port);
+		conn_abort(c, "TLS handshake timeout");
 		return;
 	}
 	if (conn_sendq(c) <= conn_config->sendq_soft)
@@ -525,26 +645,37 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	conn_schedule(c);
 }
 
-/* Arm the timer for the nearest of: flood resume, soft-limit deadline. */
+/* Make *wait_us no later than deadline_ms. */
+static void
+conn_deadline(uint64_t *wait_us, uint64_t deadline_ms)
+{
+	uint64_t	now_ms = conn_now_us() / 1000;
+
+	if (deadline_ms <= now_ms)
+		*wait_us = 0;
+	else if ((deadline_ms - now_ms) * 1000 < *wait_us)
+		*wait_us = (deadline_ms - now_ms) * 1000;
+}
+
+/*
+ * Arm the timer for the nearest of: flood resume, soft-limit deadline,
+ * TLS handshake deadline.
+ */
 static void
 conn_schedule(struct conn *c)
 {
-	uint64_t	wait_us = UINT64_MAX, now_ms, deadline_ms;
+	uint64_t	wait_us = UINT64_MAX;
 	struct timeval	tv;
 
 	if (c->dead)
 		return;
 	if (c->paused)
 		wait_us = conn_bucket_wait_us(c);
-	if (c->soft_since_ms != 0) {
-		now_ms = conn_now_us() / 1000;
-		deadline_ms = c->soft_since_ms +
-		    conn_config->sendq_soft_seconds * 1000;
-		if (deadline_ms <= now_ms)
-			wait_us = 0;
-		else if ((deadline_ms - now_ms) * 1000 < wait_us)
-			wait_us = (deadline_ms - now_ms) * 1000;
-	}
+	if (c->soft_since_ms != 0)
+		conn_deadline(&wait_us, c->soft_since_ms +
+		    conn_config->sendq_soft_seconds * 1000);
+	if (c->tls && !c->handshaken)
+		conn_deadline(&wait_us, c->handshake_deadline_ms);
 	if (c->timer == NULL)
 		c->timer = evtimer_new(conn_base, conn_timer_cb, c);
 	if (wait_us == UINT64_MAX) {
@@ -584,6 +715,8 @@ conn_teardown(struct conn *c)
 	if (c->timer == NULL)
 		c->timer = evtimer_new(conn_base, conn_timer_cb, c);
 	evtimer_add(c->timer, &grace);
+	if (c->tls && conn_sendq(c) > 0)
+		c->write_armed = 1;	/* OpenSSL writes; conn_write_cb ends */
 	if (c->write_armed)
 		return;		/* conn_write_cb finishes */
 	conn_flush(c);
@@ -617,6 +750,10 @@ conn_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn	*c;
 
 	conn_tick_due = 0;
+	conn_ticks++;
+	conn_tick_release = 1;	/* a held run may be written directly */
+	conn_release();
+	conn_tick_release = 0;
 	while (conn_held != NULL || !TAILQ_EMPTY(&conn_dead) ||
 	    !TAILQ_EMPTY(&conn_dirty)) {
 		conn_release();
@@ -631,6 +768,25 @@ conn_tick_cb(evutil_socket_t fd, short what, void *arg)
 			if (!c->closing)
 				conn_flush(c);
 		}
+	}
+}
+
+/*
+ * Freed heap is kept while output flows (conn_init); after a whole period
+ * without a tick, return it to the kernel, as jemalloc's decay would.
+ */
+static void
+conn_trim_cb(evutil_socket_t fd, short what, void *arg)
+{
+	static uint64_t	seen;
+	static int	busy;	/* ticks since the last trim */
+
+	if (conn_ticks != seen) {
+		seen = conn_ticks;
+		busy = 1;
+	} else if (busy) {
+		malloc_trim(0);
+		busy = 0;
 	}
 }
 
@@ -661,6 +817,7 @@ conn_free_all(void)
 		conn_free(c);
 	}
 	event_free(conn_tick);
+	event_free(conn_trim);
 	free(conn_line);
 	free(conn_clean);
 }

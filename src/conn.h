@@ -18,6 +18,7 @@ struct config;
 struct msg;
 struct session;
 struct ip_slot;
+struct ssl_st;		/* OpenSSL's SSL */
 
 struct conn {
 	uint64_t		 id;
@@ -46,6 +47,11 @@ struct conn {
 	unsigned		 write_armed:1;	/* bufferevent owns writing */
 	uint64_t		 soft_since_ms;	/* above sendq-soft since */
 
+	/* TLS: the bufferevent is OpenSSL's; no chat before the handshake. */
+	unsigned		 tls:1;
+	unsigned		 handshaken:1;
+	uint64_t		 handshake_deadline_ms;
+
 	/* Closing: marked dead, torn down once, then flushed and freed. */
 	unsigned		 dead:1;
 	unsigned		 closing:1;
@@ -65,7 +71,8 @@ extern struct conn_list conn_all;
 
 void		 conn_init(struct event_base *);
 void		 conn_configure(const struct config *);
-struct conn	*conn_new(evutil_socket_t, struct ip_slot *, uint16_t port);
+struct conn	*conn_new(evutil_socket_t, struct ip_slot *, uint16_t port,
+		    struct ssl_st *);
 const char	*conn_address(const struct conn *);
 void		 conn_send(struct conn *, const void *, size_t);
 void		 conn_printf(struct conn *, const char *, ...)

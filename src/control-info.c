@@ -14,6 +14,7 @@
 #include "room.h"
 #include "session.h"
 #include "stats.h"
+#include "tls.h"
 #include "version.h"
 
 static const struct {
@@ -57,18 +58,33 @@ info_rss(void)
 }
 
 static void
-info_listener(const char *name, void *arg)
+info_listener(const char *name, int tls, void *arg)
 {
-	json_array_append_new(arg, json_string(name));
+	char	buf[128];
+
+	snprintf(buf, sizeof buf, "%s%s", name, tls ? " (TLS)" : "");
+	json_array_append_new(arg, json_string(buf));
+}
+
+/* The certificate TLS clients get: its subject and expiry, or nulls. */
+static void
+info_tls(json_t *status)
+{
+	const struct tls_context	*tls = listen_get_tls();
+
+	json_object_set_new(status, "tls_subject",
+	    tls != NULL ? json_string(tls->subject) : json_null());
+	json_object_set_new(status, "tls_expires",
+	    tls != NULL ? json_string(tls->expires) : json_null());
 }
 
 void
 control_info_status(struct control_client *c, struct cmd_args *args)
 {
-	json_t	*listeners = json_array();
+	json_t	*listeners = json_array(), *status;
 
 	listen_foreach(info_listener, listeners);
-	control_reply(c, json_pack("{s:s, s:I, s:s, s:o, s:I, s:o, s:o, s:o, "
+	status = json_pack("{s:s, s:I, s:s, s:o, s:I, s:o, s:o, s:o, "
 	    "s:I, s:I, s:I, s:I}",
 	    "version", CHATD_VERSION,
 	    "pid", (json_int_t)getpid(),
@@ -81,7 +97,9 @@ control_info_status(struct control_client *c, struct cmd_args *args)
 	    "clients", (json_int_t)conn_count(),
 	    "rooms", (json_int_t)room_count(),
 	    "bans", (json_int_t)ban_count(),
-	    "rss_bytes", info_rss()));
+	    "rss_bytes", info_rss());
+	info_tls(status);
+	control_reply(c, status);
 }
 
 void

@@ -5,7 +5,8 @@
  * search tree of shared slots, so the count costs one small node per
  * address, not per client.  When accept fails for lack of file descriptors
  * the listeners pause for a moment instead of spinning (libevent keeps them
- * armed).
+ * armed).  A TLS listener hands each client an SSL object made from the
+ * current TLS context; a reload swaps the context for new clients only.
  */
 #include <sys/socket.h>
 
@@ -27,6 +28,7 @@
 #include "listen.h"
 #include "log.h"
 #include "stats.h"
+#include "tls.h"
 #include "xmalloc.h"
 
 #define LISTEN_BACKLOG		511
@@ -43,6 +45,7 @@ struct ip_slot {
 struct listener {
 	struct evconnlistener	*lev;
 	char			 name[INET6_ADDRSTRLEN + 8];
+	int			 tls;
 };
 
 static struct event_base	*listen_base;
@@ -51,6 +54,7 @@ static struct listener		*listeners;
 static size_t			 nlisteners;
 static void			*ip_slots;
 static struct event		*listen_resume;
+static struct tls_context	*listen_tls;	/* for new TLS clients */
 
 static int
 ip_slot_compare(const void *a, const void *b)
@@ -126,6 +130,7 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	uint16_t		 port;
 	struct ip_slot		*slot;
 	const struct ban	*ban;
+	SSL			*ssl = NULL;
 
 	addr_format(sa, name, sizeof name, ip, sizeof ip, &port);
 	if ((ban = ban_match(ip, NULL)) != NULL) {
@@ -154,8 +159,14 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		    "connections from your address\r\n");
 		return;
 	}
+	if (arg != NULL && (ssl = SSL_new(listen_tls->ctx)) == NULL) {
+		log_warnx("refused %s: cannot make a TLS session", name);
+		ip_slot_release(slot);
+		evutil_closesocket(fd);
+		return;
+	}
 	listen_tune_socket(fd);
-	conn_new(fd, slot, port);	/* on failure it released nothing */
+	conn_new(fd, slot, port, ssl);	/* on failure it released nothing */
 }
 
 static void
@@ -203,7 +214,7 @@ listen_configure(const struct config *config)
 
 /* Keep lev and log where it listens. */
 static void
-listen_register(struct evconnlistener *lev, const char *how)
+listen_register(struct evconnlistener *lev, int tls, const char *how)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof ss;
@@ -216,16 +227,29 @@ listen_register(struct evconnlistener *lev, const char *how)
 	    sizeof *listeners);
 	l = &listeners[nlisteners++];
 	l->lev = lev;
+	l->tls = tls;
 	memset(&ss, 0, sizeof ss);
 	getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss, &len);
 	addr_format((struct sockaddr *)&ss, l->name, sizeof l->name,
 	    ip, sizeof ip, &port);
-	log_info("listening on %s%s", l->name, how);
+	log_info("listening on %s%s%s", l->name, tls ? " (TLS)" : "", how);
 }
 
-/* Listen on "ADDR:PORT" ("[ADDR]:PORT" for IPv6). */
+/*
+ * The tag that tells the accept callback a listener is TLS (its argument
+ * is non-NULL); the context itself is looked up at accept time.
+ */
+static void *
+listen_tag(int tls)
+{
+	static int	tls_tag;
+
+	return tls ? &tls_tag : NULL;
+}
+
+/* Listen on "ADDR:PORT" ("[ADDR]:PORT" for IPv6), with TLS if tls. */
 int
-listen_open(const char *spec, char **cause)
+listen_open(const char *spec, int tls, char **cause)
 {
 	struct sockaddr_storage	 ss;
 	int			 sslen = sizeof ss;
@@ -236,7 +260,8 @@ listen_open(const char *spec, char **cause)
 		    "127.0.0.1:7000 or [::1]:7000)", spec);
 		return -1;
 	}
-	lev = evconnlistener_new_bind(listen_base, listen_accept_cb, NULL,
+	lev = evconnlistener_new_bind(listen_base, listen_accept_cb,
+	    listen_tag(tls),
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
 	    (ss.ss_family == AF_INET6 ? LEV_OPT_BIND_IPV6ONLY : 0),
 	    LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
@@ -244,13 +269,13 @@ listen_open(const char *spec, char **cause)
 		xasprintf(cause, "listen %s: %s", spec, strerror(errno));
 		return -1;
 	}
-	listen_register(lev, "");
+	listen_register(lev, tls, "");
 	return 0;
 }
 
 /* Take over a listening socket passed by systemd (socket activation). */
 int
-listen_adopt(int fd, const char *name, char **cause)
+listen_adopt(int fd, const char *name, int tls, char **cause)
 {
 	struct evconnlistener	*lev;
 
@@ -260,14 +285,15 @@ listen_adopt(int fd, const char *name, char **cause)
 		    strerror(errno));
 		return -1;
 	}
-	lev = evconnlistener_new(listen_base, listen_accept_cb, NULL,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	lev = evconnlistener_new(listen_base, listen_accept_cb,
+	    listen_tag(tls), LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
+	    fd);
 	if (lev == NULL) {
 		xasprintf(cause, "socket %s (fd %d): %s", name, fd,
 		    strerror(errno));
 		return -1;
 	}
-	listen_register(lev, " (from systemd)");
+	listen_register(lev, tls, " (from systemd)");
 	return 0;
 }
 
@@ -286,12 +312,38 @@ listen_stop(void)
 		evtimer_del(listen_resume);
 }
 
+/* At exit. */
+void
+listen_free(void)
+{
+	listen_stop();
+	listen_set_tls(NULL);
+	if (listen_resume != NULL)
+		event_free(listen_resume);
+	listen_resume = NULL;
+}
+
 /* Call cb with the address of every listener, as logged. */
 void
-listen_foreach(void (*cb)(const char *name, void *), void *arg)
+listen_foreach(void (*cb)(const char *name, int tls, void *), void *arg)
 {
 	size_t	i;
 
 	for (i = 0; i < nlisteners; i++)
-		cb(listeners[i].name, arg);
+		cb(listeners[i].name, listeners[i].tls, arg);
+}
+
+/* Use t for TLS clients from now on (listen.c owns it). */
+void
+listen_set_tls(struct tls_context *t)
+{
+	tls_context_free(listen_tls);
+	listen_tls = t;
+}
+
+/* The context new TLS clients get, or NULL. */
+const struct tls_context *
+listen_get_tls(void)
+{
+	return listen_tls;
 }

@@ -1,4 +1,4 @@
-/* TCP listeners, accept, and the total and per-address client limits. */
+/* TCP and TLS listeners, accept, and the total and per-address limits. */
 #ifndef CHATD_LISTEN_H
 #define CHATD_LISTEN_H
 
@@ -6,13 +6,17 @@
 
 struct config;
 struct ip_slot;
+struct tls_context;
 
 void		 listen_init(struct event_base *);
 void		 listen_configure(const struct config *);
-int		 listen_open(const char *spec, char **cause);
-int		 listen_adopt(int fd, const char *name, char **cause);
+int		 listen_open(const char *spec, int tls, char **cause);
+int		 listen_adopt(int fd, const char *name, int tls, char **cause);
 void		 listen_stop(void);
-void		 listen_foreach(void (*)(const char *, void *), void *);
+void		 listen_free(void);
+void		 listen_foreach(void (*)(const char *, int tls, void *), void *);
+void		 listen_set_tls(struct tls_context *);
+const struct tls_context *listen_get_tls(void);
 const char	*ip_slot_address(const struct ip_slot *);
 void		 ip_slot_release(struct ip_slot *);
 

@@ -153,22 +153,27 @@ class Client:
     """
 
     def __init__(self, port, host="127.0.0.1", *, read_hello=True, rcvbuf=None,
-                 source=None, timeout=5.0, name=None):
+                 source=None, timeout=5.0, name=None, sock=None):
+        """sock: an already connected socket (e.g. TLS) to use instead."""
         self.port = port
         self.host = host
         self.name = name
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(family, socket.SOCK_STREAM)
-        if rcvbuf is not None:
-            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        if source is not None:
-            self.sock.bind((source, 0))
-        self.sock.settimeout(timeout)
-        try:
-            self.sock.connect((host, port))
-        except BaseException:
-            self.sock.close()
-            raise
+        if sock is not None:
+            self.sock = sock
+            self.sock.settimeout(timeout)
+        else:
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            self.sock = socket.socket(family, socket.SOCK_STREAM)
+            if rcvbuf is not None:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            if source is not None:
+                self.sock.bind((source, 0))
+            self.sock.settimeout(timeout)
+            try:
+                self.sock.connect((host, port))
+            except BaseException:
+                self.sock.close()
+                raise
         self.buf = bytearray()
         self.eof = False
         self.reset = False
