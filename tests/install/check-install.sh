@@ -59,3 +59,10 @@ grep -q "^ExecStart=$dest" "$units/chatd.service"
 systemd-analyze verify --man=no "$units/chatd.service" \
     "$units/chatd.socket" "$units/chatd-control.socket"
 echo "ok   systemd-analyze verify"
+
+# The sandbox: systemd's exposure score for the service stays under 2.0
+# (README quotes it).
+score=$(systemd-analyze security --offline=true "$units/chatd.service" |
+	sed -n 's/.*Overall exposure level for chatd.service: \([0-9.]*\).*/\1/p')
+echo "ok   systemd-analyze security: exposure $score"
+awk -v s="$score" 'BEGIN { exit !(s != "" && s < 2.0) }'
