@@ -427,24 +427,34 @@ cmd_join(void *arg, struct cmd_args *args)
 	proto_join(arg, proto_room_name(args->word[0], buf));
 }
 
+/* The room a command names, or the current one; NULL after failing. */
+static struct room *
+proto_room_arg(struct conn *c, struct cmd_args *args)
+{
+	struct room	*r;
+	char		 buf[ROOM_NAME_MAX + 2];
+	const char	*name;
+
+	if (args->nwords == 0) {
+		if ((r = session_current_room(c->session)) == NULL)
+			proto_fail(c, "not-in-room", "you are not in a room; "
+			    "name one");
+		return r;
+	}
+	name = proto_room_name(args->word[0], buf);
+	if ((r = room_find(name)) == NULL)
+		proto_fail_result(c, CHAT_NO_SUCH_ROOM, name);
+	return r;
+}
+
 static void
 cmd_part(void *arg, struct cmd_args *args)
 {
 	struct conn	*c = arg;
-	struct room	*r = session_current_room(c->session);
-	char		 buf[ROOM_NAME_MAX + 2];
-	const char	*name;
+	struct room	*r;
 
-	if (args->nwords > 0) {
-		name = proto_room_name(args->word[0], buf);
-		if ((r = room_find(name)) == NULL) {
-			proto_fail_result(c, CHAT_NO_SUCH_ROOM, name);
-			return;
-		}
-	} else if (r == NULL) {
-		proto_fail(c, "not-in-room", "you are not in a room");
+	if ((r = proto_room_arg(c, args)) == NULL)
 		return;
-	}
 	if (room_part(c->session, r, NULL) != CHAT_OK)
 		proto_fail_result(c, CHAT_NOT_IN_ROOM, r->name);
 }
@@ -500,21 +510,12 @@ static void
 cmd_who(void *arg, struct cmd_args *args)
 {
 	struct conn	*c = arg;
-	struct room	*r = session_current_room(c->session);
-	char		 buf[ROOM_NAME_MAX + 2], line[1024];
-	const char	*name;
+	struct room	*r;
+	char		 line[1024];
 	size_t		 i, len = 0;
 
-	if (args->nwords > 0) {
-		name = proto_room_name(args->word[0], buf);
-		if ((r = room_find(name)) == NULL) {
-			proto_fail_result(c, CHAT_NO_SUCH_ROOM, name);
-			return;
-		}
-	} else if (r == NULL) {
-		proto_fail(c, "not-in-room", "you are not in a room; name one");
+	if ((r = proto_room_arg(c, args)) == NULL)
 		return;
-	}
 	for (i = 0; i < r->nmembers; i++) {
 		if (i % WHO_PER_LINE == 0) {
 			if (i > 0)
