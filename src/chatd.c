@@ -114,8 +114,10 @@ tls_changed(const struct tls_context *tls)
 {
 	const struct tls_context	*now = listen_get_tls();
 
-	if (tls == NULL || now == NULL)
-		return tls != now;
+	if (tls == NULL)	/* nothing new: the running context stays */
+		return 0;
+	if (now == NULL)
+		return 1;
 	return X509_cmp(SSL_CTX_get0_certificate(tls->ctx),
 	    SSL_CTX_get0_certificate(now->ctx)) != 0;
 }
@@ -219,6 +221,10 @@ open_listeners(void)
 	for (i = 0; i < n; i++) {
 		if (strcmp(sockets[i].name, "control") == 0)
 			rc = control_adopt(sockets[i].fd, &cause);
+		else if (strcmp(sockets[i].name, "tls") == 0 &&
+		    listen_get_tls() == NULL)
+			fatalx("systemd passed a socket named tls, but the "
+			    "config has no tls-cert and tls-key");
 		else {
 			rc = listen_adopt(sockets[i].fd, sockets[i].name,
 			    strcmp(sockets[i].name, "tls") == 0, &cause);

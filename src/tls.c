@@ -16,10 +16,14 @@
 #include "tls.h"
 #include "xmalloc.h"
 
+/*
+ * A config wants TLS if it has TLS listeners or names a certificate or a
+ * key (systemd may pass a TLS socket without any listen-tls line).
+ */
 int
 tls_configured(const struct config *c)
 {
-	return c->nlisten_tls > 0;
+	return c->nlisten_tls > 0 || c->tls_cert != NULL || c->tls_key != NULL;
 }
 
 /* The newest OpenSSL error as text, for a cause. */

@@ -197,3 +197,56 @@ def test_check_config_rejects_bad_certificate(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert "tls-cert" in r.stderr
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.skipif(shutil.which("systemd-socket-activate") is None,
+                    reason="needs systemd-socket-activate")
+@pytest.mark.parametrize("with_cert", [True, False], ids=["cert", "no-cert"])
+def test_tls_socket_from_systemd(tmp_path, with_cert):
+    """A socket named "tls" is a TLS listener; without a certificate in the
+    config chatd refuses to start instead of serving it bare."""
+    port = free_port()
+    conf = tmp_path / "chatd.conf"
+    if with_cert:
+        cert, key = make_cert(str(tmp_path), "chatd-activated")
+        conf.write_text("tls-cert = %s\ntls-key = %s\n" % (cert, key))
+    else:
+        conf.write_text("scrollback = 5\n")
+    log = open(tmp_path / "stderr.log", "w+")
+    proc = subprocess.Popen(["systemd-socket-activate", "-l", "127.0.0.1:%d" % port,
+                             "--fdname=tls", os.environ["CHATD"], "-c", str(conf)],
+                            stderr=log, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 10
+        while True:     # chatd starts on the first connection
+            try:
+                raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        if with_cert:
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            c = Client(port, sock=ctx.wrap_socket(raw))
+            c.send("hello from an activated TLS socket")
+            c.expect("MSG #lobby %s hello from an activated TLS socket" % c.nick)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(10) == 0
+        else:
+            raw.close()
+            assert proc.wait(10) == 1
+            log.seek(0)
+            assert "socket named tls, but the config has no tls-cert" in log.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        log.close()
