@@ -16,7 +16,6 @@
 #include "config.h"
 #include "conn.h"
 #include "control.h"
-#include "heap.h"
 #include "listen.h"
 #include "log.h"
 #include "privilege.h"
@@ -373,7 +372,6 @@ main(int argc, char **argv)
 	if (privilege_drop(config->user, &cause) == -1)
 		fatalx("%s", cause);
 	service_init(base, status_line);
-	heap_init(base);
 	log_notice("chatd %s started (%s, libevent %s)", CHATD_VERSION,
 	    event_base_get_method(base), event_get_version());
 	service_ready();
@@ -382,7 +380,6 @@ main(int argc, char **argv)
 
 	listen_free();
 	service_free();
-	heap_free();
 	control_free();		/* first: it watches the rooms */
 	conn_free_all();
 	room_free_all();

@@ -23,40 +23,45 @@ struct ssl_st;		/* OpenSSL's SSL */
 struct conn {
 	uint64_t		 id;
 	struct bufferevent	*bev;
-	evutil_socket_t		 fd;
 	struct framer		 framer;
 	size_t			 input_seen;	/* for the bytes-in count */
 	struct ip_slot		*ip;		/* per-address count, listen.c */
 	uint16_t		 port;
+	/*
+	 * The flags of the sections below, packed beside port and fd: at
+	 * 100,000 clients every 8 bytes here costs most of a megabyte
+	 * (tests/bench/RESULTS.md, chatd(8) MEMORY).
+	 */
+	unsigned		 ack:1;		/* acknowledgements on */
+	unsigned		 failed:1;	/* current line got an error */
+	unsigned		 paused:1;	/* flood: not reading for now */
+	unsigned		 dirty:1;	/* queued since the last flush */
+	unsigned		 write_armed:1;	/* bufferevent owns writing */
+	unsigned		 tls:1;
+	unsigned		 handshaken:1;
+	unsigned		 dead:1;
+	unsigned		 closing:1;
+	unsigned		 flush_on_close:1;
+	unsigned		 eof:1;
+	evutil_socket_t		 fd;
 	time_t			 since;
 	time_t			 active;	/* last line received */
 
 	/* The line protocol's per-client state (proto.c). */
 	struct session		*session;
 	uint64_t		 lines;		/* lines received: ACK numbers */
-	unsigned		 ack:1;		/* acknowledgements on */
-	unsigned		 failed:1;	/* current line got an error */
 
 	/* Flood control: a token bucket of lines, in thousandths. */
 	uint64_t		 tokens;
 	uint64_t		 refilled_us;
-	unsigned		 paused:1;
 
 	/* Output: batched direct writes and the send-queue limits. */
-	unsigned		 dirty:1;	/* queued since the last flush */
-	unsigned		 write_armed:1;	/* bufferevent owns writing */
 	uint64_t		 soft_since_ms;	/* above sendq-soft since */
 
 	/* TLS: the bufferevent is OpenSSL's; no chat before the handshake. */
-	unsigned		 tls:1;
-	unsigned		 handshaken:1;
 	uint64_t		 handshake_deadline_ms;
 
 	/* Closing: marked dead, torn down once, then flushed and freed. */
-	unsigned		 dead:1;
-	unsigned		 closing:1;
-	unsigned		 flush_on_close:1;
-	unsigned		 eof:1;
 	const char		*bye_code;	/* NULL: say nothing */
 	char			*close_reason;
 
