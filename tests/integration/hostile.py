@@ -1,0 +1,293 @@
+"""Helpers for the hostile and faulty client tests (test_hostile_*.py).
+
+Every hostile test checks the same three things afterwards:
+- the daemon is alive and serving (a fresh client can connect and chat),
+- bystanders got every message in order while it happened (Witness),
+- the daemon's RSS is back near where it started (RssGuard).
+"""
+
+import json
+import os
+import select
+import selectors
+import socket
+import threading
+import time
+
+from conftest import Client, rss_kib, wait_until
+
+UNDER_WRAPPER = bool(os.environ.get("CHATD_WRAPPER"))
+
+# Fast enough that the flood bucket never paces the test's own clients.
+FAST = {"flood-rate": 100000, "flood-burst": 100000}
+
+
+def under_asan(pid):
+    try:
+        with open("/proc/%d/maps" % pid) as f:
+            return "libasan" in f.read()
+    except OSError:
+        return False
+
+
+class RssGuard:
+    """RSS of the daemon at the start; check() waits (a little) for it to
+    come back within slack of that.  Under a wrapper (valgrind) RSS is the
+    tool's, so nothing is checked.
+
+    glibc keeps freed heap pages: after a burst of 200 clients that never
+    read, chatd had 116 KB in use but 19 MB of heap.  conn.c gives free
+    heap back (malloc_trim) once output has been quiet for a 5 s period, so
+    check() waits up to 12 s by default."""
+
+    def __init__(self, d, slack_mib=4, asan_slack_mib=16):
+        self.d = d
+        self.start = rss_kib(d.pid)
+        self.peak = self.start
+        # ASan keeps a quarantine of freed memory (4 MB, conftest) and
+        # per-size-class caches that it returns to the system only now and
+        # then; in that build LeakSanitizer does the leak checking.
+        if under_asan(d.pid):
+            slack_mib = max(slack_mib, asan_slack_mib)
+        self.slack_kib = slack_mib * 1024
+
+    def sample(self):
+        self.peak = max(self.peak, rss_kib(self.d.pid))
+        return self.peak
+
+    def check(self, timeout=12.0):
+        if UNDER_WRAPPER:
+            return
+        limit = self.start + self.slack_kib
+        end = wait_until(lambda: rss_kib(self.d.pid) <= limit, timeout, 0.2)
+        now = rss_kib(self.d.pid)
+        print("RSS: start %.1f MiB, peak %.1f MiB, end %.1f MiB"
+              % (self.start / 1024.0, self.peak / 1024.0, now / 1024.0))
+        assert end, ("daemon RSS did not come back: started at %.1f MiB, peak %.1f MiB, "
+                     "now %.1f MiB (slack %.0f MiB)"
+                     % (self.start / 1024.0, self.peak / 1024.0, now / 1024.0,
+                        self.slack_kib / 1024.0))
+
+
+class Witness:
+    """A publisher and a reader in their own room, chatting in a thread while
+    the test does something hostile.  stop() checks that the reader got every
+    message, in order, and returns (count, worst latency in seconds)."""
+
+    def __init__(self, d, room="#witness", interval=0.02, text_size=60,
+                 keepalive=None):
+        self.d = d
+        self.room = room
+        self.interval = interval
+        self.text_size = text_size
+        self.keepalive = keepalive      # seconds between reader's blank lines
+        self.pub = d.client(name="witness-pub")
+        self.rd = d.client(name="witness-reader")
+        for c in (self.pub, self.rd):
+            c.send("/join " + room)
+            c.expect("ROOM " + room)
+            # out of the default room: what happens there is not theirs
+            c.send("/part " + c.room)
+            c.expect("PART " + c.room)
+        self.pub.sync()
+        self.rd.sync()
+        self.sent_at = []
+        self.got = []
+        self.latencies = []
+        self.error = None
+        self._stop = threading.Event()
+        self._pub_thread = threading.Thread(target=self._publish, daemon=True)
+        self._rd_thread = threading.Thread(target=self._read, daemon=True)
+
+    def start(self):
+        self._rd_thread.start()
+        self._pub_thread.start()
+        return self
+
+    def _text(self, i):
+        head = "w%06d " % i
+        return head + "." * max(0, self.text_size - len(head))
+
+    def _drain_echoes(self):
+        # The publisher's own echoes must be read, or it becomes a slow
+        # consumer itself.
+        s = self.pub.sock
+        while select.select([s], [], [], 0)[0]:
+            if not s.recv(262144):
+                raise ConnectionError("publisher disconnected")
+
+    def _publish(self):
+        i = 0
+        try:
+            while not self._stop.is_set():
+                self.sent_at.append(time.monotonic())
+                self.pub.send(self._text(i))
+                i += 1
+                self._drain_echoes()
+                self._stop.wait(self.interval)
+            self.pub.send("END")
+        except Exception as e:          # reported by stop()
+            self.error = "publisher: %r" % e
+
+    def _read(self):
+        prefix = "MSG %s %s " % (self.room, self.pub.nick)
+        deadline = time.monotonic() + 600
+        poke = time.monotonic()
+        try:
+            while time.monotonic() < deadline:
+                if self.keepalive and time.monotonic() - poke > self.keepalive:
+                    self.rd.send("")        # a blank line: not idle
+                    poke = time.monotonic()
+                line = self.rd.try_line(timeout=0.2 if self.keepalive else 1.0)
+                if line is None:
+                    if self.rd.eof:
+                        self.error = "reader disconnected: %r" % self.rd.history[-5:]
+                        return
+                    continue
+                if not line.startswith(prefix):
+                    continue
+                text = line[len(prefix):]
+                if text == "END":
+                    return
+                n = int(text[1:7])
+                self.got.append(n)
+                if n < len(self.sent_at):
+                    self.latencies.append(time.monotonic() - self.sent_at[n])
+        except Exception as e:
+            self.error = "reader: %r" % e
+
+    def stop(self, timeout=60):
+        self._stop.set()
+        self._pub_thread.join(timeout)
+        self._rd_thread.join(timeout)
+        assert not self._rd_thread.is_alive(), "witness reader did not see END"
+        assert self.error is None, self.error
+        self.pub.close()
+        self.rd.close()
+        n = len(self.sent_at)
+        assert self.got == list(range(n)), (
+            "bystander lost or reordered messages: got %d of %d, first gap at %s"
+            % (len(self.got), n,
+               next((i for i, v in enumerate(self.got) if v != i), len(self.got))))
+        if UNDER_WRAPPER:       # valgrind: order is checked, speed is not
+            return n, 0.0
+        return n, max(self.latencies) if self.latencies else 0.0
+
+
+def assert_serving(d):
+    """A new client gets in and its message reaches another new client."""
+    a = d.client(name="after-a")
+    b = d.client(name="after-b")
+    room = "#after%d" % a.local_port
+    for c in (a, b):
+        c.send("/join " + room)
+        c.expect("ROOM " + room)
+    a.send("still serving")
+    b.expect("MSG %s %s still serving" % (room, a.nick))
+    a.close()
+    b.close()
+
+
+def control_request(path, command, *args, timeout=10.0):
+    """One admin request on the control socket; returns the final JSON."""
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(timeout)
+    try:
+        s.connect(path)
+        s.sendall((json.dumps({"version": 1, "command": command,
+                               "args": list(args)}) + "\n").encode())
+        buf = b""
+        while True:
+            data = s.recv(65536)
+            if not data:
+                break
+            buf += data
+    finally:
+        s.close()
+    lines = [json.loads(l) for l in buf.decode().splitlines() if l.strip()]
+    assert lines, "no answer on the control socket"
+    return lines[-1]
+
+
+def stats(path):
+    r = control_request(path, "stats")
+    assert r.get("ok"), r
+    return r["result"]
+
+
+def wait_clients(path, n, timeout=10.0):
+    """Wait until the daemon counts exactly n connections; return stats."""
+    last = {}
+
+    def settled():
+        last.update(stats(path))
+        return last["clients"] == n
+
+    assert wait_until(settled, timeout, 0.1), \
+        "daemon still counts %s connections, expected %d" % (last.get("clients"), n)
+    return last
+
+
+def churn(port, total, batch=200, payload=None, linger0=False, read_first=False,
+          graceful=False, host="127.0.0.1", timeout=60.0):
+    """Open and close `total` connections, `batch` at a time, with
+    non-blocking sockets.  payload: bytes sent once connected (None: send
+    nothing).  linger0: close with RST.  read_first: wait for the first
+    bytes (the greeting) before closing.  graceful: after the payload,
+    shut down writing and read until the daemon closes, so every line sent
+    is handled (a close with unread data is an RST, which may discard the
+    daemon's unread input).  Returns how many connected."""
+    connected = 0
+    sel = selectors.DefaultSelector()
+    deadline = time.monotonic() + timeout
+    done = 0
+    while done < total:
+        n = min(batch, total - done)
+        socks = []
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            if linger0:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                             b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            err = s.connect_ex((host, port))
+            assert err in (0, 115), os.strerror(err)       # EINPROGRESS
+            socks.append(s)
+            sel.register(s, selectors.EVENT_WRITE, "connect")
+        pending = set(socks)
+        while pending:
+            left = deadline - time.monotonic()
+            assert left > 0, "churn: %d connections still pending" % len(pending)
+            for key, ev in sel.select(min(left, 1.0)):
+                s = key.fileobj
+                if key.data == "connect":
+                    sel.unregister(s)
+                    if s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:
+                        connected += 1
+                        if payload:
+                            try:
+                                s.send(payload)
+                            except OSError:
+                                pass
+                        if graceful:
+                            s.shutdown(socket.SHUT_WR)
+                            sel.register(s, selectors.EVENT_READ, "eof")
+                            continue
+                        if read_first:
+                            sel.register(s, selectors.EVENT_READ, "read")
+                            continue
+                    pending.discard(s)
+                else:
+                    try:
+                        data = s.recv(262144)
+                    except OSError:
+                        data = b""
+                    if key.data == "eof" and data:
+                        continue            # until the daemon closes
+                    sel.unregister(s)
+                    pending.discard(s)
+        for s in socks:
+            s.close()
+        done += n
+    sel.close()
+    return connected
