@@ -43,7 +43,7 @@
 #include "xmalloc.h"
 
 #define CONN_REASON_MAX		300	/* bytes of a quit reason kept */
-#define CONN_TRIM_SECONDS	5	/* quiet this long: free heap goes back */
+#define CONN_TRIM_SECONDS	5	/* quiet this long: heap goes back */
 
 /*
  * Input is bounded by one partial line (frame.c refuses one longer than
@@ -108,9 +108,9 @@ conn_init(struct event_base *base)
 	 * Every client's output chains are allocated and freed again in each
 	 * loop iteration.  With glibc's default trim threshold the top of the
 	 * heap went back to the kernel after each flush and faulted back in,
-	 * page by page, on the next: half of the CPU in a 1,000-member room
-	 * (tests/bench/RESULTS.md).  Keep up to 64 MiB of freed heap instead,
-	 * and give it back once output has been quiet for a while.
+	 * page by page, on the next: two thirds of the CPU in a 1,000-member
+	 * room (tests/bench/RESULTS.md).  Keep up to 64 MiB of freed heap
+	 * instead, and give it back once output has been quiet for a while.
 	 */
 	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
 	conn_trim = event_new(base, -1, EV_PERSIST, conn_trim_cb, NULL);
@@ -171,6 +171,8 @@ conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port, SSL *ssl)
 		free(c);
 		return NULL;
 	}
+	/* Fan-out touches it for every member: spare the bufferevent. */
+	c->out = bufferevent_get_output(c->bev);
 	c->id = conn_next_id++;
 	c->fd = fd;
 	c->ip = ip;
@@ -224,7 +226,7 @@ conn_count(void)
 size_t
 conn_sendq(const struct conn *c)
 {
-	return evbuffer_get_length(bufferevent_get_output(c->bev));
+	return evbuffer_get_length(c->out);
 }
 
 /* Run the tick after the callbacks already due in this loop iteration. */
@@ -298,7 +300,7 @@ conn_release(void)
 void
 conn_send(struct conn *c, const void *data, size_t len)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = c->out;
 	ssize_t		 n;
 
 	conn_release();
@@ -373,7 +375,7 @@ conn_send_msg(struct conn *c, struct msg *m)
 	}
 	if (c->dead || conn_sendq_admit(c, m->wire_len) == -1)
 		return;
-	out = bufferevent_get_output(c->bev);
+	out = c->out;
 	if (evbuffer_add_reference(out, m->wire, m->wire_len,
 	    conn_msg_release, msg_ref(m)) == -1) {
 		msg_unref(m);	/* the cleanup is not called on failure */
@@ -502,7 +504,7 @@ conn_read_cb(struct bufferevent *bev, void *arg)
 static void
 conn_flush(struct conn *c)
 {
-	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	struct evbuffer	*out = c->out;
 	int		 n;
 
 	if (c->write_armed || c->tls || evbuffer_get_length(out) == 0)
@@ -705,7 +707,7 @@ conn_teardown(struct conn *c)
 	}
 	/* The goodbye is small and bypasses the limits: it is the last. */
 	if (c->bye_code != NULL)
-		evbuffer_add_printf(bufferevent_get_output(c->bev),
+		evbuffer_add_printf(c->out,
 		    "BYE %s %s\r\n", c->bye_code, c->close_reason);
 	c->closing = 1;
 	c->paused = 0;

@@ -23,6 +23,7 @@ struct ssl_st;		/* OpenSSL's SSL */
 struct conn {
 	uint64_t		 id;
 	struct bufferevent	*bev;
+	struct evbuffer		*out;		/* bev's output, kept at hand */
 	struct framer		 framer;
 	size_t			 input_seen;	/* for the bytes-in count */
 	struct ip_slot		*ip;		/* per-address count, listen.c */

@@ -42,7 +42,8 @@ typedef void	 room_run_fn(struct session *, struct msg **, size_t n,
 
 void		 room_configure(size_t scrollback, size_t max_rooms_per_client);
 void		 room_observe(room_observer_fn *);
-void		 room_batch(session_deliver_fn *, room_run_fn *, void (*)(void));
+void		 room_batch(session_deliver_fn *, room_run_fn *,
+		    void (*)(void));
 void		 room_flush(void);
 int		 room_name_valid(const char *);
 struct room	*room_find(const char *);

@@ -126,6 +126,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
+	room_batch(NULL, NULL, NULL);	/* in case a run test failed */
 	while (nmade > 0)
 		free_session(made[nmade - 1]);
 	records_clear();
@@ -944,6 +945,103 @@ test_fanout_room(void **state)
 	msg_unref(m);
 }
 
+/* ---- fan-out runs (room_batch) ---- */
+
+static size_t	runs, run_n, holds;
+
+/* A run deliverer that records each message of the run in order. */
+static void
+record_run(struct session *s, struct msg **msgs, size_t n, uint64_t serial)
+{
+	size_t	i;
+
+	(void)serial;
+	runs++;
+	run_n = n;
+	for (i = 0; i < n; i++)
+		record_deliver(s, msgs[i]);
+}
+
+static void
+record_hold(void)
+{
+	holds++;
+}
+
+/* The text of the i-th record. */
+static const char *
+text_of(size_t i)
+{
+	assert_true(i < nrecords);
+	return records[i].m->text;
+}
+
+static void
+test_fanout_runs(void **state)
+{
+	struct session	*a, *b, *c, *d;
+	struct room	*x, *y;
+
+	(void)state;
+	a = new_session("alice");
+	b = new_session("bob");
+	c = new_session("carol");
+	x = join(a, "#x");
+	join(b, "#x");
+	y = join(c, "#y");
+	records_clear();
+	runs = holds = 0;
+	room_batch(record_deliver, record_run, record_hold);
+
+	/* Two messages to one room: held, then one run per member. */
+	room_say(x, a, MSG_SAY, "1");
+	room_say(x, b, MSG_SAY, "2");
+	assert_int_equal(nrecords, 0);
+	assert_int_equal(holds, 1);
+	room_flush();
+	assert_int_equal(runs, 2);
+	assert_int_equal(run_n, 2);
+	assert_int_equal(delivered(a, MSG_SAY), 2);
+	assert_int_equal(delivered(b, MSG_SAY), 2);
+	assert_string_equal(text_of(0), "1");
+	assert_string_equal(text_of(1), "2");
+	room_flush();			/* nothing pending: nothing happens */
+	assert_int_equal(nrecords, 4);
+	records_clear();
+
+	/* A message to another room delivers the pending run first. */
+	room_say(x, a, MSG_SAY, "3");
+	room_say(y, c, MSG_SAY, "4");
+	assert_int_equal(delivered(a, MSG_SAY), 1);
+	assert_int_equal(delivered(c, MSG_SAY), 0);
+	assert_int_equal(holds, 3);
+
+	/* A newcomer gets nothing said before it joined. */
+	d = new_session("dave");
+	join(d, "#y");
+	assert_int_equal(delivered(c, MSG_SAY), 1);
+	assert_int_equal(delivered(d, MSG_SAY), 0);
+	room_flush();
+	assert_int_equal(delivered(d, MSG_JOIN), 1);
+	assert_int_equal(delivered(d, MSG_SAY), 0);
+	assert_int_equal(delivered(c, MSG_JOIN), 1);
+	records_clear();
+
+	/* A leaver gets everything said before it left, and its part. */
+	room_say(y, d, MSG_SAY, "5");
+	assert_int_equal(room_part(c, y, NULL), CHAT_OK);
+	assert_int_equal(delivered(c, MSG_SAY), 1);
+	assert_int_equal(delivered(c, MSG_PART), 1);
+	records_clear();
+
+	/* Switched off: delivered at once again, nothing left pending. */
+	room_say(x, a, MSG_SAY, "6");
+	room_batch(NULL, NULL, NULL);
+	assert_int_equal(delivered(b, MSG_SAY), 1);
+	room_say(x, a, MSG_SAY, "7");
+	assert_int_equal(delivered(b, MSG_SAY), 2);
+}
+
 static void
 test_quit(void **state)
 {
@@ -1182,6 +1280,7 @@ main(void)
 		T(test_scrollback_per_room),
 		T(test_fanout_neighbours),
 		T(test_fanout_room),
+		T(test_fanout_runs),
 		T(test_quit),
 		T(test_too_many_rooms),
 		T(test_topic),
