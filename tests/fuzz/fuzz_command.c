@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "ban.h"
+#include "check-text.h"
 #include "config.h"
 #include "conn.h"
 #include "msg.h"
@@ -66,48 +67,6 @@ fake_of(struct conn *c)
 	return (struct fake *)((char *)c - offsetof(struct fake, conn));
 }
 
-/* Strict UTF-8 without C0, DEL or C1: what a terminal may safely show. */
-static int
-wire_text_safe(const unsigned char *s, size_t len)
-{
-	size_t		i = 0, n, k;
-	uint32_t	cp, min;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			if (s[i] < 0x20 || s[i] == 0x7f)
-				return 0;
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			n = 2;
-			cp = s[i] & 0x1f;
-			min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			n = 3;
-			cp = s[i] & 0x0f;
-			min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			n = 4;
-			cp = s[i] & 0x07;
-			min = 0x10000;
-		} else
-			return 0;
-		if (i + n > len)
-			return 0;
-		for (k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
 
 /* Check and count the lines of one write to f. */
 static void
@@ -124,7 +83,7 @@ record(struct fake *f, const char *data, size_t len)
 		eol = memchr(p, '\r', (size_t)(end - p));
 		if (eol == NULL || eol + 1 >= end || eol[1] != '\n')
 			fail("bare CR in output", data, len);
-		if (!wire_text_safe((const unsigned char *)p, (size_t)(eol - p)))
+		if (!check_text_safe((const unsigned char *)p, (size_t)(eol - p), NULL))
 			fail("output line is not terminal-safe UTF-8", p,
 			    (size_t)(eol - p));
 		f->out_lines++;

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check-text.h"
 #include "frame.h"
 #include "text.h"
 
@@ -37,53 +38,6 @@ fail(const char *what)
 	abort();
 }
 
-/* Strict UTF-8 (RFC 3629): 1 if s[0..len) is well formed and shortest. */
-static int
-utf8_valid(const uint8_t *s, size_t len, uint32_t *bad_cp)
-{
-	size_t		i = 0, n, k;
-	uint32_t	cp, min;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			cp = s[i++];
-			if (cp < 0x20 || cp == 0x7f) {
-				*bad_cp = cp;
-				return 0;
-			}
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			n = 2;
-			cp = s[i] & 0x1f;
-			min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			n = 3;
-			cp = s[i] & 0x0f;
-			min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			n = 4;
-			cp = s[i] & 0x07;
-			min = 0x10000;
-		} else
-			return 0;
-		if (i + n > len)
-			return 0;
-		for (k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		if (cp <= 0x9f) {	/* C1 */
-			*bad_cp = cp;
-			return 0;
-		}
-		i += n;
-	}
-	return 1;
-}
 
 static void
 check_sanitized(const uint8_t *line, size_t len)
@@ -96,7 +50,7 @@ check_sanitized(const uint8_t *line, size_t len)
 	n = text_sanitize((const char *)line, len, out);
 	if (n > TEXT_SANITIZE_MAX(len))
 		fail("sanitized text longer than TEXT_SANITIZE_MAX");
-	if (!utf8_valid((const uint8_t *)out, n, &cp))
+	if (!check_text_safe((const uint8_t *)out, n, &cp))
 		fail("sanitized text is not valid UTF-8 or has a control "
 		    "character");
 	/* Safe text is left alone: sanitizing is idempotent. */
@@ -106,7 +60,7 @@ check_sanitized(const uint8_t *line, size_t len)
 	/* Truncation keeps whole characters and respects the bound. */
 	for (max = 0; max <= n; max += 1 + max / 3) {
 		t = text_utf8_truncate(out, n, max);
-		if (t > max || !utf8_valid((const uint8_t *)out, t, &cp))
+		if (t > max || !check_text_safe((const uint8_t *)out, t, &cp))
 			fail("text_utf8_truncate cut a character or overran");
 	}
 }

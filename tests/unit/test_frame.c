@@ -18,6 +18,7 @@
 
 #include <event2/buffer.h>
 
+#include "check-text.h"
 #include "frame.h"
 
 #define MAX	16
@@ -511,15 +512,8 @@ test_two_long_lines(void **state)
 
 /* A random stream of lines against a simple model of the rules. */
 static uint64_t rng_state = 0x243f6a8885a308d3ULL;
+#define rng()	check_rng(&rng_state)
 
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
 
 static void
 test_random_streams(void **state)

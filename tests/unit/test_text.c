@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "check-text.h"
 #include "text.h"
 
 #define FFFD	"\xef\xbf\xbd"
@@ -53,54 +54,6 @@ check_sanitize(const char *in, size_t inlen, const char *expect,
 #define S(in, expect) \
 	check_sanitize((in), sizeof(in) - 1, (expect), sizeof(expect) - 1)
 
-/*
- * The invariant checker: valid UTF-8 per RFC 3629 (no overlong forms, no
- * surrogates, nothing above U+10FFFF), and no C0 control, DEL or C1
- * control.  Returns 1 if s is clean.
- */
-static int
-text_clean(const unsigned char *s, size_t len)
-{
-	size_t		i = 0, n, k;
-	uint32_t	cp, min;
-
-	while (i < len) {
-		if (s[i] < 0x80) {
-			if (s[i] < 0x20 || s[i] == 0x7f)
-				return 0;
-			i++;
-			continue;
-		}
-		if ((s[i] & 0xe0) == 0xc0) {
-			n = 2;
-			cp = s[i] & 0x1f;
-			min = 0x80;
-		} else if ((s[i] & 0xf0) == 0xe0) {
-			n = 3;
-			cp = s[i] & 0x0f;
-			min = 0x800;
-		} else if ((s[i] & 0xf8) == 0xf0) {
-			n = 4;
-			cp = s[i] & 0x07;
-			min = 0x10000;
-		} else
-			return 0;
-		if (i + n > len)
-			return 0;
-		for (k = 1; k < n; k++) {
-			if ((s[i + k] & 0xc0) != 0x80)
-				return 0;
-			cp = (cp << 6) | (s[i + k] & 0x3f);
-		}
-		if (cp < min || cp > 0x10ffff ||
-		    (cp >= 0xd800 && cp <= 0xdfff))
-			return 0;
-		if (cp >= 0x80 && cp <= 0x9f)	/* C1 */
-			return 0;
-		i += n;
-	}
-	return 1;
-}
 
 /*
  * An independent reference of the documented rules: telnet commands
@@ -195,15 +148,9 @@ reference_sanitize(const unsigned char *in, size_t len, unsigned char *out)
 
 /* xorshift64*: deterministic, seedable. */
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
+#define rng()	check_rng(&rng_state)
+#define text_clean(s, len)	check_text_safe(s, len, NULL)
 
-static uint64_t
-rng(void)
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545f4914f6cdd1dULL;
-}
 
 static size_t
 utf8_encode(uint32_t cp, char *out)
