@@ -24,7 +24,6 @@
 #include <event2/bufferevent_ssl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
-#include <malloc.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +33,7 @@
 
 #include "config.h"
 #include "conn.h"
+#include "heap.h"
 #include "listen.h"
 #include "log.h"
 #include "msg.h"
@@ -43,7 +43,6 @@
 #include "xmalloc.h"
 
 #define CONN_REASON_MAX		300	/* bytes of a quit reason kept */
-#define CONN_TRIM_SECONDS	5	/* quiet this long: heap goes back */
 
 /*
  * Input is bounded by one partial line (frame.c refuses one longer than
@@ -65,8 +64,6 @@ static size_t			 conn_total;
 static uint64_t			 conn_next_id = 1;
 static struct event_base	*conn_base;
 static struct event		*conn_tick;	/* teardown and flush */
-static struct event		*conn_trim;	/* see conn_trim_cb */
-static uint64_t			 conn_ticks;
 static int			 conn_tick_due;
 static int			 conn_tick_release;	/* see conn_send */
 static void			(*conn_held)(void);	/* see conn_hold */
@@ -83,7 +80,6 @@ static void	conn_read_cb(struct bufferevent *, void *);
 static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_tick_cb(evutil_socket_t, short, void *);
-static void	conn_trim_cb(evutil_socket_t, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_schedule(struct conn *);
 static void	conn_free(struct conn *);
@@ -100,21 +96,9 @@ conn_now_us(void)
 void
 conn_init(struct event_base *base)
 {
-	struct timeval	trim_period = { CONN_TRIM_SECONDS, 0 };
-
 	conn_base = base;
 	conn_tick = event_new(base, -1, 0, conn_tick_cb, NULL);
-	/*
-	 * Every client's output chains are allocated and freed again in each
-	 * loop iteration.  With glibc's default trim threshold the top of the
-	 * heap went back to the kernel after each flush and faulted back in,
-	 * page by page, on the next: two thirds of the CPU in a 1,000-member
-	 * room (tests/bench/RESULTS.md).  Keep up to 64 MiB of freed heap
-	 * instead, and give it back once output has been quiet for a while.
-	 */
-	mallopt(M_TRIM_THRESHOLD, 64 * 1024 * 1024);
-	conn_trim = event_new(base, -1, EV_PERSIST, conn_trim_cb, NULL);
-	evtimer_add(conn_trim, &trim_period);
+	heap_init(base);	/* output churns the heap: keep it warm */
 }
 
 static void
@@ -752,7 +736,7 @@ conn_tick_cb(evutil_socket_t fd, short what, void *arg)
 	struct conn	*c;
 
 	conn_tick_due = 0;
-	conn_ticks++;
+	heap_busy();
 	conn_tick_release = 1;	/* a held run may be written directly */
 	conn_release();
 	conn_tick_release = 0;
@@ -770,25 +754,6 @@ conn_tick_cb(evutil_socket_t fd, short what, void *arg)
 			if (!c->closing)
 				conn_flush(c);
 		}
-	}
-}
-
-/*
- * Freed heap is kept while output flows (conn_init); after a whole period
- * without a tick, return it to the kernel, as jemalloc's decay would.
- */
-static void
-conn_trim_cb(evutil_socket_t fd, short what, void *arg)
-{
-	static uint64_t	seen;
-	static int	busy;	/* ticks since the last trim */
-
-	if (conn_ticks != seen) {
-		seen = conn_ticks;
-		busy = 1;
-	} else if (busy) {
-		malloc_trim(0);
-		busy = 0;
 	}
 }
 
@@ -819,7 +784,7 @@ conn_free_all(void)
 		conn_free(c);
 	}
 	event_free(conn_tick);
-	event_free(conn_trim);
+	heap_free();
 	free(conn_line);
 	free(conn_clean);
 }
