@@ -331,40 +331,34 @@ class Client:
         return it.  Fails listing the lines seen on timeout or EOF."""
         return self.expect_with_skipped(prefix, timeout)[0]
 
-    def expect_with_skipped(self, prefix, timeout=5.0):
-        """Like expect() but returns (line, [lines skipped before it])."""
+    def _read_until(self, match, what, timeout):
+        """Read lines until match(line) is true; return (its result, [lines
+        skipped before it]).  Fails listing the lines seen on timeout/EOF."""
         deadline = time.monotonic() + timeout
         seen = []
         while True:
             raw = self.try_raw_line(max(0.0, deadline - time.monotonic()))
             if raw is None:
                 why = "connection closed" if self.eof else "timeout after %.1fs" % timeout
-                raise ClientError("%r: expected a line starting with %r: %s; lines seen: %r"
-                                  % (self, prefix, why, seen))
+                raise ClientError("%r: expected a line %s: %s; lines seen: %r"
+                                  % (self, what, why, seen))
             s = self._decode(raw)
             self.history.append(s)
-            if s.startswith(prefix):
-                return s, seen
+            result = match(s)
+            if result:
+                return result, seen
             seen.append(s)
+
+    def expect_with_skipped(self, prefix, timeout=5.0):
+        """Like expect() but returns (line, [lines skipped before it])."""
+        return self._read_until(lambda s: s if s.startswith(prefix) else None,
+                                "starting with %r" % (prefix,), timeout)
 
     def expect_re(self, pattern, timeout=5.0):
         """Read lines until one matches regex pattern (re.match); return the
         match object."""
         rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        seen = []
-        while True:
-            raw = self.try_raw_line(max(0.0, deadline - time.monotonic()))
-            if raw is None:
-                why = "connection closed" if self.eof else "timeout after %.1fs" % timeout
-                raise ClientError("%r: expected a line matching %r: %s; lines seen: %r"
-                                  % (self, pattern, why, seen))
-            s = self._decode(raw)
-            self.history.append(s)
-            m = rx.match(s)
-            if m:
-                return m
-            seen.append(s)
+        return self._read_until(rx.match, "matching %r" % pattern, timeout)[0]
 
     def no_line(self, timeout=0.3):
         """Assert that no data at all arrives within timeout."""
