@@ -83,6 +83,7 @@ static void	conn_tick_cb(evutil_socket_t, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_schedule(struct conn *);
 static void	conn_free(struct conn *);
+static void	conn_mark_dead(struct conn *, const char *, const char *);
 
 static uint64_t
 conn_now_us(void)
@@ -372,6 +373,27 @@ conn_send_msg(struct conn *c, struct msg *m)
 void
 conn_close(struct conn *c, const char *bye_code, const char *reason)
 {
+	/*
+	 * A fan-out run still held back (conn_hold) was said before the
+	 * close, and may hold the client's own echo: queue it first, or the
+	 * dead connection would drop it.
+	 */
+	if (!c->dead)
+		conn_release();
+	conn_mark_dead(c, bye_code, reason);
+}
+
+/* Mark c for teardown without flushing: the peer is gone or too slow. */
+void
+conn_abort(struct conn *c, const char *reason)
+{
+	conn_mark_dead(c, NULL, reason);
+	c->flush_on_close = 0;
+}
+
+static void
+conn_mark_dead(struct conn *c, const char *bye_code, const char *reason)
+{
 	if (c->dead)
 		return;
 	c->dead = 1;
@@ -384,13 +406,6 @@ conn_close(struct conn *c, const char *bye_code, const char *reason)
 	conn_wake_tick();
 }
 
-/* Mark c for teardown without flushing: the peer is gone or too slow. */
-void
-conn_abort(struct conn *c, const char *reason)
-{
-	conn_close(c, NULL, reason);
-	c->flush_on_close = 0;
-}
 
 /* Refill the bucket; 1 if a whole line's token is available. */
 static int

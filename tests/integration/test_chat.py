@@ -615,3 +615,16 @@ def test_msg_to_existing_nick_without_text_is_bad_usage(chatd):
     a, b = d.client(), d.client()
     a.send("/msg " + b.nick)
     assert a.expect(("ERR ", "PRIV ")).startswith("ERR bad-usage")
+
+
+def test_line_then_quit_in_one_packet_keeps_the_echo(chatd):
+    """A message and /quit arriving together: the sender still gets its echo
+    (the acknowledgement of its last line) before BYE, and others get it."""
+    d = chatd()
+    alice, bob = d.client(), d.client()
+    alice.expect("JOIN #lobby " + bob.nick)
+    bob.send_raw(b"last words\n/quit\n")
+    bob.expect("MSG #lobby %s last words" % bob.nick)
+    bob.expect("BYE quit")
+    alice.expect("MSG #lobby %s last words" % bob.nick)
+    alice.expect("QUIT " + bob.nick)
