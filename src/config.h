@@ -28,6 +28,8 @@ struct config {
 	size_t		  sendq_hard;		/* bytes: disconnect at once */
 	size_t		  sendq_soft;		/* bytes: disconnect if held... */
 	size_t		  sendq_soft_seconds;	/* ...this long */
+	size_t		  socket_send_buffer;	/* SO_SNDBUF, bytes */
+	size_t		  socket_receive_buffer;	/* SO_RCVBUF, bytes */
 	size_t		  flood_rate;		/* lines per second */
 	size_t		  flood_burst;		/* lines */
 	size_t		  max_clients;

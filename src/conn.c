@@ -57,7 +57,7 @@
 #define CONN_READ_CHUNK		16384
 #define CONN_LIBEVENT_READ	4096	/* EVBUFFER_MAX_READ in buffer.c */
 
-struct conn_list		 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
+static struct conn_list		 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
 static struct conn_list		 conn_dirty = TAILQ_HEAD_INITIALIZER(conn_dirty);
 static struct conn_list		 conn_dead = TAILQ_HEAD_INITIALIZER(conn_dead);
 static size_t			 conn_total;
@@ -212,6 +212,43 @@ size_t
 conn_sendq(const struct conn *c)
 {
 	return evbuffer_get_length(c->out);
+}
+
+void
+conn_describe(const struct conn *c, struct conn_info *info)
+{
+	info->id = c->id;
+	if (c->dead)
+		info->state = CONN_CLOSING;
+	else if (c->session == NULL)
+		info->state = CONN_HANDSHAKE;
+	else
+		info->state = CONN_OPEN;
+	info->address = conn_address(c);
+	info->port = c->port;
+	info->tls = c->tls;
+	info->since = c->since;
+	info->active = c->active;
+	info->sendq = conn_sendq(c);
+	info->session = info->state == CONN_OPEN ? c->session : NULL;
+}
+
+/*
+ * Visit every connection, in the order they came, with what it is doing.
+ * fn may close the connection it is given (that only marks it), nothing
+ * else.
+ */
+void
+conn_foreach(conn_visit_fn *fn, void *arg)
+{
+	struct conn		*c, *next;
+	struct conn_info	 info;
+
+	for (c = TAILQ_FIRST(&conn_all); c != NULL; c = next) {
+		next = TAILQ_NEXT(c, all_entry);	/* closing only marks */
+		conn_describe(c, &info);
+		fn(c, &info, arg);
+	}
 }
 
 /* Run the tick after the callbacks already due in this loop iteration. */

@@ -72,8 +72,29 @@ struct conn {
 	TAILQ_ENTRY(conn)	 dead_entry;
 };
 
+/* What a connection is doing, for the admin: the only view it gets. */
+enum conn_state {
+	CONN_HANDSHAKE,		/* TLS handshake under way: no session yet */
+	CONN_OPEN,		/* chatting: session is set */
+	CONN_CLOSING,		/* marked for teardown, or flushing a goodbye */
+};
+
+struct conn_info {
+	uint64_t		 id;
+	enum conn_state		 state;
+	const char		*address;
+	uint16_t		 port;
+	int			 tls;
+	time_t			 since;
+	time_t			 active;	/* last line received */
+	size_t			 sendq;		/* bytes not yet written */
+	struct session		*session;	/* NULL unless CONN_OPEN */
+};
+
+typedef void	 conn_visit_fn(struct conn *, const struct conn_info *,
+		    void *);
+
 TAILQ_HEAD(conn_list, conn);
-extern struct conn_list conn_all;
 
 void		 conn_init(struct event_base *);
 void		 conn_configure(const struct config *);
@@ -89,6 +110,8 @@ void		 conn_close(struct conn *, const char *bye_code,
 		    const char *reason);
 void		 conn_abort(struct conn *, const char *reason);
 size_t		 conn_count(void);
+void		 conn_describe(const struct conn *, struct conn_info *);
+void		 conn_foreach(conn_visit_fn *, void *);
 size_t		 conn_sendq(const struct conn *);
 void		 conn_shutdown_all(void (*done)(void));
 void		 conn_free_all(void);

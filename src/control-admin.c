@@ -27,7 +27,7 @@ admin_find(const char *nick)
 {
 	struct session	*s = session_find(nick);
 
-	return s != NULL && s->owner != NULL ? s : NULL;
+	return s != NULL && s->ops != NULL ? s : NULL;
 }
 
 /* The room called name, with or without its '#', or NULL. */
@@ -142,20 +142,20 @@ control_admin_room(struct control_client *c, const char *name)
 void
 control_admin_kick(struct control_client *c, struct cmd_args *args)
 {
-	struct session	*s = admin_user(c, args->word[0]);
-	struct conn	*conn;
-	char		*reason;
+	struct session		*s = admin_user(c, args->word[0]);
+	struct conn_info	 info;
+	char			*reason;
 
 	if (s == NULL)
 		return;
-	conn = s->owner;
+	s->ops->describe(s->client, &info);
 	reason = admin_reason(args->rest, "kicked by an operator");
 	log_notice("control: kicked client %llu (%s, %s)",
-	    (unsigned long long)conn->id, conn_address(conn), s->nick);
+	    (unsigned long long)info.id, info.address, s->nick);
 	stats.closed_kicked++;
 	control_reply(c, json_pack("{s:s, s:o}", "kicked", s->nick, "reason",
 	    control_string(reason)));
-	conn_close(conn, "kicked", reason);
+	s->ops->close(s->client, "kicked", reason);
 	free(reason);
 }
 
@@ -167,25 +167,39 @@ admin_ban_row(const struct ban *b, void *arg)
 	    control_time(b->expires), "reason", control_string(b->reason)));
 }
 
+struct admin_sweep {
+	const struct ban	*ban;
+	size_t			 closed;
+};
+
+/* Close a connection the new ban covers, in whatever state it is. */
+static void
+admin_ban_sweep_one(struct conn *conn, const struct conn_info *info,
+    void *arg)
+{
+	struct admin_sweep	*sweep = arg;
+	const char		*nick = info->session != NULL ?
+				    info->session->nick : NULL;
+
+	if (info->state == CONN_CLOSING ||
+	    !ban_covers(sweep->ban, info->address, nick))
+		return;
+	log_notice("control: banned client %llu (%s, %s)",
+	    (unsigned long long)info->id, info->address,
+	    nick != NULL ? nick : "-");
+	stats.closed_banned++;
+	conn_close(conn, "banned", sweep->ban->reason);
+	sweep->closed++;
+}
+
 /* Close every client the new ban covers; returns how many. */
 static size_t
 admin_ban_sweep(const struct ban *b)
 {
-	struct conn	*conn;
-	size_t		 n = 0;
+	struct admin_sweep	sweep = { b, 0 };
 
-	TAILQ_FOREACH(conn, &conn_all, all_entry) {
-		if (conn->dead || !ban_covers(b, conn_address(conn),
-		    conn->session->nick))
-			continue;
-		log_notice("control: banned client %llu (%s, %s)",
-		    (unsigned long long)conn->id, conn_address(conn),
-		    conn->session->nick);
-		stats.closed_banned++;
-		conn_close(conn, "banned", b->reason);
-		n++;
-	}
-	return n;
+	conn_foreach(admin_ban_sweep_one, &sweep);
+	return sweep.closed;
 }
 
 /* ban add TARGET [DURATION] [REASON]: a third word that is not a duration

@@ -116,44 +116,66 @@ control_info_stats(struct control_client *c, struct cmd_args *args)
 	control_reply(c, result);
 }
 
+static const char *const info_states[] = {
+	[CONN_HANDSHAKE] = "handshake",
+	[CONN_OPEN] = "open",
+	[CONN_CLOSING] = "closing",
+};
+
+/* One row of clients: a connection, with its session if it has one. */
 static json_t *
-info_client(const struct conn *conn, time_t now)
+info_client(const struct conn_info *info, time_t now)
 {
-	const struct session	*s = conn->session;
+	const struct session	*s = info->session;
 	json_t			*rooms = json_array();
 	size_t			 i;
 
-	for (i = 0; i < s->nrooms; i++)
+	for (i = 0; s != NULL && i < s->nrooms; i++)
 		json_array_append_new(rooms, json_string(s->rooms[i]->name));
-	return json_pack("{s:I, s:s, s:s, s:i, s:o, s:o, s:I, s:I, s:b}",
-	    "id", (json_int_t)conn->id,
-	    "nick", s->nick,
-	    "address", conn_address(conn),
-	    "port", (int)conn->port,
+	return json_pack("{s:I, s:o, s:s, s:i, s:s, s:b, s:o, s:o, s:I, s:I, "
+	    "s:b}",
+	    "id", (json_int_t)info->id,
+	    "nick", s != NULL ? json_string(s->nick) : json_null(),
+	    "address", info->address,
+	    "port", (int)info->port,
+	    "state", info_states[info->state],
+	    "tls", info->tls,
 	    "rooms", rooms,
-	    "since", control_time(conn->since),
-	    "idle_seconds", (json_int_t)(now - conn->active),
-	    "sendq_bytes", (json_int_t)conn_sendq(conn),
-	    "muted", s->muted);
+	    "since", control_time(info->since),
+	    "idle_seconds", (json_int_t)(now - info->active),
+	    "sendq_bytes", (json_int_t)info->sendq,
+	    "muted", s != NULL && s->muted);
 }
 
-/* clients [ROOM]: every client, or the members of ROOM. */
+static void
+info_client_row(struct conn *conn, const struct conn_info *info, void *arg)
+{
+	json_array_append_new(arg, info_client(info, time(NULL)));
+}
+
+/* clients [ROOM]: every connection, or the members of ROOM. */
 void
 control_info_clients(struct control_client *c, struct cmd_args *args)
 {
 	const struct room	*r = NULL;
-	const struct conn	*conn;
+	struct session		*s;
+	struct conn_info	 info;
 	json_t			*list;
-	time_t			 now = time(NULL);
+	size_t			 i;
 
 	if (args->nwords > 0 &&
 	    (r = control_admin_room(c, args->word[0])) == NULL)
 		return;
 	list = json_array();
-	TAILQ_FOREACH(conn, &conn_all, all_entry) {
-		if (!conn->dead &&
-		    (r == NULL || session_in_room(conn->session, r)))
-			json_array_append_new(list, info_client(conn, now));
+	if (r == NULL)
+		conn_foreach(info_client_row, list);
+	for (i = 0; r != NULL && i < r->nmembers; i++) {
+		s = r->members[i];
+		if (s->ops == NULL)
+			continue;
+		s->ops->describe(s->client, &info);
+		info.session = s;
+		json_array_append_new(list, info_client(&info, time(NULL)));
 	}
 	control_reply(c, json_pack("{s:o}", "clients", list));
 }

@@ -112,7 +112,7 @@ tail_operator_deliver(struct session *s, struct msg *m)
 void
 control_tail_init(void)
 {
-	tail_operator = session_new_named(tail_operator_deliver, NULL,
+	tail_operator = session_new_named(tail_operator_deliver,
 	    CONTROL_OPERATOR);
 	room_observe(tail_observe);
 }

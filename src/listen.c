@@ -107,11 +107,19 @@ listen_refuse(evutil_socket_t fd, const char *bye)
 	evutil_closesocket(fd);
 }
 
+/*
+ * Keepalive, no Nagle, and bounded kernel buffers: left to autotuning, the
+ * kernel held up to 4 MiB of unsent output for a client that does not
+ * read, none of it counted in its send queue (sendq-hard would not mean
+ * what it says), and as much unread input for one paused by flood control.
+ */
 static void
 listen_tune_socket(evutil_socket_t fd)
 {
 	int	on = 1, idle = KEEPALIVE_IDLE, intvl = KEEPALIVE_INTERVAL;
 	int	cnt = KEEPALIVE_COUNT;
+	int	sndbuf = (int)listen_config->socket_send_buffer;
+	int	rcvbuf = (int)listen_config->socket_receive_buffer;
 
 	/* Lines are batched per loop iteration already: never wait on Nagle. */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
@@ -119,6 +127,8 @@ listen_tune_socket(evutil_socket_t fd)
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl);
 	setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt);
+	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 }
 
 static void

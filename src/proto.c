@@ -174,7 +174,7 @@ static void
 proto_deliver(struct session *s, struct msg *m)
 {
 	proto_format_msg(m);
-	conn_send_msg(s->owner, m);
+	conn_send_msg(s->client, m);
 	stats.delivered++;
 }
 
@@ -191,7 +191,7 @@ proto_deliver_run(struct session *s, struct msg **msgs, size_t n,
 			proto_deliver(s, msgs[i]);
 		return;
 	}
-	conn_send(s->owner, lines, len);
+	conn_send(s->client, lines, len);
 	stats.delivered += n;
 }
 
@@ -272,12 +272,29 @@ proto_join(struct conn *c, const char *name)
 		proto_replay(c, r, proto_config->scrollback);
 }
 
+static void
+proto_describe(void *client, struct conn_info *info)
+{
+	conn_describe(client, info);
+}
+
+static void
+proto_close(void *client, const char *code, const char *reason)
+{
+	conn_close(client, code, reason);
+}
+
+static const struct session_client_ops proto_client_ops = {
+	proto_describe,
+	proto_close,
+};
+
 void
 proto_connected(struct conn *c)
 {
 	size_t	i;
 
-	c->session = session_new(proto_deliver, c);
+	c->session = session_new(proto_deliver, &proto_client_ops, c);
 	conn_printf(c, "HELLO %s %s Welcome to chatd %s. You are %s in %s. "
 	    "Type /help for help.\r\n", c->session->nick,
 	    proto_config->default_room, CHATD_VERSION, c->session->nick,

@@ -59,14 +59,13 @@ session_find(const char *nick)
 }
 
 static struct session *
-session_alloc(session_deliver_fn *deliver, void *owner)
+session_alloc(session_deliver_fn *deliver)
 {
 	struct session	*s = xcalloc(1, sizeof *s);
 
 	s->id = session_next_id++;
 	s->since = time(NULL);
 	s->deliver = deliver;
-	s->owner = owner;
 	return s;
 }
 
@@ -79,10 +78,13 @@ session_register(struct session *s)
 }
 
 struct session *
-session_new(session_deliver_fn *deliver, void *owner)
+session_new(session_deliver_fn *deliver, const struct session_client_ops *ops,
+    void *client)
 {
-	struct session	*s = session_alloc(deliver, owner);
+	struct session	*s = session_alloc(deliver);
 
+	s->ops = ops;
+	s->client = client;
 	do {
 		snprintf(s->nick, sizeof s->nick, "guest%lu",
 		    session_next_guest++);
@@ -95,9 +97,9 @@ session_new(session_deliver_fn *deliver, void *owner)
  * name is not a valid nick, so no user can take it or be confused with it.
  */
 struct session *
-session_new_named(session_deliver_fn *deliver, void *owner, const char *name)
+session_new_named(session_deliver_fn *deliver, const char *name)
 {
-	struct session	*s = session_alloc(deliver, owner);
+	struct session	*s = session_alloc(deliver);
 
 	snprintf(s->nick, sizeof s->nick, "%s", name);
 	return session_register(s);

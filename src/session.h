@@ -30,6 +30,17 @@ enum chat_result {
 /* How events reach a session's client: the protocol's business. */
 typedef void session_deliver_fn(struct session *, struct msg *);
 
+/*
+ * What the admin may ask of the client behind a session, whatever its
+ * protocol: describe it (struct conn_info, conn.h) and close it.  The admin
+ * reaches clients only through these, never through the protocol's types.
+ */
+struct conn_info;
+struct session_client_ops {
+	void	(*describe)(void *client, struct conn_info *);
+	void	(*close)(void *client, const char *code, const char *reason);
+};
+
 struct session {
 	uint64_t		 id;
 	char			 nick[NICK_MAX + 1];
@@ -40,13 +51,14 @@ struct session {
 	unsigned		 muted:1;	/* may not speak... */
 	time_t			 muted_until;	/* ...until then; 0: unmuted */
 	session_deliver_fn	*deliver;
-	void			*owner;		/* the protocol's client */
+	const struct session_client_ops *ops;	/* NULL: no client (@operator) */
+	void			*client;	/* the protocol's, for deliver */
 };
 
 int		 session_nick_valid(const char *);
-struct session	*session_new(session_deliver_fn *, void *owner);
-struct session	*session_new_named(session_deliver_fn *, void *owner,
-		    const char *name);
+struct session	*session_new(session_deliver_fn *,
+		    const struct session_client_ops *, void *client);
+struct session	*session_new_named(session_deliver_fn *, const char *name);
 void		 session_free(struct session *);
 struct session	*session_find(const char *nick);
 enum chat_result session_set_nick(struct session *, const char *);
