@@ -16,6 +16,7 @@
 #include "config.h"
 #include "conn.h"
 #include "control.h"
+#include "host.h"
 #include "listen.h"
 #include "log.h"
 #include "privilege.h"
@@ -68,6 +69,7 @@ static void
 apply_config(struct config *c)
 {
 	log_set_level(c->log_level);
+	host_configure(c);
 	conn_configure(c);
 	listen_configure(c);
 	proto_configure(c);
@@ -357,6 +359,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event base");
+	host_init(base);
 	conn_init(base);
 	listen_init(base);
 	listen_set_tls(tls);
@@ -383,6 +386,7 @@ main(int argc, char **argv)
 	control_free();		/* first: it watches the rooms */
 	conn_free_all();
 	room_free_all();
+	host_free_all();
 	ban_free_all();
 	for (i = 0; i < 3; i++)
 		event_free(sigev[i]);

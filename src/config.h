@@ -32,8 +32,18 @@ struct config {
 	size_t		  socket_receive_buffer;	/* SO_RCVBUF, bytes */
 	size_t		  flood_rate;		/* lines per second */
 	size_t		  flood_burst;		/* lines */
+	size_t		  flood_line_bytes;	/* bytes a line's token pays */
+	size_t		  flood_fanout;		/* recipients a token pays */
+	size_t		  flood_rate_per_ip;	/* lines/s of a host; 0: off */
+	size_t		  flood_burst_per_ip;
+	size_t		  connect_rate_per_ip;	/* connections/s; 0: off */
+	size_t		  connect_burst_per_ip;
+	size_t		  ipv6_prefix;		/* bits that make a host */
 	size_t		  max_clients;
 	size_t		  max_per_ip;		/* 0: no limit */
+	size_t		  max_rooms;
+	size_t		  max_memory;		/* bytes held for clients */
+	size_t		  max_memory_per_ip;	/* a host's share; 0: none */
 	size_t		  idle_timeout;		/* seconds, 0: off */
 	size_t		  max_rooms_per_client;
 	size_t		  shutdown_grace;	/* seconds */

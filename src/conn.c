@@ -1,20 +1,14 @@
 /*
- * A client connection: one bufferevent that owns the client's buffers.
- *
- * Input is framed into bounded lines, sanitized and handed to the protocol,
- * paced by a token bucket: when the bucket is empty, reading stops (TCP
- * pushes back on the sender) until a timer sees tokens again.
- *
- * Output is appended to the bufferevent's output buffer with EV_WRITE left
- * disabled, and flushed once per loop iteration by writing straight to the
- * socket; only when the kernel does not take everything is EV_WRITE armed
- * and the bufferevent left to finish.  So a delivery normally costs one
- * write() and no epoll_ctl().  The send queue is bounded: above sendq-hard
- * the client is cut at once, above sendq-soft for sendq-soft-seconds too.
+ * A client connection: one bufferevent that owns the client's buffers, and
+ * the one path by which it goes away.  Its input (framing, pacing) is
+ * conn-input.c's, its output (queueing, flushing, the send-queue limits,
+ * paged answers) conn-output.c's.
  *
  * Closing has one path.  Anything may mark a connection dead; the teardown
  * (telling the protocol, which tells the rooms) and the free run later from
- * the tick event, never while a fan-out is walking a room.
+ * the tick event, never while a fan-out is walking a room.  The tick runs
+ * once per loop iteration, after the callbacks already due: it tears down
+ * the dead, then flushes everyone who got output.
  */
 #include <sys/socket.h>
 
@@ -32,9 +26,9 @@
 #include <unistd.h>
 
 #include "config.h"
-#include "conn.h"
+#include "conn-private.h"
 #include "heap.h"
-#include "listen.h"
+#include "host.h"
 #include "log.h"
 #include "msg.h"
 #include "proto.h"
@@ -44,68 +38,41 @@
 
 #define CONN_REASON_MAX		300	/* bytes of a quit reason kept */
 
-/*
- * Input is bounded by one partial line (frame.c refuses one longer than
- * max-line) plus one read: conn_read_cb takes every complete line, or
- * stops reading, before it reads again.  This needs no read watermark
- * (whose evbuffer callback costs 48 bytes per client).  libevent 2.1 reads
- * at most CONN_LIBEVENT_READ at a time (EVBUFFER_MAX_READ); conn_read_cb
- * reads on, up to CONN_READ_CHUNK per callback, so that a client's burst
- * of lines is fanned out in one loop iteration, not in several that each
- * cost every member of the room a write() (tests/bench/RESULTS.md).
- */
-#define CONN_READ_CHUNK		16384
-#define CONN_LIBEVENT_READ	4096	/* EVBUFFER_MAX_READ in buffer.c */
-
 static struct conn_list		 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
-static struct conn_list		 conn_dirty = TAILQ_HEAD_INITIALIZER(conn_dirty);
 static struct conn_list		 conn_dead = TAILQ_HEAD_INITIALIZER(conn_dead);
 static size_t			 conn_total;
 static uint64_t			 conn_next_id = 1;
-static struct event_base	*conn_base;
 static struct event		*conn_tick;	/* teardown and flush */
 static int			 conn_tick_due;
-static int			 conn_tick_release;	/* see conn_send */
-static void			(*conn_held)(void);	/* see conn_hold */
-static const struct config	*conn_config;
 static const struct timeval	*conn_idle;	/* common timeout or NULL */
 static struct timeval		 conn_idle_tv;
 static void			(*conn_all_gone)(void);
+struct event_base		*conn_base;
+const struct config		*conn_config;
 
-static char			*conn_line;	/* framing scratch */
-static char			*conn_clean;	/* sanitizing scratch */
-static size_t			 conn_scratch_max;
-
-static void	conn_read_cb(struct bufferevent *, void *);
-static void	conn_write_cb(struct bufferevent *, void *);
 static void	conn_event_cb(struct bufferevent *, short, void *);
 static void	conn_tick_cb(evutil_socket_t, short, void *);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
-static void	conn_schedule(struct conn *);
 static void	conn_free(struct conn *);
 static void	conn_mark_dead(struct conn *, const char *, const char *);
-
-static uint64_t
-conn_now_us(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
 
 void
 conn_init(struct event_base *base)
 {
 	conn_base = base;
 	conn_tick = event_new(base, -1, 0, conn_tick_cb, NULL);
+	conn_input_init(base);
 	heap_init(base);	/* output churns the heap: keep it warm */
 }
 
+/*
+ * libevent calls conn_write_cb after each of its writes that leaves at
+ * most sendq-hard queued: the send queue is judged after every write.
+ */
 static void
 conn_apply_limits(struct conn *c)
 {
-	bufferevent_setwatermark(c->bev, EV_WRITE, conn_config->sendq_soft, 0);
+	bufferevent_setwatermark(c->bev, EV_WRITE, conn_config->sendq_hard, 0);
 	bufferevent_set_timeouts(c->bev, conn_idle, NULL);
 }
 
@@ -116,13 +83,7 @@ conn_configure(const struct config *config)
 	struct conn	*c;
 
 	conn_config = config;
-	if (config->max_line > conn_scratch_max) {
-		conn_scratch_max = config->max_line;
-		conn_line = xreallocarray(conn_line, 1,
-		    FRAME_BUFFER_MAX(conn_scratch_max));
-		conn_clean = xreallocarray(conn_clean, 3,
-		    FRAME_BUFFER_MAX(conn_scratch_max));
-	}
+	conn_input_configure(config);
 	conn_idle = NULL;
 	if (config->idle_timeout > 0) {
 		conn_idle_tv.tv_sec = (time_t)config->idle_timeout;
@@ -133,13 +94,13 @@ conn_configure(const struct config *config)
 	TAILQ_FOREACH(c, &conn_all, all_entry) {
 		if (!c->dead)
 			conn_apply_limits(c);
-		if (c->tokens > config->flood_burst * 1000)
-			c->tokens = config->flood_burst * 1000;
+		bucket_clamp(&c->flood, config->flood_burst);
 	}
 }
 
 struct conn *
-conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port, SSL *ssl)
+conn_new(evutil_socket_t fd, struct host *host, const char *address,
+    uint16_t port, SSL *ssl)
 {
 	struct conn	*c = xcalloc(1, sizeof *c);
 
@@ -152,6 +113,8 @@ conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port, SSL *ssl)
 		    BEV_OPT_CLOSE_ON_FREE);
 	if (c->bev == NULL) {
 		log_warnx("cannot make a bufferevent for fd %d", fd);
+		if (ssl != NULL)
+			SSL_free(ssl);
 		evutil_closesocket(fd);
 		free(c);
 		return NULL;
@@ -160,11 +123,13 @@ conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port, SSL *ssl)
 	c->out = bufferevent_get_output(c->bev);
 	c->id = conn_next_id++;
 	c->fd = fd;
-	c->ip = ip;
+	c->host = host;
+	host_attach(host);
+	if (strcmp(address, host_name(host)) != 0)
+		c->address = xstrdup(address);	/* an IPv6 prefix's member */
 	c->port = port;
 	c->since = c->active = time(NULL);
-	c->tokens = conn_config->flood_burst * 1000;
-	c->refilled_us = conn_now_us();
+	bucket_fill(&c->flood, conn_config->flood_burst, bucket_now_us());
 	TAILQ_INSERT_TAIL(&conn_all, c, all_entry);
 	if (++conn_total > stats.peak_clients)
 		stats.peak_clients = conn_total;
@@ -174,7 +139,9 @@ conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port, SSL *ssl)
 	    c);
 	bufferevent_set_max_single_read(c->bev, CONN_READ_CHUNK);
 	conn_apply_limits(c);
-	bufferevent_enable(c->bev, EV_READ);
+	c->tls = ssl != NULL;
+	conn_account(c);
+	conn_reading(c);
 	log_debug("client %llu connected from %s:%u%s",
 	    (unsigned long long)c->id, conn_address(c), c->port,
 	    ssl != NULL ? " (TLS)" : "");
@@ -183,23 +150,22 @@ conn_new(evutil_socket_t fd, struct ip_slot *ip, uint16_t port, SSL *ssl)
 		 * OpenSSL writes for the TLS bufferevent: EV_WRITE stays on.
 		 * The client chats once its handshake is done, in time.
 		 */
-		c->tls = 1;
 		bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);
 		bufferevent_enable(c->bev, EV_WRITE);
-		c->handshake_deadline_ms = conn_now_us() / 1000 +
+		c->handshake_deadline_ms = bucket_now_us() / 1000 +
 		    conn_config->tls_handshake_timeout * 1000;
 		conn_schedule(c);
 		return c;
 	}
 	bufferevent_disable(c->bev, EV_WRITE);	/* conn_flush writes */
-	proto_connected(c);
+	conn_welcome(c);
 	return c;
 }
 
 const char *
 conn_address(const struct conn *c)
 {
-	return ip_slot_address(c->ip);
+	return c->address != NULL ? c->address : host_name(c->host);
 }
 
 size_t
@@ -252,7 +218,7 @@ conn_foreach(conn_visit_fn *fn, void *arg)
 }
 
 /* Run the tick after the callbacks already due in this loop iteration. */
-static void
+void
 conn_wake_tick(void)
 {
 	if (!conn_tick_due) {
@@ -261,149 +227,23 @@ conn_wake_tick(void)
 	}
 }
 
-static void
-conn_mark_dirty(struct conn *c)
-{
-	if (!c->dirty && !c->write_armed && !c->tls) {
-		c->dirty = 1;
-		TAILQ_INSERT_TAIL(&conn_dirty, c, dirty_entry);
-		conn_wake_tick();
-	}
-}
-
-/* Check the send-queue limits before adding len bytes; 0 if it may go. */
-static int
-conn_sendq_admit(struct conn *c, size_t len)
-{
-	size_t	queued = conn_sendq(c);
-
-	if (queued + len > conn_config->sendq_hard) {
-		log_notice("client %llu (%s, %s): slow consumer: send queue "
-		    "would exceed sendq-hard (%zu bytes)",
-		    (unsigned long long)c->id, conn_address(c),
-		    c->session != NULL ? proto_client_name(c) : "-",
-		    conn_config->sendq_hard);
-		stats.closed_slow++;
-		conn_abort(c, "slow consumer");
-		return -1;
-	}
-	if (queued + len > conn_config->sendq_soft && c->soft_since_ms == 0) {
-		c->soft_since_ms = conn_now_us() / 1000;
-		conn_schedule(c);
-	}
-	return 0;
-}
-
 /*
- * Output for some clients is being held back (a fan-out run, room.c): fn
- * queues it.  It runs before anything else is queued for any client, so no
- * client sees lines out of order, and at the latest in this loop
- * iteration's tick.
+ * Read the client's socket only when its lines may be handled now (a
+ * closing client is read and the bytes discarded, until its EOF).
  */
 void
-conn_hold(void (*fn)(void))
+conn_reading(struct conn *c)
 {
-	conn_held = fn;
-	conn_wake_tick();
-}
+	unsigned	want = c->closing || (!c->dead && !c->paused &&
+			    !c->deferred && c->pager == NULL);
 
-static void
-conn_release(void)
-{
-	void	(*fn)(void) = conn_held;
-
-	if (fn != NULL) {
-		conn_held = NULL;
-		fn();
-	}
-}
-
-/* Queue bytes for the client; dropped if the connection is going away. */
-void
-conn_send(struct conn *c, const void *data, size_t len)
-{
-	struct evbuffer	*out = c->out;
-	ssize_t		 n;
-
-	conn_release();
-	if (c->dead || conn_sendq_admit(c, len) == -1)
+	if (want == c->reading)
 		return;
-	/*
-	 * Held output handed out by the tick (a fan-out run, the same bytes
-	 * for every member) is this client's whole output for the iteration:
-	 * with nothing queued before it, write it from the shared buffer and
-	 * copy only what the kernel does not take.
-	 */
-	if (conn_tick_release && !c->tls && !c->dirty && !c->write_armed &&
-	    evbuffer_get_length(out) == 0) {
-		if ((n = write(c->fd, data, len)) == -1) {
-			if (errno != EAGAIN && errno != EINTR) {
-				conn_abort(c, "write error");
-				return;
-			}
-			n = 0;
-		}
-		stats.bytes_out += (uint64_t)n;
-		data = (const char *)data + n;
-		len -= (size_t)n;
-		if (len == 0)
-			return;
-	}
-	evbuffer_add(out, data, len);
-	conn_mark_dirty(c);
-}
-
-void
-conn_printf(struct conn *c, const char *fmt, ...)
-{
-	char	 buf[1024], *big;
-	va_list	 ap;
-	int	 n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n < sizeof buf) {
-		conn_send(c, buf, (size_t)n);
-		return;
-	}
-	va_start(ap, fmt);
-	n = vasprintf(&big, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		fatal("vasprintf");
-	conn_send(c, big, (size_t)n);
-	free(big);
-}
-
-static void
-conn_msg_release(const void *data, size_t len, void *arg)
-{
-	msg_unref(arg);
-}
-
-/* Queue a shared message, already rendered in m->wire. */
-void
-conn_send_msg(struct conn *c, struct msg *m)
-{
-	struct evbuffer	*out;
-
-	conn_release();
-	if (m->wire_len < CONN_REFERENCE_MIN) {
-		conn_send(c, m->wire, m->wire_len);
-		return;
-	}
-	if (c->dead || conn_sendq_admit(c, m->wire_len) == -1)
-		return;
-	out = c->out;
-	if (evbuffer_add_reference(out, m->wire, m->wire_len,
-	    conn_msg_release, msg_ref(m)) == -1) {
-		msg_unref(m);	/* the cleanup is not called on failure */
-		evbuffer_add(out, m->wire, m->wire_len);
-	}
-	conn_mark_dirty(c);
+	c->reading = want;
+	if (want)
+		bufferevent_enable(c->bev, EV_READ);
+	else
+		bufferevent_disable(c->bev, EV_READ);
 }
 
 /* Mark c for teardown: a goodbye (if bye_code) and a flush, then close. */
@@ -433,135 +273,16 @@ conn_mark_dead(struct conn *c, const char *bye_code, const char *reason)
 {
 	if (c->dead)
 		return;
+	conn_undefer(c);	/* wait_entry: the dead list from now on */
 	c->dead = 1;
 	c->flush_on_close = 1;
 	c->bye_code = bye_code;
 	/* The reason may be the client's text in a scratch buffer: copy. */
 	c->close_reason = xstrndup(reason, text_utf8_truncate(reason,
 	    strlen(reason), CONN_REASON_MAX));
-	TAILQ_INSERT_TAIL(&conn_dead, c, dead_entry);
+	TAILQ_INSERT_TAIL(&conn_dead, c, wait_entry);
+	conn_reading(c);
 	conn_wake_tick();
-}
-
-
-/* Refill the bucket; 1 if a whole line's token is available. */
-static int
-conn_bucket_refill(struct conn *c, uint64_t now)
-{
-	uint64_t	cap = conn_config->flood_burst * 1000;
-
-	c->tokens += (now - c->refilled_us) * conn_config->flood_rate / 1000;
-	if (c->tokens > cap)
-		c->tokens = cap;
-	c->refilled_us = now;
-	return c->tokens >= 1000;
-}
-
-/* Microseconds until the bucket holds a whole token again. */
-static uint64_t
-conn_bucket_wait_us(const struct conn *c)
-{
-	if (c->tokens >= 1000)
-		return 0;
-	return ((1000 - c->tokens) * 1000 + conn_config->flood_rate - 1) /
-	    conn_config->flood_rate;
-}
-
-/* Frame, pace and hand over every complete line that may be handled now. */
-static void
-conn_process_input(struct conn *c)
-{
-	struct evbuffer		*in = bufferevent_get_input(c->bev);
-	enum frame_result	 r;
-	size_t			 len;
-	int			 has_token;
-
-	while (!c->dead) {
-		has_token = conn_bucket_refill(c, conn_now_us());
-		if (!has_token && !c->ack) {
-			c->paused = 1;
-			stats.flood_pauses++;
-			bufferevent_disable(c->bev, EV_READ);
-			conn_schedule(c);
-			return;
-		}
-		r = frame_next(&c->framer, in, conn_config->max_line,
-		    conn_line, &len);
-		if (r == FRAME_NEED_MORE)
-			return;
-		c->lines++;
-		c->active = time(NULL);
-		stats.lines_in++;
-		if (!has_token) {
-			proto_rate_limited(c, (unsigned)
-			    ((conn_bucket_wait_us(c) + 999) / 1000));
-			continue;
-		}
-		c->tokens -= 1000;
-		if (r == FRAME_TOO_LONG)
-			proto_line_too_long(c, conn_config->max_line);
-		else
-			proto_line(c, conn_clean,
-			    text_sanitize(conn_line, len, conn_clean));
-	}
-}
-
-static void
-conn_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-	struct evbuffer	*in = bufferevent_get_input(bev);
-	size_t		 got = evbuffer_get_length(in) - c->input_seen;
-	size_t		 total = got;
-	int		 n;
-
-	for (;;) {
-		stats.bytes_in += got;
-		if (c->closing)		/* lingering: discard */
-			evbuffer_drain(in, evbuffer_get_length(in));
-		else if (!c->tls || c->handshaken)
-			conn_process_input(c);
-		/* A big read: more may wait (see CONN_READ_CHUNK). */
-		if (got < CONN_LIBEVENT_READ / 2 || total >= CONN_READ_CHUNK ||
-		    c->tls || c->dead || c->paused || c->closing)
-			break;
-		evbuffer_unfreeze(in, 0);	/* as bufferevent_readcb does */
-		n = evbuffer_read(in, c->fd, CONN_LIBEVENT_READ);
-		evbuffer_freeze(in, 0);
-		if (n <= 0)
-			break;	/* EOF or error: libevent reads it again */
-		got = (size_t)n;
-		total += got;
-	}
-	c->input_seen = evbuffer_get_length(in);
-}
-
-/* Write what is queued straight to the socket; arm EV_WRITE for the rest. */
-static void
-conn_flush(struct conn *c)
-{
-	struct evbuffer	*out = c->out;
-	int		 n;
-
-	if (c->write_armed || c->tls || evbuffer_get_length(out) == 0)
-		return;
-	evbuffer_unfreeze(out, 1);
-	n = evbuffer_write(out, c->fd);
-	evbuffer_freeze(out, 1);
-	if (n == -1 && errno != EAGAIN && errno != EINTR) {
-		log_debug("client %llu: write: %s", (unsigned long long)c->id,
-		    strerror(errno));
-		conn_abort(c, "write error");
-		return;
-	}
-	if (n > 0)
-		stats.bytes_out += (uint64_t)n;
-	if (evbuffer_get_length(out) <= conn_config->sendq_soft)
-		c->soft_since_ms = 0;
-	if (evbuffer_get_length(out) > 0) {
-		c->write_armed = 1;
-		bufferevent_enable(c->bev, EV_WRITE);
-	}
 }
 
 /*
@@ -569,7 +290,7 @@ conn_flush(struct conn *c)
  * libevent 2.1 never sends a TLS close_notify: do it here (best effort; a
  * peer that stalls the handshake of the shutdown just misses it).
  */
-static void
+void
 conn_finish(struct conn *c)
 {
 	if (c->eof) {
@@ -581,23 +302,6 @@ conn_finish(struct conn *c)
 		ERR_clear_error();
 	}
 	shutdown(c->fd, SHUT_WR);
-}
-
-static void
-conn_write_cb(struct bufferevent *bev, void *arg)
-{
-	struct conn	*c = arg;
-	size_t		 left = conn_sendq(c);
-
-	if (left <= conn_config->sendq_soft)
-		c->soft_since_ms = 0;
-	if (left > 0)
-		return;
-	c->write_armed = 0;
-	if (!c->tls)	/* from now on conn_flush writes */
-		bufferevent_disable(bev, EV_WRITE);
-	if (c->closing)
-		conn_finish(c);
 }
 
 /* Why a TLS connection failed, for the debug log. */
@@ -625,8 +329,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_CONNECTED) {	/* TLS handshake done */
 		c->handshaken = 1;
+		conn_account(c);
 		conn_schedule(c);
-		proto_connected(c);
+		conn_welcome(c);
 		/*
 		 * Lines that came in the handshake's last flight may have been
 		 * read before this event, and no new data may announce them.
@@ -650,7 +355,7 @@ static void
 conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct conn	*c = arg;
-	uint64_t	 now_ms = conn_now_us() / 1000;
+	uint64_t	 now_ms = bucket_now_us() / 1000;
 
 	if (c->closing) {	/* linger expired */
 		conn_free(c);
@@ -662,6 +367,12 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_abort(c, "TLS handshake timeout");
 		return;
 	}
+	if (c->judge_due) {	/* libevent has had its write */
+		c->judge_due = 0;
+		conn_judge(c);
+	}
+	if (c->dead)
+		return;
 	if (conn_sendq(c) <= conn_config->sendq_soft)
 		c->soft_since_ms = 0;	/* it drained below in the meantime */
 	if (c->soft_since_ms != 0 && now_ms - c->soft_since_ms >=
@@ -675,11 +386,8 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		conn_abort(c, "slow consumer");
 		return;
 	}
-	if (c->paused && conn_bucket_refill(c, conn_now_us())) {
-		c->paused = 0;
-		bufferevent_enable(c->bev, EV_READ);
+	if (conn_unpause(c, bucket_now_us()))
 		conn_process_input(c);	/* lines already buffered */
-	}
 	conn_schedule(c);
 }
 
@@ -687,7 +395,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 static void
 conn_deadline(uint64_t *wait_us, uint64_t deadline_ms)
 {
-	uint64_t	now_ms = conn_now_us() / 1000;
+	uint64_t	now_ms = bucket_now_us() / 1000;
 
 	if (deadline_ms <= now_ms)
 		*wait_us = 0;
@@ -696,10 +404,10 @@ conn_deadline(uint64_t *wait_us, uint64_t deadline_ms)
 }
 
 /*
- * Arm the timer for the nearest of: flood resume, soft-limit deadline,
- * TLS handshake deadline.
+ * Arm the timer for the nearest of: a judgment after libevent's write,
+ * flood resume, soft-limit deadline, TLS handshake deadline.
  */
-static void
+void
 conn_schedule(struct conn *c)
 {
 	uint64_t	wait_us = UINT64_MAX;
@@ -707,8 +415,10 @@ conn_schedule(struct conn *c)
 
 	if (c->dead)
 		return;
-	if (c->paused)
-		wait_us = conn_bucket_wait_us(c);
+	if (c->judge_due)
+		wait_us = 0;
+	if (c->paused && conn_pause_wait_us(c) < wait_us)
+		wait_us = conn_pause_wait_us(c);
 	if (c->soft_since_ms != 0)
 		conn_deadline(&wait_us, c->soft_since_ms +
 		    conn_config->sendq_soft_seconds * 1000);
@@ -736,7 +446,8 @@ conn_teardown(struct conn *c)
 	log_debug("client %llu from %s:%u closed: %s",
 	    (unsigned long long)c->id, conn_address(c), c->port,
 	    c->bye_code != NULL ? c->bye_code : c->close_reason);
-	proto_disconnected(c, c->close_reason);
+	conn_pager_end(c);
+	conn_farewell(c);
 	if (!c->flush_on_close) {
 		conn_free(c);
 		return;
@@ -747,9 +458,10 @@ conn_teardown(struct conn *c)
 		    "BYE %s %s\r\n", c->bye_code, c->close_reason);
 	c->closing = 1;
 	c->paused = 0;
+	c->judge_due = 0;
 	bufferevent_set_timeouts(c->bev, NULL, NULL);
 	if (!c->eof)	/* read and discard until the peer's EOF */
-		bufferevent_enable(c->bev, EV_READ);
+		conn_reading(c);
 	if (c->timer == NULL)
 		c->timer = evtimer_new(conn_base, conn_timer_cb, c);
 	evtimer_add(c->timer, &grace);
@@ -767,15 +479,17 @@ conn_teardown(struct conn *c)
 static void
 conn_free(struct conn *c)
 {
-	if (c->dirty)
-		TAILQ_REMOVE(&conn_dirty, c, dirty_entry);
+	conn_forget_dirty(c);
+	conn_undefer(c);
 	TAILQ_REMOVE(&conn_all, c, all_entry);
 	conn_total--;
-	ip_slot_release(c->ip);
+	host_hold(c->host, -(int64_t)c->held);
+	host_detach(c->host);
 	if (c->timer != NULL)
 		event_free(c->timer);
 	bufferevent_free(c->bev);
 	free(c->close_reason);
+	free(c->address);
 	free(c);
 	if (conn_total == 0 && conn_all_gone != NULL)
 		conn_all_gone();
@@ -789,24 +503,16 @@ conn_tick_cb(evutil_socket_t fd, short what, void *arg)
 
 	conn_tick_due = 0;
 	heap_busy();
-	conn_tick_release = 1;	/* a held run may be written directly */
-	conn_release();
-	conn_tick_release = 0;
-	while (conn_held != NULL || !TAILQ_EMPTY(&conn_dead) ||
-	    !TAILQ_EMPTY(&conn_dirty)) {
+	conn_tick_flush();
+	while (!TAILQ_EMPTY(&conn_dead) || conn_has_dirty()) {
 		conn_release();
 		while ((c = TAILQ_FIRST(&conn_dead)) != NULL) {
-			TAILQ_REMOVE(&conn_dead, c, dead_entry);
+			TAILQ_REMOVE(&conn_dead, c, wait_entry);
 			conn_teardown(c);
 		}
-		conn_release();
-		while ((c = TAILQ_FIRST(&conn_dirty)) != NULL) {
-			TAILQ_REMOVE(&conn_dirty, c, dirty_entry);
-			c->dirty = 0;
-			if (!c->closing)
-				conn_flush(c);
-		}
+		conn_tick_flush();
 	}
+	conn_iteration_end();
 }
 
 /* Say goodbye to everyone; call done once the last connection is gone. */
@@ -831,12 +537,13 @@ conn_free_all(void)
 	conn_all_gone = NULL;
 	while ((c = TAILQ_FIRST(&conn_all)) != NULL) {
 		if (c->dead && !c->closing)
-			TAILQ_REMOVE(&conn_dead, c, dead_entry);
+			TAILQ_REMOVE(&conn_dead, c, wait_entry);
+		c->dead = 1;	/* nothing more is queued */
+		conn_pager_end(c);
 		proto_disconnected(c, "server exiting");
 		conn_free(c);
 	}
 	event_free(conn_tick);
+	conn_input_free();
 	heap_free();
-	free(conn_line);
-	free(conn_clean);
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bucket.h"
 #include "frame.h"
 
 /* Messages at least this long are shared by reference, shorter ones copied
@@ -15,10 +16,18 @@
 #define CONN_REFERENCE_MIN	1024
 
 struct config;
+struct conn;
+struct host;
 struct msg;
 struct session;
-struct ip_slot;
 struct ssl_st;		/* OpenSSL's SSL */
+struct conn_pager;
+
+/*
+ * Produces a big answer as the client reads it (conn_page): queues up to a
+ * few KiB with conn_send and returns 1 while there is more.
+ */
+typedef int	 conn_pager_fn(struct conn *, void *arg);
 
 struct conn {
 	uint64_t		 id;
@@ -26,7 +35,8 @@ struct conn {
 	struct evbuffer		*out;		/* bev's output, kept at hand */
 	struct framer		 framer;
 	size_t			 input_seen;	/* for the bytes-in count */
-	struct ip_slot		*ip;		/* per-address count, listen.c */
+	struct host		*host;		/* host.c: its address's counts */
+	char			*address;	/* NULL: the host's name */
 	uint16_t		 port;
 	/*
 	 * The flags of the sections below, packed beside port and fd: at
@@ -36,7 +46,10 @@ struct conn {
 	unsigned		 ack:1;		/* acknowledgements on */
 	unsigned		 failed:1;	/* current line got an error */
 	unsigned		 paused:1;	/* flood: not reading for now */
+	unsigned		 deferred:1;	/* read on next loop iteration */
+	unsigned		 reading:1;	/* EV_READ enabled */
 	unsigned		 dirty:1;	/* queued since the last flush */
+	unsigned		 judge_due:1;	/* judge after libevent wrote */
 	unsigned		 write_armed:1;	/* bufferevent owns writing */
 	unsigned		 tls:1;
 	unsigned		 handshaken:1;
@@ -52,12 +65,14 @@ struct conn {
 	struct session		*session;
 	uint64_t		 lines;		/* lines received: ACK numbers */
 
-	/* Flood control: a token bucket of lines, in thousandths. */
-	uint64_t		 tokens;
-	uint64_t		 refilled_us;
+	/* Flood control (conn-input.c) and memory held (conn-output.c). */
+	struct bucket		 flood;
+	size_t			 held;		/* bytes charged to the host */
+	uint64_t		 queued;	/* bytes ever queued to it */
 
 	/* Output: batched direct writes and the send-queue limits. */
 	uint64_t		 soft_since_ms;	/* above sendq-soft since */
+	struct conn_pager	*pager;		/* an answer being paged */
 
 	/* TLS: the bufferevent is OpenSSL's; no chat before the handshake. */
 	uint64_t		 handshake_deadline_ms;
@@ -69,7 +84,7 @@ struct conn {
 	struct event		*timer;		/* made on first need */
 	TAILQ_ENTRY(conn)	 all_entry;
 	TAILQ_ENTRY(conn)	 dirty_entry;
-	TAILQ_ENTRY(conn)	 dead_entry;
+	TAILQ_ENTRY(conn)	 wait_entry;	/* the dead, or the deferred */
 };
 
 /* What a connection is doing, for the admin: the only view it gets. */
@@ -98,13 +113,16 @@ TAILQ_HEAD(conn_list, conn);
 
 void		 conn_init(struct event_base *);
 void		 conn_configure(const struct config *);
-struct conn	*conn_new(evutil_socket_t, struct ip_slot *, uint16_t port,
-		    struct ssl_st *);
+struct conn	*conn_new(evutil_socket_t, struct host *, const char *address,
+		    uint16_t port, struct ssl_st *);
 const char	*conn_address(const struct conn *);
 void		 conn_send(struct conn *, const void *, size_t);
 void		 conn_printf(struct conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 conn_send_msg(struct conn *, struct msg *);
+void		 conn_page(struct conn *, conn_pager_fn *, void *arg,
+		    void (*free_arg)(void *));
+int		 conn_paging(const struct conn *);
 void		 conn_hold(void (*)(void));
 void		 conn_close(struct conn *, const char *bye_code,
 		    const char *reason);

@@ -25,6 +25,7 @@
 #include "addr.h"
 #include "config.h"
 #include "conn.h"
+#include "host.h"
 #include "listen.h"
 #include "log.h"
 #include "stats.h"
@@ -37,11 +38,6 @@
 #define KEEPALIVE_INTERVAL	30
 #define KEEPALIVE_COUNT		4
 
-struct ip_slot {
-	unsigned	count;
-	char		address[INET6_ADDRSTRLEN];
-};
-
 struct listener {
 	struct evconnlistener	*lev;
 	char			 name[INET6_ADDRSTRLEN + 8];
@@ -52,49 +48,8 @@ static struct event_base	*listen_base;
 static const struct config	*listen_config;
 static struct listener		*listeners;
 static size_t			 nlisteners;
-static void			*ip_slots;
 static struct event		*listen_resume;
 static struct tls_context	*listen_tls;	/* for new TLS clients */
-
-static int
-ip_slot_compare(const void *a, const void *b)
-{
-	return strcmp(((const struct ip_slot *)a)->address,
-	    ((const struct ip_slot *)b)->address);
-}
-
-static struct ip_slot *
-ip_slot_acquire(const char *address)
-{
-	struct ip_slot	  key, *slot;
-	void		**found;
-
-	snprintf(key.address, sizeof key.address, "%s", address);
-	if ((found = tfind(&key, &ip_slots, ip_slot_compare)) != NULL)
-		slot = *found;
-	else {
-		slot = xcalloc(1, sizeof *slot);
-		memcpy(slot->address, key.address, sizeof slot->address);
-		tsearch(slot, &ip_slots, ip_slot_compare);
-	}
-	slot->count++;
-	return slot;
-}
-
-void
-ip_slot_release(struct ip_slot *slot)
-{
-	if (--slot->count == 0) {
-		tdelete(slot, &ip_slots, ip_slot_compare);
-		free(slot);
-	}
-}
-
-const char *
-ip_slot_address(const struct ip_slot *slot)
-{
-	return slot->address;
-}
 
 static void
 listen_refuse(evutil_socket_t fd, const char *bye)
@@ -131,6 +86,26 @@ listen_tune_socket(evutil_socket_t fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
 }
 
+/* Why a host is refused, as the goodbye it gets and the log's words. */
+static const struct {
+	const char	*bye;
+	const char	*why;
+	uint64_t	*count;
+} listen_refusals[] = {
+	[HOST_TOO_MANY] = { "BYE too-many-from-address too many connections "
+	    "from your address\r\n", "max-per-ip reached",
+	    &stats.refused_per_ip },
+	[HOST_TOO_FAST] = { "BYE too-many-connects your address connects too "
+	    "often; try again in a few seconds\r\n",
+	    "connect-rate-per-ip reached", &stats.refused_connect_rate },
+	[HOST_OVER_BUDGET] = { "BYE too-many-from-address your address holds "
+	    "its share of the server's memory\r\n",
+	    "max-memory-per-ip reached", &stats.refused_memory },
+	[HOST_SERVER_OVER_BUDGET] = { "BYE server-full the server is full, "
+	    "try again later\r\n", "max-memory reached",
+	    &stats.refused_memory },
+};
+
 static void
 listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
@@ -138,7 +113,8 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	char			 name[INET6_ADDRSTRLEN + 8], ip[INET6_ADDRSTRLEN];
 	char			 bye[512];
 	uint16_t		 port;
-	struct ip_slot		*slot;
+	struct host		*host;
+	enum host_refusal	 refusal;
 	const struct ban	*ban;
 	SSL			*ssl = NULL;
 
@@ -158,25 +134,21 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		    "again later\r\n");
 		return;
 	}
-	slot = ip_slot_acquire(ip);
-	if (listen_config->max_per_ip > 0 &&
-	    slot->count > listen_config->max_per_ip) {
-		ip_slot_release(slot);
-		stats.refused_per_ip++;
-		log_info("refused %s: max-per-ip (%zu) reached", name,
-		    listen_config->max_per_ip);
-		listen_refuse(fd, "BYE too-many-from-address too many "
-		    "connections from your address\r\n");
+	host = host_get(sa);
+	if ((refusal = host_admit(host)) != HOST_OK) {
+		(*listen_refusals[refusal].count)++;
+		log_info("refused %s: %s (%s)", name,
+		    listen_refusals[refusal].why, host_name(host));
+		listen_refuse(fd, listen_refusals[refusal].bye);
 		return;
 	}
 	if (arg != NULL && (ssl = SSL_new(listen_tls->ctx)) == NULL) {
 		log_warnx("refused %s: cannot make a TLS session", name);
-		ip_slot_release(slot);
 		evutil_closesocket(fd);
 		return;
 	}
 	listen_tune_socket(fd);
-	conn_new(fd, slot, port, ssl);	/* on failure it released nothing */
+	conn_new(fd, host, ip, port, ssl);	/* it attaches to host */
 }
 
 static void

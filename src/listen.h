@@ -5,7 +5,6 @@
 #include <event2/event.h>
 
 struct config;
-struct ip_slot;
 struct tls_context;
 
 void		 listen_init(struct event_base *);
@@ -17,7 +16,5 @@ void		 listen_free(void);
 void		 listen_foreach(void (*)(const char *, int tls, void *), void *);
 void		 listen_set_tls(struct tls_context *);
 const struct tls_context *listen_get_tls(void);
-const char	*ip_slot_address(const struct ip_slot *);
-void		 ip_slot_release(struct ip_slot *);
 
 #endif

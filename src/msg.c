@@ -1,13 +1,22 @@
 /*
  * Chat events.  A message is created once per event, holds all its strings
- * in one allocation, and is shared by reference by every recipient's output
- * queue and by room scrollback; the last reference frees it.
+ * in one allocation, and is shared by reference by every recipient and by
+ * room scrollback; the last reference frees it.  Its rendering for the wire
+ * is a separate, separately counted object, dropped once the message has
+ * been delivered, so that scrollback stores a line once.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "msg.h"
+#include "stats.h"
 #include "xmalloc.h"
+
+/* The bookkeeping around a message's strings, in msg_weight. */
+#define MSG_OVERHEAD	(sizeof(struct msg) + 4)
+
+struct msg_meter	 msg_meter;
+static size_t		 msg_count;
 
 static const char *
 msg_copy_string(char **cursor, const char *s)
@@ -37,7 +46,8 @@ msg_new(enum msg_kind kind, const char *room, const char *from,
 	m->kind = kind;
 	m->time = time(NULL);
 	m->wire = NULL;
-	m->wire_len = 0;
+	m->held_by = NULL;
+	msg_count++;
 	cursor = m->data;
 	m->room = msg_copy_string(&cursor, room);
 	m->from = msg_copy_string(&cursor, from);
@@ -58,6 +68,63 @@ msg_unref(struct msg *m)
 {
 	if (m == NULL || --m->refs > 0)
 		return;
-	free(m->wire);
+	msg_wire_unref(m->wire);
+	msg_count--;
 	free(m);
+}
+
+/* What the message weighs in memory and, roughly, on any wire. */
+size_t
+msg_weight(const struct msg *m)
+{
+	return MSG_OVERHEAD + strlen(m->room) + strlen(m->from) +
+	    strlen(m->to) + strlen(m->text);
+}
+
+/* Every recipient has it: the rendering goes once the queues let it. */
+void
+msg_delivered(struct msg *m)
+{
+	msg_wire_unref(m->wire);
+	m->wire = NULL;
+}
+
+/* m went to recipients sessions: the work that lines are charged for. */
+void
+msg_count_delivery(const struct msg *m, size_t recipients)
+{
+	msg_meter.deliveries += recipients;
+	msg_meter.bytes += recipients * msg_weight(m);
+	stats.delivered += recipients;
+}
+
+/* Messages alive now, in scrollback, queues or on their way. */
+size_t
+msg_live(void)
+{
+	return msg_count;
+}
+
+struct msg_wire *
+msg_wire_new(size_t len)
+{
+	struct msg_wire	*w = xmalloc(sizeof *w + len + 1);
+
+	w->refs = 1;
+	w->len = len;
+	return w;
+}
+
+struct msg_wire *
+msg_wire_ref(struct msg_wire *w)
+{
+	w->refs++;
+	return w;
+}
+
+void
+msg_wire_unref(struct msg_wire *w)
+{
+	if (w != NULL && --w->refs == 0)
+		free(w);
 }

@@ -3,6 +3,7 @@
 #define CHATD_MSG_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 enum msg_kind {
@@ -17,6 +18,19 @@ enum msg_kind {
 	MSG_NOTICE,	/* from (who speaks for the server), text */
 };
 
+/*
+ * A message as the wire protocol renders it, shared by reference with the
+ * output queues of the recipients (big messages, conn-output.c): it lives
+ * as long as its last queue holds it, not as long as the message.
+ */
+struct msg_wire {
+	unsigned	 refs;
+	size_t		 len;
+	char		 data[];
+};
+
+struct host;
+
 struct msg {
 	unsigned	 refs;
 	enum msg_kind	 kind;
@@ -26,17 +40,36 @@ struct msg {
 	const char	*to;
 	const char	*text;
 	/*
-	 * The wire protocol's rendering, made by the first delivery and
-	 * shared by all the others: the room module never formats.
+	 * The wire protocol's rendering, made by the first delivery, shared
+	 * by all the others, and dropped once the message is delivered
+	 * (msg_delivered): scrollback keeps the strings only.
 	 */
-	char		*wire;
-	size_t		 wire_len;
+	struct msg_wire	*wire;
+	struct host	*held_by;	/* charged for it in scrollback */
 	char		 data[];	/* the four strings above */
 };
+
+/*
+ * The work deliveries have made since start: what the connection layer
+ * charges a line for (conn-input.c).  bytes is what each message weighs
+ * (msg_weight) times its recipients, whatever the wire protocol.
+ */
+struct msg_meter {
+	uint64_t	deliveries;
+	uint64_t	bytes;
+};
+extern struct msg_meter msg_meter;
 
 struct msg	*msg_new(enum msg_kind, const char *room, const char *from,
 		    const char *to, const char *text);
 struct msg	*msg_ref(struct msg *);
 void		 msg_unref(struct msg *);
+size_t		 msg_weight(const struct msg *);
+void		 msg_delivered(struct msg *);
+void		 msg_count_delivery(const struct msg *, size_t recipients);
+size_t		 msg_live(void);
+struct msg_wire	*msg_wire_new(size_t len);
+struct msg_wire	*msg_wire_ref(struct msg_wire *);
+void		 msg_wire_unref(struct msg_wire *);
 
 #endif

@@ -1,67 +1,82 @@
 /*
  * How chat events look on the wire.  Each event is rendered the first time
- * it is delivered and the line is kept in the message, so a fan-out to a
- * thousand members formats it once.
+ * it is delivered and the line is kept with the message until every
+ * recipient has it (msg_delivered), so a fan-out to a thousand members
+ * formats it once; scrollback is replayed from the message's strings.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "conn.h"
+#include "log.h"
 #include "msg.h"
 #include "proto.h"
 #include "xmalloc.h"
 
-/* "KIND field... [text]\r\n", leaving out the space before empty text. */
-static void
-proto_render(struct msg *m, const char *kind, const char *f1, const char *f2)
+/* Which of a message's strings a kind shows, after its name. */
+enum proto_field { F_NONE, F_ROOM, F_FROM, F_TO };
+
+static const struct {
+	const char		*name;
+	enum proto_field	 f1, f2;	/* then the text, if any */
+} proto_kinds[] = {
+	[MSG_SAY] = { "MSG", F_ROOM, F_FROM },
+	[MSG_ACTION] = { "ACTION", F_ROOM, F_FROM },
+	[MSG_PRIVATE] = { "PRIV", F_FROM, F_TO },
+	[MSG_JOIN] = { "JOIN", F_ROOM, F_FROM },
+	[MSG_PART] = { "PART", F_ROOM, F_FROM },
+	[MSG_QUIT] = { "QUIT", F_FROM, F_NONE },
+	[MSG_NICK] = { "NICK", F_FROM, F_TO },	/* text is empty */
+	[MSG_TOPIC] = { "TOPIC", F_ROOM, F_FROM },
+	[MSG_NOTICE] = { "NOTICE", F_FROM, F_NONE },
+};
+
+static const char *
+proto_field(const struct msg *m, enum proto_field f)
 {
+	switch (f) {
+	case F_ROOM:
+		return m->room;
+	case F_FROM:
+		return m->from;
+	case F_TO:
+		return m->to;
+	default:
+		return NULL;
+	}
+}
+
+/*
+ * "KIND field... [text]\r\n" into buf (size bytes; NULL: just measure),
+ * leaving out the space before empty text; returns the length.
+ */
+static size_t
+proto_render(const struct msg *m, char *buf, size_t size)
+{
+	const char	*f1 = proto_field(m, proto_kinds[m->kind].f1);
+	const char	*f2 = proto_field(m, proto_kinds[m->kind].f2);
 	const char	*sep = *m->text != '\0' ? " " : "";
 	int		 n;
 
-	if (f2 != NULL)
-		n = xasprintf(&m->wire, "%s %s %s%s%s\r\n", kind, f1, f2, sep,
-		    m->text);
-	else
-		n = xasprintf(&m->wire, "%s %s%s%s\r\n", kind, f1, sep,
-		    m->text);
-	m->wire_len = (size_t)n;
+	n = snprintf(buf, size, "%s %s%s%s%s%s\r\n", proto_kinds[m->kind].name,
+	    f1, f2 != NULL ? " " : "", f2 != NULL ? f2 : "", sep, m->text);
+	if (n < 0)
+		fatal("snprintf");
+	return (size_t)n;
 }
 
 void
 proto_format_msg(struct msg *m)
 {
+	size_t	len;
+
 	if (m->wire != NULL)
 		return;
-	switch (m->kind) {
-	case MSG_SAY:
-		proto_render(m, "MSG", m->room, m->from);
-		break;
-	case MSG_ACTION:
-		proto_render(m, "ACTION", m->room, m->from);
-		break;
-	case MSG_PRIVATE:
-		proto_render(m, "PRIV", m->from, m->to);
-		break;
-	case MSG_JOIN:
-		proto_render(m, "JOIN", m->room, m->from);
-		break;
-	case MSG_PART:
-		proto_render(m, "PART", m->room, m->from);
-		break;
-	case MSG_QUIT:
-		proto_render(m, "QUIT", m->from, NULL);
-		break;
-	case MSG_NICK:	/* text is empty: "NICK old new" */
-		proto_render(m, "NICK", m->from, m->to);
-		break;
-	case MSG_TOPIC:
-		proto_render(m, "TOPIC", m->room, m->from);
-		break;
-	case MSG_NOTICE:
-		proto_render(m, "NOTICE", m->from, NULL);
-		break;
-	}
+	len = proto_render(m, NULL, 0);
+	m->wire = msg_wire_new(len);
+	proto_render(m, m->wire->data, len + 1);
 }
 
 /*
@@ -76,6 +91,7 @@ proto_format_run(struct msg **msgs, size_t n, uint64_t serial, size_t *len)
 	static size_t	 cap, used;
 	static uint64_t	 done;
 	static int	 big;
+	struct msg_wire	*w;
 	size_t		 i;
 
 	if (serial != done) {
@@ -84,31 +100,43 @@ proto_format_run(struct msg **msgs, size_t n, uint64_t serial, size_t *len)
 		big = 0;
 		for (i = 0; i < n && !big; i++) {
 			proto_format_msg(msgs[i]);
-			if (msgs[i]->wire_len >= CONN_REFERENCE_MIN) {
+			w = msgs[i]->wire;
+			if (w->len >= CONN_REFERENCE_MIN) {
 				big = 1;
 				break;
 			}
-			if (used + msgs[i]->wire_len > cap) {
-				cap = (used + msgs[i]->wire_len) * 2;
+			if (used + w->len > cap) {
+				cap = (used + w->len) * 2;
 				buf = xreallocarray(buf, 1, cap);
 			}
-			memcpy(buf + used, msgs[i]->wire, msgs[i]->wire_len);
-			used += msgs[i]->wire_len;
+			memcpy(buf + used, w->data, w->len);
+			used += w->len;
 		}
 	}
 	*len = used;
 	return big ? NULL : buf;
 }
 
+/* The length of m's HIST line. */
+size_t
+proto_history_size(const struct msg *m)
+{
+	return PROTO_HIST_PREFIX + proto_render(m, NULL, 0);
+}
+
 /* A scrollback line: "HIST 2026-11-27T14:03:12Z MSG #room nick text". */
 void
-proto_send_history(struct conn *c, struct msg *m)
+proto_send_history(struct conn *c, const struct msg *m)
 {
-	char		stamp[32];
-	struct tm	tm;
+	char		 stamp[32], line[1024], *big = NULL;
+	struct tm	 tm;
+	size_t		 len = proto_render(m, NULL, 0);
 
-	proto_format_msg(m);
 	gmtime_r(&m->time, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	conn_printf(c, "HIST %s %.*s", stamp, (int)m->wire_len, m->wire);
+	if (len >= sizeof line)
+		big = xmalloc(len + 1);
+	proto_render(m, big != NULL ? big : line, len + 1);
+	conn_printf(c, "HIST %s %s", stamp, big != NULL ? big : line);
+	free(big);
 }

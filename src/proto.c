@@ -24,7 +24,7 @@
 
 #define NEEDS_ROOM	0x1	/* cmd_spec flag: fails without a current room */
 #define WHO_PER_LINE	50
-#define PROTO_HIST_PREFIX	26	/* "HIST 2026-11-27T14:03:12Z " */
+#define PAGE_LINES	8	/* WHO or ROOM lines in one page of an answer */
 
 static const struct config	*proto_config;
 
@@ -94,13 +94,18 @@ static const struct {
 	[CHAT_NICK_BANNED] = { "nick-banned", "%s is banned on this server" },
 	[CHAT_MUTED] = { "muted", "%s, an operator has muted you: you cannot "
 	    "speak for now" },
+	[CHAT_ROOMS_FULL] = { "rooms-full", "cannot make %s: the server has "
+	    "as many rooms as it may (max-rooms)" },
+	[CHAT_OVER_BUDGET] = { "over-budget", "cannot make %s now: your "
+	    "address or the server holds all the memory it may" },
 };
 
 void
 proto_configure(const struct config *config)
 {
 	proto_config = config;
-	room_configure(config->scrollback, config->max_rooms_per_client);
+	room_configure(config->scrollback, config->max_rooms_per_client,
+	    config->max_rooms);
 	room_keep(config->default_room);
 	room_batch(proto_deliver, proto_deliver_run, proto_hold);
 }
@@ -175,7 +180,6 @@ proto_deliver(struct session *s, struct msg *m)
 {
 	proto_format_msg(m);
 	conn_send_msg(s->client, m);
-	stats.delivered++;
 }
 
 /* A whole fan-out run for one client: one append, not one per line. */
@@ -192,7 +196,6 @@ proto_deliver_run(struct session *s, struct msg **msgs, size_t n,
 		return;
 	}
 	conn_send(s->client, lines, len);
-	stats.delivered += n;
 }
 
 /* A fan-out run is pending: deliver it before any other output. */
@@ -225,8 +228,7 @@ proto_replay_measure(struct msg *m, void *arg)
 {
 	struct proto_replay_sizes	*sizes = arg;
 
-	proto_format_msg(m);
-	sizes->size[sizes->n++] = m->wire_len + PROTO_HIST_PREFIX;
+	sizes->size[sizes->n++] = proto_history_size(m);
 }
 
 /*
@@ -295,6 +297,7 @@ proto_connected(struct conn *c)
 	size_t	i;
 
 	c->session = session_new(proto_deliver, &proto_client_ops, c);
+	c->session->host = c->host;
 	conn_printf(c, "HELLO %s %s Welcome to chatd %s. You are %s in %s. "
 	    "Type /help for help.\r\n", c->session->nick,
 	    proto_config->default_room, CHATD_VERSION, c->session->nick,
@@ -391,7 +394,7 @@ proto_line(struct conn *c, char *line, size_t len)
 		proto_run_command(c, line + 1);
 	else
 		proto_say(c, MSG_SAY, line[0] == '/' ? line + 1 : line);
-	if (c->ack && !c->failed)
+	if (c->ack && !c->failed && !conn_paging(c))
 		conn_printf(c, "ACK %llu\r\n", (unsigned long long)c->lines);
 }
 
@@ -400,12 +403,6 @@ proto_line_too_long(struct conn *c, size_t max)
 {
 	proto_fail(c, "line-too-long", "lines may be at most %zu bytes; "
 	    "this one was discarded", max);
-}
-
-void
-proto_rate_limited(struct conn *c, unsigned retry_ms)
-{
-	proto_fail(c, "rate-limited", "retry in %u ms", retry_ms);
 }
 
 static void
@@ -426,7 +423,7 @@ cmd_nick(void *arg, struct cmd_args *args)
 	if (ban_match(NULL, args->word[0]) != NULL)
 		result = CHAT_NICK_BANNED;
 	else
-		result = session_set_nick(s, args->word[0]);
+		result = room_set_nick(s, args->word[0]);
 	if (result != CHAT_OK) {
 		proto_fail_result(c, result, args->word[0]);
 		return;
@@ -491,9 +488,9 @@ cmd_msg(void *arg, struct cmd_args *args)
 	}
 	stats.messages++;
 	m = msg_new(MSG_PRIVATE, NULL, c->session->nick, to->nick, args->rest);
-	to->deliver(to, m);
+	room_deliver_to(to, m);
 	if (to != c->session)
-		c->session->deliver(c->session, m);
+		room_deliver_to(c->session, m);
 	msg_unref(m);
 }
 
@@ -523,40 +520,101 @@ cmd_topic(void *arg, struct cmd_args *args)
 		conn_printf(c, "INFO %s has no topic\r\n", r->name);
 }
 
+/*
+ * A big answer (/who, /rooms) is paged (conn_page): each page resumes after
+ * the last name it sent, so rooms and members may come and go meanwhile
+ * and the answer still ends; its ACK, if any, comes after its last line.
+ */
+struct proto_page {
+	char		 room[ROOM_NAME_MAX + 1];	/* /who: whose members */
+	char		 after[ROOM_NAME_MAX + 1];	/* the last name sent */
+	uint64_t	 ack;		/* line to acknowledge; 0: none */
+	int		 started;
+};
+
+static void
+proto_page_start(struct conn *c, conn_pager_fn *fn, const char *room)
+{
+	struct proto_page	*p = xcalloc(1, sizeof *p);
+
+	snprintf(p->room, sizeof p->room, "%s", room);
+	p->ack = c->ack ? c->lines : 0;
+	conn_page(c, fn, p, free);
+}
+
+/* The answer's last line is out: the line's outcome. */
+static int
+proto_page_done(struct conn *c, struct proto_page *p)
+{
+	if (p->ack != 0)
+		conn_printf(c, "ACK %llu\r\n", (unsigned long long)p->ack);
+	return 0;
+}
+
+static int
+proto_who_page(struct conn *c, void *arg)
+{
+	struct proto_page	*p = arg;
+	struct room		*r = room_find(p->room);
+	char			 line[ROOM_NAME_MAX + 32 +
+				    WHO_PER_LINE * (NICK_MAX + 1)];
+	size_t			 i, k, n, len;
+
+	if (r == NULL)		/* closed meanwhile: the answer ends */
+		return proto_page_done(c, p);
+	i = p->started ? room_member_after(r, p->after) : 0;
+	for (n = 0; n < PAGE_LINES; n++) {
+		len = (size_t)snprintf(line, sizeof line, "WHO %s %zu",
+		    r->name, r->nmembers);
+		for (k = 0; k < WHO_PER_LINE && i < r->nmembers; k++, i++)
+			len += (size_t)snprintf(line + len, sizeof line - len,
+			    " %s", r->members[i]->nick);
+		conn_printf(c, "%s\r\n", line);
+		p->started = 1;
+		if (k > 0)
+			snprintf(p->after, sizeof p->after, "%s",
+			    r->members[i - 1]->nick);
+		if (i >= r->nmembers)
+			break;
+	}
+	return i < r->nmembers ? 1 : proto_page_done(c, p);
+}
+
 static void
 cmd_who(void *arg, struct cmd_args *args)
 {
 	struct conn	*c = arg;
 	struct room	*r;
-	char		 line[1024];
-	size_t		 i, len = 0;
 
 	if ((r = proto_room_arg(c, args)) == NULL)
 		return;
-	for (i = 0; i < r->nmembers; i++) {
-		if (i % WHO_PER_LINE == 0) {
-			if (i > 0)
-				conn_printf(c, "%s\r\n", line);
-			len = (size_t)snprintf(line, sizeof line, "WHO %s %zu",
-			    r->name, r->nmembers);
-		}
-		len += (size_t)snprintf(line + len, sizeof line - len, " %s",
-		    r->members[i]->nick);
-	}
-	conn_printf(c, "%s\r\n", line);
+	proto_page_start(c, proto_who_page, r->name);
 }
 
-static void
-proto_rooms_cb(struct room *r, void *arg)
+static int
+proto_rooms_page(struct conn *c, void *arg)
 {
-	proto_send_room(arg, r);
+	struct proto_page	*p = arg;
+	struct room		*r;
+	size_t			 n;
+
+	if (!p->started) {
+		conn_printf(c, "ROOMS %zu\r\n", room_count());
+		p->started = 1;
+	}
+	r = room_after(p->after);
+	for (n = 0; n < PAGE_LINES && r != NULL; n++) {
+		proto_send_room(c, r);
+		snprintf(p->after, sizeof p->after, "%s", r->name);
+		r = room_after(p->after);
+	}
+	return r != NULL ? 1 : proto_page_done(c, p);
 }
 
 static void
 cmd_rooms(void *arg, struct cmd_args *args)
 {
-	conn_printf(arg, "ROOMS %zu\r\n", room_count());
-	room_foreach(proto_rooms_cb, arg);
+	proto_page_start(arg, proto_rooms_page, "");
 }
 
 static void

@@ -3,10 +3,19 @@
  * handed by reference to each member's deliver function, so the cost of an
  * event grows with the room, never with the server.  Fan-out only delivers:
  * deliver functions must not free sessions or change membership (a client
- * that must go is marked and torn down after the fan-out returns).
+ * that must go is marked and torn down after the fan-out returns).  Every
+ * delivery is counted (msg_count_delivery): it is the work lines are
+ * charged for.
  *
- * Rooms live in a search tree keyed by name without regard to case; a room
- * disappears with its last member unless it is kept (the default room).
+ * Rooms are kept in an array sorted by name without regard to case, and a
+ * room's members in one sorted by nick: lookups are binary searches, and a
+ * listing can be produced in pieces that resume after the last name sent
+ * (the protocol pages big answers).  A room disappears with its last
+ * member unless it is kept (the default room).  At most max-rooms exist;
+ * a new one is charged to its creator's host, and a line said in one is
+ * kept in scrollback only while its speaker's host and the daemon are
+ * within their memory budget (host.c): what gives way is what is kept,
+ * never what is said.
  *
  * Fan-out runs: once the protocol supplies a run deliverer (room_batch),
  * consecutive messages to the same room are kept as one run and handed to
@@ -16,18 +25,25 @@
  * other output to any client (the hold callback), and at the latest at the
  * end of the loop iteration.
  */
-#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "host.h"
+#include "log.h"
 #include "room.h"
+#include "stats.h"
 #include "xmalloc.h"
 
-static void	*room_tree;
-static size_t	 room_total;
+/* What a room costs its creator's host: itself, a topic, its ring. */
+#define ROOM_COST(scroll)	(sizeof(struct room) + TOPIC_MAX + \
+				    (scroll) * sizeof(struct msg *))
+
+static struct room **room_list;	/* sorted by name, without case */
+static size_t	 room_total, room_cap;
 static size_t	 room_scrollback = 20;
 static size_t	 room_max_per_session = 20;
+static size_t	 room_max = 10000;
 static uint64_t	 room_mark;	/* generation for room_fanout_neighbours */
 static struct room *room_kept;	/* the default room */
 static room_observer_fn *room_observer;
@@ -41,18 +57,59 @@ static session_deliver_fn *run_takers;	/* members that take whole runs */
 static room_run_fn	*run_deliver;
 static void		(*run_hold)(void);
 
-static int
-room_compare(const void *a, const void *b)
+/* The index of the first room whose name is not below name. */
+static size_t
+room_lower_bound(const char *name, int *found)
 {
-	return strcasecmp(((const struct room *)a)->name,
-	    ((const struct room *)b)->name);
+	size_t	lo = 0, hi = room_total, mid;
+	int	cmp;
+
+	*found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		cmp = strcasecmp(room_list[mid]->name, name);
+		if (cmp == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The index of the first member whose nick is not below nick. */
+static size_t
+room_member_bound(const struct room *r, const char *nick, int *found)
+{
+	size_t	lo = 0, hi = r->nmembers, mid;
+	int	cmp;
+
+	*found = 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		cmp = strcasecmp(r->members[mid]->nick, nick);
+		if (cmp == 0) {
+			*found = 1;
+			return mid;
+		}
+		if (cmp < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 void
-room_configure(size_t scrollback, size_t max_rooms_per_client)
+room_configure(size_t scrollback, size_t max_rooms_per_client,
+    size_t max_rooms)
 {
 	room_scrollback = scrollback;
 	room_max_per_session = max_rooms_per_client;
+	room_max = max_rooms;
 }
 
 void
@@ -101,8 +158,10 @@ room_flush(void)
 			for (j = 0; j < n; j++)
 				s->deliver(s, msgs[j]);
 	}
-	for (j = 0; j < n; j++)
+	for (j = 0; j < n; j++) {
+		msg_delivered(msgs[j]);
 		msg_unref(msgs[j]);
+	}
 }
 
 int
@@ -128,36 +187,84 @@ room_name_valid(const char *name)
 struct room *
 room_find(const char *name)
 {
-	struct room	  key;
-	void		**found;
+	size_t	i;
+	int	found;
 
-	if (strlen(name) > ROOM_NAME_MAX)
-		return NULL;
-	strcpy(key.name, name);
-	found = tfind(&key, &room_tree, room_compare);
-	return found != NULL ? *found : NULL;
+	i = room_lower_bound(name, &found);
+	return found ? room_list[i] : NULL;
 }
 
-static struct room *
-room_create(const char *name)
+/* The first room whose name sorts after name ("": the first), or NULL. */
+struct room *
+room_after(const char *name)
 {
-	struct room	*r = xcalloc(1, sizeof *r);
+	size_t	i;
+	int	found;
 
+	i = room_lower_bound(name, &found);
+	i += found;
+	return i < room_total ? room_list[i] : NULL;
+}
+
+/* Index of the first member of r whose nick sorts after nick (""). */
+size_t
+room_member_after(const struct room *r, const char *nick)
+{
+	size_t	i;
+	int	found;
+
+	i = room_member_bound(r, nick, &found);
+	return i + found;
+}
+
+/* A new room, charged to host (NULL: the daemon's own), or NULL. */
+static struct room *
+room_create(const char *name, struct host *host, enum chat_result *why)
+{
+	struct room	*r;
+	size_t		 i, cost = ROOM_COST(room_scrollback);
+	int		 found;
+
+	if (room_total >= room_max) {
+		*why = CHAT_ROOMS_FULL;
+		return NULL;
+	}
+	if (host != NULL && !host_may_hold(host, cost)) {
+		*why = CHAT_OVER_BUDGET;
+		return NULL;
+	}
+	r = xcalloc(1, sizeof *r);
 	strcpy(r->name, name);
 	r->created = r->last_activity = time(NULL);
-	tsearch(r, &room_tree, room_compare);
+	r->held_by = host;
+	r->held = cost;
+	host_hold(host, (int64_t)cost);
+	i = room_lower_bound(name, &found);
+	if (room_total == room_cap) {
+		room_cap = room_cap ? room_cap * 2 : 16;
+		room_list = xreallocarray(room_list, room_cap,
+		    sizeof *room_list);
+	}
+	memmove(&room_list[i + 1], &room_list[i],
+	    (room_total - i) * sizeof *room_list);
+	room_list[i] = r;
 	room_total++;
 	return r;
 }
 
-static void	room_free_node(void *);
+static void	room_free_node(struct room *);
 
 static void
 room_destroy(struct room *r)
 {
+	size_t	i;
+	int	found;
+
 	if (run_room == r)	/* a kept room that nobody is in any more */
 		room_flush();
-	tdelete(r, &room_tree, room_compare);
+	i = room_lower_bound(r->name, &found);
+	memmove(&room_list[i], &room_list[i + 1],
+	    (room_total - i - 1) * sizeof *room_list);
 	room_total--;
 	room_free_node(r);
 }
@@ -173,10 +280,15 @@ room_destroy_if_unused(struct room *r)
 void
 room_keep(const char *name)
 {
-	struct room	*r = room_find(name);
+	struct room		*r = room_find(name);
+	enum chat_result	 why;
 
-	if (r == NULL)
-		r = room_create(name);
+	/* The daemon's own room: max-rooms is for rooms clients make. */
+	if (r == NULL) {
+		room_max++;
+		r = room_create(name, NULL, &why);
+		room_max--;
+	}
 	if (room_kept != NULL && room_kept != r) {
 		room_kept->persistent = 0;
 		room_destroy_if_unused(room_kept);
@@ -190,6 +302,7 @@ room_fanout(struct room *r, struct msg *m)
 {
 	size_t	i;
 
+	msg_count_delivery(m, r->nmembers);
 	if (run_deliver != NULL) {
 		if (run_room != r || run_len == ROOM_RUN_MAX)
 			room_flush();
@@ -201,9 +314,19 @@ room_fanout(struct room *r, struct msg *m)
 	} else {
 		for (i = 0; i < r->nmembers; i++)
 			r->members[i]->deliver(r->members[i], m);
+		msg_delivered(m);
 	}
 	if (room_observer != NULL)
 		room_observer(m, NULL);
+}
+
+/* Deliver m to s alone: a private message, a notice. */
+void
+room_deliver_to(struct session *s, struct msg *m)
+{
+	room_flush();
+	msg_count_delivery(m, 1);
+	s->deliver(s, m);
 }
 
 /*
@@ -214,36 +337,71 @@ void
 room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
 {
 	struct session	*member;
-	size_t		 i, j;
+	size_t		 i, j, n = 0;
 
 	room_flush();
 	room_mark++;
 	s->mark = room_mark;
-	if (include_self)
+	if (include_self) {
 		s->deliver(s, m);
+		n++;
+	}
 	for (i = 0; i < s->nrooms; i++) {
 		for (j = 0; j < s->rooms[i]->nmembers; j++) {
 			member = s->rooms[i]->members[j];
 			if (member->mark != room_mark) {
 				member->mark = room_mark;
 				member->deliver(member, m);
+				n++;
 			}
 		}
 	}
+	msg_count_delivery(m, n);
+	msg_delivered(m);
 	if (room_observer != NULL)
 		room_observer(m, s);
+}
+
+/* Put s among r's members, in nick order. */
+static void
+room_insert_member(struct room *r, struct session *s)
+{
+	size_t	i;
+	int	found;
+
+	if (r->nmembers == r->members_cap) {
+		r->members_cap = r->members_cap ? r->members_cap * 2 : 4;
+		r->members = xreallocarray(r->members, r->members_cap,
+		    sizeof *r->members);
+	}
+	i = room_member_bound(r, s->nick, &found);
+	memmove(&r->members[i + 1], &r->members[i],
+	    (r->nmembers - i) * sizeof *r->members);
+	r->members[i] = s;
+	r->nmembers++;
+}
+
+/* Take s out of r's members (found by its nick as it is now). */
+static void
+room_extract_member(struct room *r, struct session *s)
+{
+	size_t	i;
+	int	found;
+
+	i = room_member_bound(r, s->nick, &found);
+	if (!found || r->members[i] != s)
+		fatalx("room %s: %s is not where its nick sorts", r->name,
+		    s->nick);
+	memmove(&r->members[i], &r->members[i + 1],
+	    (r->nmembers - i - 1) * sizeof *r->members);
+	r->nmembers--;
 }
 
 static void
 room_add_member(struct room *r, struct session *s)
 {
 	room_flush();	/* a newcomer gets nothing said before it came */
-	if (r->nmembers == r->members_cap) {
-		r->members_cap = r->members_cap ? r->members_cap * 2 : 4;
-		r->members = xreallocarray(r->members, r->members_cap,
-		    sizeof *r->members);
-	}
-	r->members[r->nmembers++] = s;
+	room_insert_member(r, s);
 	s->rooms = xreallocarray(s->rooms, s->nrooms + 1, sizeof *s->rooms);
 	s->rooms[s->nrooms++] = r;
 }
@@ -254,12 +412,7 @@ room_remove_member(struct room *r, struct session *s)
 	size_t	i;
 
 	room_flush();	/* a leaver gets everything said before it left */
-	for (i = 0; i < r->nmembers; i++) {
-		if (r->members[i] == s) {
-			r->members[i] = r->members[--r->nmembers];
-			break;
-		}
-	}
+	room_extract_member(r, s);
 	for (i = 0; i < s->nrooms; i++) {
 		if (s->rooms[i] == r) {
 			memmove(&s->rooms[i], &s->rooms[i + 1],
@@ -268,6 +421,25 @@ room_remove_member(struct room *r, struct session *s)
 			break;
 		}
 	}
+}
+
+/*
+ * Change s's nick, keeping every room it is in sorted: it leaves its place
+ * under the old nick and takes one under the new (or the old, on failure).
+ */
+enum chat_result
+room_set_nick(struct session *s, const char *nick)
+{
+	enum chat_result	result;
+	size_t			i;
+
+	room_flush();
+	for (i = 0; i < s->nrooms; i++)
+		room_extract_member(s->rooms[i], s);
+	result = session_set_nick(s, nick);
+	for (i = 0; i < s->nrooms; i++)
+		room_insert_member(s->rooms[i], s);
+	return result;
 }
 
 /* Make r the current room of s (the last of its rooms). */
@@ -294,8 +466,9 @@ enum chat_result
 room_join(struct session *s, const char *name, struct room **out,
     int *rejoined)
 {
-	struct room	*r;
-	struct msg	*m;
+	struct room		*r;
+	struct msg		*m;
+	enum chat_result	 result;
 
 	if (!room_name_valid(name))
 		return CHAT_ROOM_INVALID;
@@ -308,8 +481,8 @@ room_join(struct session *s, const char *name, struct room **out,
 	}
 	if (s->nrooms >= room_max_per_session)
 		return CHAT_TOO_MANY_ROOMS;
-	if (r == NULL)
-		r = room_create(name);
+	if (r == NULL && (r = room_create(name, s->host, &result)) == NULL)
+		return result;
 	room_add_member(r, s);
 	m = msg_new(MSG_JOIN, r->name, s->nick, NULL, NULL);
 	room_fanout(r, m);
@@ -364,37 +537,60 @@ room_close(struct room *r, const char *reason)
 		room_part(r->members[n], r, reason);
 }
 
+/* A line leaves scrollback: its speaker's host holds it no more. */
 static void
-room_scrollback_push(struct room *r, struct msg *m)
+room_scroll_drop(struct msg *m)
 {
-	struct msg	**ring;
+	host_hold(m->held_by, -(int64_t)msg_weight(m));
+	m->held_by = NULL;
+	msg_unref(m);
+}
+
+/* The ring's depth was reconfigured: keep the newest that fit. */
+static void
+room_scroll_resize(struct room *r)
+{
+	struct msg	**ring, *old;
 	size_t		  i, n;
 
-	if (r->scroll_cap != room_scrollback) {	/* depth was reconfigured */
-		n = r->scroll_len < room_scrollback ? r->scroll_len :
-		    room_scrollback;
-		ring = xreallocarray(NULL, room_scrollback ? room_scrollback :
-		    1, sizeof *ring);
-		for (i = 0; i < r->scroll_len; i++) {
-			struct msg *old = r->scroll[(r->scroll_next +
-			    r->scroll_cap - r->scroll_len + i) % r->scroll_cap];
-			if (i < r->scroll_len - n)
-				msg_unref(old);
-			else
-				ring[i - (r->scroll_len - n)] = old;
-		}
-		free(r->scroll);
-		r->scroll = ring;
-		r->scroll_cap = room_scrollback;
-		r->scroll_len = n;
-		r->scroll_next = room_scrollback ? n % room_scrollback : 0;
+	n = r->scroll_len < room_scrollback ? r->scroll_len : room_scrollback;
+	ring = xreallocarray(NULL, room_scrollback ? room_scrollback : 1,
+	    sizeof *ring);
+	for (i = 0; i < r->scroll_len; i++) {
+		old = r->scroll[(r->scroll_next + r->scroll_cap -
+		    r->scroll_len + i) % r->scroll_cap];
+		if (i < r->scroll_len - n)
+			room_scroll_drop(old);
+		else
+			ring[i - (r->scroll_len - n)] = old;
 	}
+	free(r->scroll);
+	r->scroll = ring;
+	r->scroll_cap = room_scrollback;
+	r->scroll_len = n;
+	r->scroll_next = room_scrollback ? n % room_scrollback : 0;
+}
+
+/* Keep m in r's scrollback, if its speaker's host may hold it. */
+static void
+room_scrollback_push(struct room *r, struct msg *m, struct host *host)
+{
+	size_t	weight = msg_weight(m);
+
+	if (r->scroll_cap != room_scrollback)
+		room_scroll_resize(r);
 	if (r->scroll_cap == 0)
 		return;
+	if (!host_may_hold(host, weight)) {
+		stats.scrollback_refused++;
+		return;
+	}
 	if (r->scroll_len == r->scroll_cap)
-		msg_unref(r->scroll[r->scroll_next]);
+		room_scroll_drop(r->scroll[r->scroll_next]);
 	else
 		r->scroll_len++;
+	host_hold(host, (int64_t)weight);
+	m->held_by = host;
 	r->scroll[r->scroll_next] = msg_ref(m);
 	r->scroll_next = (r->scroll_next + 1) % r->scroll_cap;
 }
@@ -408,7 +604,7 @@ room_say(struct room *r, struct session *s, enum msg_kind kind,
 
 	r->messages++;
 	r->last_activity = m->time;
-	room_scrollback_push(r, m);
+	room_scrollback_push(r, m, s->host);
 	room_fanout(r, m);
 	msg_unref(m);
 }
@@ -450,37 +646,24 @@ room_count(void)
 	return room_total;
 }
 
-struct room_walk {
-	void	(*cb)(struct room *, void *);
-	void	 *arg;
-};
-
-static void
-room_walk_node(const void *node, VISIT which, void *arg)
-{
-	struct room_walk	*w = arg;
-
-	if (which == postorder || which == leaf)
-		w->cb(*(struct room * const *)node, w->arg);
-}
-
 /* Visit every room in name order; cb must not create or destroy rooms. */
 void
 room_foreach(void (*cb)(struct room *, void *), void *arg)
 {
-	struct room_walk	w = { cb, arg };
+	size_t	i;
 
-	twalk_r(room_tree, room_walk_node, &w);
+	for (i = 0; i < room_total; i++)
+		cb(room_list[i], arg);
 }
 
 static void
-room_free_node(void *node)
+room_free_node(struct room *r)
 {
-	struct room	*r = node;
-	size_t		 i;
+	size_t	i;
 
 	for (i = 0; i < r->scroll_len; i++)
-		msg_unref(r->scroll[i]);
+		room_scroll_drop(r->scroll[i]);
+	host_hold(r->held_by, -(int64_t)r->held);
 	free(r->scroll);
 	free(r->members);
 	free(r->topic);
@@ -492,8 +675,10 @@ void
 room_free_all(void)
 {
 	room_flush();
-	tdestroy(room_tree, room_free_node);
-	room_tree = NULL;
-	room_total = 0;
+	while (room_total > 0)
+		room_free_node(room_list[--room_total]);
+	free(room_list);
+	room_list = NULL;
+	room_cap = 0;
 	room_kept = NULL;
 }

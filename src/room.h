@@ -12,6 +12,8 @@
 #define ROOM_NAME_MAX	33	/* '#' and up to 32 characters */
 #define TOPIC_MAX	300	/* bytes */
 
+struct host;
+
 struct room {
 	char		  name[ROOM_NAME_MAX + 1];
 	char		 *topic;		/* NULL: none */
@@ -23,6 +25,8 @@ struct room {
 	uint64_t	  messages;		/* said since creation */
 	time_t		  created, last_activity;
 	int		  persistent;		/* kept when empty */
+	struct host	 *held_by;		/* its creator's, charged */
+	size_t		  held;
 };
 
 /*
@@ -40,13 +44,17 @@ typedef void	 room_observer_fn(const struct msg *m, const struct session *s);
 typedef void	 room_run_fn(struct session *, struct msg **, size_t n,
 		    uint64_t serial);
 
-void		 room_configure(size_t scrollback, size_t max_rooms_per_client);
+void		 room_configure(size_t scrollback, size_t max_rooms_per_client,
+		    size_t max_rooms);
 void		 room_observe(room_observer_fn *);
 void		 room_batch(session_deliver_fn *, room_run_fn *,
 		    void (*)(void));
 void		 room_flush(void);
 int		 room_name_valid(const char *);
 struct room	*room_find(const char *);
+struct room	*room_after(const char *);
+size_t		 room_member_after(const struct room *, const char *nick);
+enum chat_result room_set_nick(struct session *, const char *);
 void		 room_keep(const char *);
 enum chat_result room_join(struct session *, const char *, struct room **,
 		    int *rejoined);
@@ -58,6 +66,7 @@ void		 room_say(struct room *, struct session *, enum msg_kind,
 enum chat_result room_set_topic(struct room *, struct session *,
 		    const char *text);
 void		 room_fanout(struct room *, struct msg *);
+void		 room_deliver_to(struct session *, struct msg *);
 void		 room_fanout_neighbours(struct session *, struct msg *,
 		    int include_self);
 void		 room_history(const struct room *, size_t,

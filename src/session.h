@@ -8,6 +8,7 @@
 
 #define NICK_MAX	16
 
+struct host;
 struct msg;
 struct room;
 struct session;
@@ -25,6 +26,8 @@ enum chat_result {
 	CHAT_TOPIC_TOO_LONG,
 	CHAT_NICK_BANNED,
 	CHAT_MUTED,
+	CHAT_ROOMS_FULL,	/* max-rooms */
+	CHAT_OVER_BUDGET,	/* max-memory, or the host's share */
 };
 
 /* How events reach a session's client: the protocol's business. */
@@ -52,6 +55,7 @@ struct session {
 	time_t			 muted_until;	/* ...until then; 0: unmuted */
 	session_deliver_fn	*deliver;
 	const struct session_client_ops *ops;	/* NULL: no client (@operator) */
+	struct host		*host;		/* charged for what it says */
 	void			*client;	/* the protocol's, for deliver */
 };
 

@@ -9,6 +9,8 @@ struct stats {
 	uint64_t	refused_full;		/* max-clients */
 	uint64_t	refused_per_ip;		/* max-per-ip */
 	uint64_t	refused_banned;		/* ban list */
+	uint64_t	refused_connect_rate;	/* connect-rate-per-ip */
+	uint64_t	refused_memory;		/* max-memory(-per-ip) */
 	uint64_t	closed;
 	uint64_t	closed_slow;		/* send queue limits */
 	uint64_t	closed_idle;
@@ -20,6 +22,7 @@ struct stats {
 	uint64_t	bytes_in;
 	uint64_t	bytes_out;
 	uint64_t	flood_pauses;
+	uint64_t	scrollback_refused;	/* over a memory budget */
 	uint64_t	errors_sent;
 	uint64_t	peak_clients;
 	uint64_t	control_requests;

@@ -25,6 +25,7 @@
 #include "check-text.h"
 #include "config.h"
 #include "conn.h"
+#include "host.h"
 #include "msg.h"
 #include "proto.h"
 #include "room.h"
@@ -46,6 +47,9 @@ struct fake {
 	size_t		 queued;	/* bytes sent during it: the "sendq" */
 	size_t		 acks;		/* ACK/NACK lines during it */
 	uint64_t	 ack_number;	/* the last one's n */
+	conn_pager_fn	*pager;		/* conn_page's, run after the line */
+	void		*pager_arg;
+	void		(*pager_free)(void *);
 };
 
 static struct fake	 fakes[NCLIENTS];
@@ -150,7 +154,47 @@ conn_send_msg(struct conn *c, struct msg *m)
 	if (m->wire == NULL)
 		fail("message queued before it was formatted", "", 0);
 	if (!c->dead)
-		record(fake_of(c), m->wire, m->wire_len);
+		record(fake_of(c), m->wire->data, m->wire->len);
+}
+
+/* A paged answer: conn.c starts it at the tick, after the line. */
+void
+conn_page(struct conn *c, conn_pager_fn *fn, void *arg,
+    void (*free_arg)(void *))
+{
+	struct fake	*f = fake_of(c);
+
+	if (f->pager != NULL)
+		fail("a second answer paged at once", "", 0);
+	f->pager = fn;
+	f->pager_arg = arg;
+	f->pager_free = free_arg;
+}
+
+int
+conn_paging(const struct conn *c)
+{
+	return fake_of((struct conn *)c)->pager != NULL;
+}
+
+/* The tick and the client's reads: page the answer to its end. */
+static void
+page_out(struct fake *f)
+{
+	while (f->pager != NULL) {
+		if (f->conn.dead || !f->pager(&f->conn, f->pager_arg)) {
+			f->pager_free(f->pager_arg);
+			f->pager = NULL;
+		}
+		release();
+	}
+}
+
+void
+conn_describe(const struct conn *c, struct conn_info *info)
+{
+	memset(info, 0, sizeof *info);
+	info->session = c->session;
 }
 
 size_t
@@ -182,6 +226,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		abort();
 	config->scrollback = 5;
 	config->max_rooms_per_client = 4;
+	host_configure(config);
 	if (ban_add("banned", 0, "fuzzing", &ban, &cause) == -1)
 		abort();
 	return 0;
@@ -225,6 +270,7 @@ client_line(struct fake *f, const char *line, size_t len)
 	c->lines++;
 	proto_line(c, clean, n);
 	release();	/* conn.c's tick */
+	page_out(f);
 	if (c->dead)
 		return;
 	if (c->ack) {

@@ -19,7 +19,8 @@ from conftest import Client, rss_kib, wait_until
 UNDER_WRAPPER = bool(os.environ.get("CHATD_WRAPPER"))
 
 # Fast enough that the flood bucket never paces the test's own clients.
-FAST = {"flood-rate": 100000, "flood-burst": 100000}
+FAST = {"flood-rate": 100000, "flood-burst": 100000, "flood-rate-per-ip": 0,
+        "connect-rate-per-ip": 0}
 
 
 def under_asan(pid):

@@ -34,7 +34,7 @@ def crowd(chatd, tmp_path):
         "listen-tls": "127.0.0.1:0", "tls-cert": cert, "tls-key": key,
         "tls-handshake-timeout": 60, "control-readonly": ro,
         "sendq-soft": "8k", "sendq-soft-seconds": 60, "sendq-hard": "4m",
-        "max-per-ip": 0,
+        "max-per-ip": 0, "flood-rate-per-ip": 0,
         "flood-rate": 100000, "flood-burst": 100000})
     line = d.wait_log(r"listening on 127\.0\.0\.1:\d+ \(TLS\)")
     tls_port = int(line.rsplit(":", 1)[1].split()[0])

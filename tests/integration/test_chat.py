@@ -6,7 +6,8 @@ import re
 import pytest
 
 # Lift flood control out of the way for tests that send many commands.
-FAST = {"flood-rate": 1000, "flood-burst": 1000}
+FAST = {"flood-rate": 1000, "flood-burst": 1000, "flood-rate-per-ip": 0,
+        "connect-rate-per-ip": 0}
 
 HELLO_RE = re.compile(r"^HELLO (guest\d+) (#lobby) (.+)$")
 HIST_RE = re.compile(r"^HIST (\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ) (.*)$")

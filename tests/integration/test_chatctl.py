@@ -20,7 +20,8 @@ import pytest
 
 from conftest import Client, chatd_exe, daemon_env, wait_until, write_config
 
-FAST = {"flood-rate": 100000, "flood-burst": 100000}
+FAST = {"flood-rate": 100000, "flood-burst": 100000, "flood-rate-per-ip": 0,
+        "connect-rate-per-ip": 0}
 RUN_TIMEOUT = 20
 
 

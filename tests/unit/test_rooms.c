@@ -19,6 +19,8 @@
 
 #include <cmocka.h>
 
+#include "config.h"
+#include "host.h"
 #include "msg.h"
 #include "room.h"
 #include "session.h"
@@ -112,11 +114,20 @@ free_session(struct session *s)
 	session_free(s);
 }
 
+/* Built-in defaults for the budgets rooms consult (host.c). */
+static struct config	*defaults;
+
 static int
 setup(void **state)
 {
+	char	*cause;
+
 	(void)state;
-	room_configure(20, 20);
+	if (defaults == NULL &&
+	    (defaults = config_load(NULL, NULL, &cause)) == NULL)
+		return -1;
+	host_configure(defaults);
+	room_configure(20, 20, 10000);
 	if (session_count() != 0 || room_count() != 0 || nrecords != 0)
 		return -1;
 	return 0;
@@ -131,7 +142,7 @@ teardown(void **state)
 		free_session(made[nmade - 1]);
 	records_clear();
 	room_free_all();
-	room_configure(20, 20);
+	room_configure(20, 20, 10000);
 	return session_count() == 0 && room_count() == 0 ? 0 : -1;
 }
 
@@ -715,7 +726,7 @@ test_scrollback(void **state)
 	size_t		 i;
 
 	(void)state;
-	room_configure(3, 20);
+	room_configure(3, 20, 10000);
 	a = new_session("alice");
 	r = join(a, "#a");
 	assert_string_equal(history(r, 10), "");
@@ -778,7 +789,7 @@ test_scrollback_resize(void **state)
 	struct room	*r;
 
 	(void)state;
-	room_configure(5, 20);
+	room_configure(5, 20, 10000);
 	a = new_session("alice");
 	r = join(a, "#a");
 	say_n(r, a, 1, 7);
@@ -786,23 +797,23 @@ test_scrollback_resize(void **state)
 	check_scroll_refs(r);
 
 	/* Shrink by one: the newest are kept. */
-	room_configure(4, 20);
+	room_configure(4, 20, 10000);
 	say_n(r, a, 8, 8);
 	assert_string_equal(history(r, 100), "m5,m6,m7,m8,");
 	check_scroll_refs(r);
 
 	/* Shrink by more. */
-	room_configure(2, 20);
+	room_configure(2, 20, 10000);
 	say_n(r, a, 9, 9);
 	assert_string_equal(history(r, 100), "m8,m9,");
 	check_scroll_refs(r);
-	room_configure(3, 20);
+	room_configure(3, 20, 10000);
 	say_n(r, a, 10, 11);
 	assert_string_equal(history(r, 100), "m9,m10,m11,");
 	check_scroll_refs(r);
 
 	/* Grow: nothing is lost, and it fills up to the new depth. */
-	room_configure(6, 20);
+	room_configure(6, 20, 10000);
 	say_n(r, a, 12, 12);
 	assert_string_equal(history(r, 100), "m9,m10,m11,m12,");
 	check_scroll_refs(r);
@@ -811,24 +822,24 @@ test_scrollback_resize(void **state)
 	check_scroll_refs(r);
 
 	/* Shrink from a ring that has wrapped... */
-	room_configure(2, 20);
+	room_configure(2, 20, 10000);
 	say_n(r, a, 17, 17);
 	assert_string_equal(history(r, 100), "m16,m17,");
 	check_scroll_refs(r);
 	/* ...to one... */
-	room_configure(1, 20);
+	room_configure(1, 20, 10000);
 	say_n(r, a, 18, 18);
 	assert_string_equal(history(r, 100), "m18,");
 	say_n(r, a, 19, 19);
 	assert_string_equal(history(r, 100), "m19,");
 	check_scroll_refs(r);
 	/* ...to none. */
-	room_configure(0, 20);
+	room_configure(0, 20, 10000);
 	say_n(r, a, 20, 20);
 	assert_string_equal(history(r, 100), "");
 	check_scroll_refs(r);
 	/* And back. */
-	room_configure(2, 20);
+	room_configure(2, 20, 10000);
 	say_n(r, a, 21, 23);
 	assert_string_equal(history(r, 100), "m22,m23,");
 	check_scroll_refs(r);
@@ -842,7 +853,7 @@ test_scrollback_per_room(void **state)
 	struct room	*ra, *rb;
 
 	(void)state;
-	room_configure(2, 20);
+	room_configure(2, 20, 10000);
 	a = new_session("alice");
 	b = new_session("bob");
 	ra = join(a, "#a");
@@ -1109,7 +1120,7 @@ test_too_many_rooms(void **state)
 	int		 rejoined = 0;
 
 	(void)state;
-	room_configure(20, 2);
+	room_configure(20, 2, 10000);
 	a = new_session("alice");
 	b = new_session("bob");
 	join(b, "#busy");

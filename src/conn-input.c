@@ -1,0 +1,314 @@
+/*
+ * A client's input: framing, and pacing by not reading.
+ *
+ * A line is handled only while the client's flood bucket and its host's
+ * (shared by every connection from its address) hold a token; otherwise
+ * reading stops (TCP pushes back on the sender) until a timer sees tokens
+ * again, acknowledgements on or off.  A line is charged after it is
+ * handled, for the work it made (msg_meter): one token for a short line
+ * to a few people, more for long lines (one per flood-line-bytes that each
+ * recipient gets) and for many recipients (one per flood-fanout), so a
+ * nick change in a big room or a /who of it costs what it costs the
+ * daemon.  The buckets may go into debt: no line is too big to pass, and
+ * its sender waits for it afterwards.
+ *
+ * Within one loop iteration, lines are handled until each recipient may
+ * have been sent sendq-soft bytes; clients with more to say wait for the
+ * next iteration (deferred), after every queue had a write.  So no burst,
+ * however many clients or addresses send it, is judged by the send-queue
+ * limits before the kernel was offered it (conn-output.c).
+ */
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "config.h"
+#include "conn-private.h"
+#include "host.h"
+#include "msg.h"
+#include "proto.h"
+#include "stats.h"
+#include "text.h"
+#include "xmalloc.h"
+
+/*
+ * Input is bounded by one partial line (frame.c refuses one longer than
+ * max-line) plus one read: conn_read_cb takes every complete line, or
+ * stops reading, before it reads again.  This needs no read watermark
+ * (whose evbuffer callback costs 48 bytes per client).  libevent 2.1 reads
+ * at most CONN_LIBEVENT_READ at a time (EVBUFFER_MAX_READ); conn_read_cb
+ * reads on, up to CONN_READ_CHUNK (conn-private.h) per callback, so that a client's burst
+ * of lines is fanned out in one loop iteration, not in several that each
+ * cost every member of the room a write() (tests/bench/RESULTS.md).
+ */
+#define CONN_LIBEVENT_READ	4096	/* EVBUFFER_MAX_READ in buffer.c */
+
+static struct conn_list	 conn_deferred = TAILQ_HEAD_INITIALIZER(conn_deferred);
+static struct event	*conn_resume;	/* next iteration: the deferred */
+static uint64_t		 conn_iteration_bytes;	/* per recipient, so far */
+
+static char		*conn_line;	/* framing scratch */
+static char		*conn_clean;	/* sanitizing scratch */
+static size_t		 conn_scratch_max;
+
+static void	conn_resume_cb(evutil_socket_t, short, void *);
+
+void
+conn_input_init(struct event_base *base)
+{
+	conn_resume = evtimer_new(base, conn_resume_cb, NULL);
+}
+
+/* Scratch for the longest line the config allows; it only grows. */
+void
+conn_input_configure(const struct config *config)
+{
+	if (config->max_line <= conn_scratch_max)
+		return;
+	conn_scratch_max = config->max_line;
+	conn_line = xreallocarray(conn_line, 1,
+	    FRAME_BUFFER_MAX(conn_scratch_max));
+	conn_clean = xreallocarray(conn_clean, 3,
+	    FRAME_BUFFER_MAX(conn_scratch_max));
+}
+
+void
+conn_input_free(void)
+{
+	if (conn_resume != NULL)
+		event_free(conn_resume);
+	conn_resume = NULL;
+	free(conn_line);
+	free(conn_clean);
+	conn_line = conn_clean = NULL;
+	conn_scratch_max = 0;
+}
+
+/* The loop iteration is over: every queue has had its write. */
+void
+conn_iteration_end(void)
+{
+	conn_iteration_bytes = 0;
+}
+
+/* Read c again in the next loop iteration. */
+void
+conn_defer(struct conn *c)
+{
+	struct timeval	now = { 0, 0 };
+
+	if (c->deferred || c->dead)
+		return;
+	c->deferred = 1;
+	conn_reading(c);
+	TAILQ_INSERT_TAIL(&conn_deferred, c, wait_entry);
+	if (!evtimer_pending(conn_resume, NULL))
+		evtimer_add(conn_resume, &now);
+}
+
+void
+conn_undefer(struct conn *c)
+{
+	if (!c->deferred)
+		return;
+	TAILQ_REMOVE(&conn_deferred, c, wait_entry);
+	c->deferred = 0;
+}
+
+static void
+conn_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct conn_list	 todo = TAILQ_HEAD_INITIALIZER(todo);
+	struct conn		*c;
+
+	/* Who is deferred again now waits for the iteration after. */
+	TAILQ_CONCAT(&todo, &conn_deferred, wait_entry);
+	while ((c = TAILQ_FIRST(&todo)) != NULL) {
+		TAILQ_REMOVE(&todo, c, wait_entry);
+		c->deferred = 0;
+		conn_reading(c);
+		conn_process_input(c);
+	}
+}
+
+/* Microseconds until both c's bucket and its host's hold a token. */
+uint64_t
+conn_pause_wait_us(const struct conn *c)
+{
+	uint64_t	own = bucket_wait_us(&c->flood, conn_config->flood_rate);
+	uint64_t	shared = host_wait_us(c->host);
+
+	return own > shared ? own : shared;
+}
+
+static int
+conn_may_handle(struct conn *c, uint64_t now)
+{
+	return bucket_ready(&c->flood, conn_config->flood_rate,
+	    conn_config->flood_burst, now) && host_ready(c->host, now);
+}
+
+static void
+conn_pause(struct conn *c)
+{
+	c->paused = 1;
+	stats.flood_pauses++;
+	conn_reading(c);
+	conn_schedule(c);
+}
+
+/* Resume reading a paused client if it may; 1 if it does. */
+int
+conn_unpause(struct conn *c, uint64_t now_us)
+{
+	if (!c->paused || !conn_may_handle(c, now_us))
+		return 0;
+	c->paused = 0;
+	conn_reading(c);
+	return 1;
+}
+
+void
+conn_charge(struct conn *c, uint64_t cost)
+{
+	bucket_charge(&c->flood, cost);
+	host_charge(c->host, cost);
+}
+
+/* What sending bytes to the client alone costs, in thousandths. */
+uint64_t
+conn_output_cost(size_t bytes)
+{
+	return (uint64_t)bytes * BUCKET_TOKEN / conn_config->flood_line_bytes;
+}
+
+/* What c's line made since the meter was read, and what it costs. */
+struct conn_meter {
+	struct msg_meter	start;
+	uint64_t		queued;
+};
+
+static void
+conn_meter_start(const struct conn *c, struct conn_meter *m)
+{
+	m->start = msg_meter;
+	m->queued = c->queued;
+}
+
+/*
+ * Charge c (and its host, if c is gone) the line's work: its size factor
+ * is the most any one recipient got, its fan-out factor how many there
+ * were; each is at least one token.
+ */
+static void
+conn_meter_charge(struct conn *c, const struct conn_meter *m)
+{
+	uint64_t	deliveries = msg_meter.deliveries - m->start.deliveries;
+	uint64_t	bytes = msg_meter.bytes - m->start.bytes;
+	uint64_t	own = c->queued - m->queued;
+	uint64_t	each, size, fan, cost;
+
+	each = deliveries > 0 ? bytes / deliveries : 0;
+	if (own > each)
+		each = own;
+	size = each * BUCKET_TOKEN / conn_config->flood_line_bytes;
+	fan = deliveries * BUCKET_TOKEN / conn_config->flood_fanout;
+	if (size < BUCKET_TOKEN)
+		size = BUCKET_TOKEN;
+	if (fan < BUCKET_TOKEN)
+		fan = BUCKET_TOKEN;
+	cost = size > UINT64_MAX / fan ? UINT64_MAX : size * fan / BUCKET_TOKEN;
+	conn_charge(c, cost);
+	conn_iteration_bytes += each;
+}
+
+/* Frame, pace and hand over every complete line that may be handled now. */
+void
+conn_process_input(struct conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct conn_meter	 meter;
+	enum frame_result	 r;
+	size_t			 len;
+
+	while (!c->dead && !c->closing && !c->paused && !c->deferred &&
+	    c->pager == NULL) {
+		if (!conn_may_handle(c, bucket_now_us())) {
+			conn_pause(c);
+			break;
+		}
+		if (conn_iteration_bytes >= conn_config->sendq_soft) {
+			conn_defer(c);
+			break;
+		}
+		r = frame_next(&c->framer, in, conn_config->max_line,
+		    conn_line, &len);
+		if (r == FRAME_NEED_MORE)
+			break;
+		c->lines++;
+		c->active = time(NULL);
+		stats.lines_in++;
+		conn_meter_start(c, &meter);
+		if (r == FRAME_TOO_LONG)
+			proto_line_too_long(c, conn_config->max_line);
+		else
+			proto_line(c, conn_clean,
+			    text_sanitize(conn_line, len, conn_clean));
+		conn_meter_charge(c, &meter);
+	}
+	conn_account(c);
+}
+
+/* Greet a client whose connection is ready; its join is charged too. */
+void
+conn_welcome(struct conn *c)
+{
+	struct conn_meter	meter;
+
+	conn_meter_start(c, &meter);
+	proto_connected(c);
+	conn_meter_charge(c, &meter);
+}
+
+/* Say c's goodbye to the rooms; its host pays for the fan-out. */
+void
+conn_farewell(struct conn *c)
+{
+	struct conn_meter	meter;
+
+	conn_meter_start(c, &meter);
+	proto_disconnected(c, c->close_reason);
+	conn_meter_charge(c, &meter);
+}
+
+void
+conn_read_cb(struct bufferevent *bev, void *arg)
+{
+	struct conn	*c = arg;
+	struct evbuffer	*in = bufferevent_get_input(bev);
+	size_t		 got = evbuffer_get_length(in) - c->input_seen;
+	size_t		 total = got;
+	int		 n;
+
+	for (;;) {
+		stats.bytes_in += got;
+		if (c->closing)		/* lingering: discard */
+			evbuffer_drain(in, evbuffer_get_length(in));
+		else if (!c->tls || c->handshaken)
+			conn_process_input(c);
+		/* A big read: more may wait (see CONN_READ_CHUNK). */
+		if (got < CONN_LIBEVENT_READ / 2 || total >= CONN_READ_CHUNK ||
+		    c->tls || c->dead || c->paused || c->deferred ||
+		    c->pager != NULL || c->closing)
+			break;
+		evbuffer_unfreeze(in, 0);	/* as bufferevent_readcb does */
+		n = evbuffer_read(in, c->fd, CONN_LIBEVENT_READ);
+		evbuffer_freeze(in, 0);
+		if (n <= 0)
+			break;	/* EOF or error: libevent reads it again */
+		got = (size_t)n;
+		total += got;
+	}
+	c->input_seen = evbuffer_get_length(in);
+}
