@@ -24,24 +24,35 @@ bucket_fill(struct bucket *b, uint64_t burst, uint64_t now_us)
 	b->refilled_us = now_us;
 }
 
+/*
+ * Add what the time since the last refill earned.  Only the time that
+ * earned whole thousandths is used up: a bucket consulted for every line
+ * would otherwise lose the fractions, and at a low rate never refill.
+ */
 static void
 bucket_refill(struct bucket *b, uint64_t rate, uint64_t burst,
     uint64_t now_us)
 {
 	int64_t		cap = (int64_t)(burst * BUCKET_TOKEN);
-	uint64_t	elapsed;
+	uint64_t	elapsed, gain;
 
 	if (now_us <= b->refilled_us)
 		return;
 	elapsed = now_us - b->refilled_us;
-	b->refilled_us = now_us;
+	if (elapsed > 3600ull * 1000000) {	/* long idle: full anyway */
+		b->level = cap;
+		b->refilled_us = now_us;
+		return;
+	}
 	/* rate tokens a second: rate thousandths a millisecond */
-	if (elapsed > 3600ull * 1000000)	/* long idle: full anyway */
+	if ((gain = elapsed * rate / 1000) == 0)
+		return;
+	b->level += (int64_t)gain;
+	b->refilled_us += gain * 1000 / rate;
+	if (b->level >= cap) {
 		b->level = cap;
-	else
-		b->level += (int64_t)(elapsed * rate / 1000);
-	if (b->level > cap)
-		b->level = cap;
+		b->refilled_us = now_us;
+	}
 }
 
 /* Whether the bucket holds a whole token now. */
