@@ -39,6 +39,7 @@
 static struct conn_list	 conn_dirty = TAILQ_HEAD_INITIALIZER(conn_dirty);
 static int		 conn_tick_release;	/* see conn_send */
 static void		(*conn_held)(void);	/* see conn_hold */
+static int		 conn_releasing;	/* held output going out */
 
 static void
 conn_mark_dirty(struct conn *c)
@@ -85,8 +86,22 @@ conn_release(void)
 
 	if (fn != NULL) {
 		conn_held = NULL;
+		conn_releasing++;
 		fn();
+		conn_releasing--;
 	}
+}
+
+/*
+ * Count what is queued to c as a consequence of c's own line (its answers,
+ * its echo outside a run): what conn-input.c charges it for.  A held run
+ * is other lines' work, already counted when it was said.
+ */
+static void
+conn_count_queued(struct conn *c, size_t len)
+{
+	if (!conn_releasing)
+		c->queued += len;
 }
 
 /* Queue bytes for the client; dropped if the connection is going away. */
@@ -99,7 +114,7 @@ conn_send(struct conn *c, const void *data, size_t len)
 	conn_release();
 	if (c->dead)
 		return;
-	c->queued += len;
+	conn_count_queued(c, len);
 	/*
 	 * Held output handed out by the tick (a fan-out run, the same bytes
 	 * for every member) is this client's whole output for the iteration:
@@ -169,7 +184,7 @@ conn_send_msg(struct conn *c, struct msg *m)
 	}
 	if (c->dead)
 		return;
-	c->queued += w->len;
+	conn_count_queued(c, w->len);
 	if (evbuffer_add_reference(c->out, w->data, w->len,
 	    conn_wire_release, msg_wire_ref(w)) == -1) {
 		msg_wire_unref(w);	/* the cleanup is not called on failure */

@@ -68,7 +68,7 @@ struct conn {
 	/* Flood control (conn-input.c) and memory held (conn-output.c). */
 	struct bucket		 flood;
 	size_t			 held;		/* bytes charged to the host */
-	uint64_t		 queued;	/* bytes ever queued to it */
+	uint64_t		 queued;	/* bytes its own lines queued it */
 
 	/* Output: batched direct writes and the send-queue limits. */
 	uint64_t		 soft_since_ms;	/* above sendq-soft since */

@@ -217,28 +217,19 @@ room_member_after(const struct room *r, const char *nick)
 	return i + found;
 }
 
-/* A new room, charged to host (NULL: the daemon's own), or NULL. */
+/* A new room in its place in the list, charged to host (NULL: none). */
 static struct room *
-room_create(const char *name, struct host *host, enum chat_result *why)
+room_insert(const char *name, struct host *host)
 {
-	struct room	*r;
-	size_t		 i, cost = ROOM_COST(room_scrollback);
+	struct room	*r = xcalloc(1, sizeof *r);
+	size_t		 i;
 	int		 found;
 
-	if (room_total >= room_max) {
-		*why = CHAT_ROOMS_FULL;
-		return NULL;
-	}
-	if (host != NULL && !host_may_hold(host, cost)) {
-		*why = CHAT_OVER_BUDGET;
-		return NULL;
-	}
-	r = xcalloc(1, sizeof *r);
 	strcpy(r->name, name);
 	r->created = r->last_activity = time(NULL);
 	r->held_by = host;
-	r->held = cost;
-	host_hold(host, (int64_t)cost);
+	r->held = ROOM_COST(room_scrollback);
+	host_hold(host, (int64_t)r->held);
 	i = room_lower_bound(name, &found);
 	if (room_total == room_cap) {
 		room_cap = room_cap ? room_cap * 2 : 16;
@@ -250,6 +241,24 @@ room_create(const char *name, struct host *host, enum chat_result *why)
 	room_list[i] = r;
 	room_total++;
 	return r;
+}
+
+/*
+ * A room a client makes: at most max-rooms besides the kept one, and only
+ * while the client's host may hold it.  NULL and *why if not.
+ */
+static struct room *
+room_create(const char *name, struct host *host, enum chat_result *why)
+{
+	if (room_total - (room_kept != NULL) >= room_max) {
+		*why = CHAT_ROOMS_FULL;
+		return NULL;
+	}
+	if (!host_may_hold(host, ROOM_COST(room_scrollback))) {
+		*why = CHAT_OVER_BUDGET;
+		return NULL;
+	}
+	return room_insert(name, host);
 }
 
 static void	room_free_node(struct room *);
@@ -280,15 +289,10 @@ room_destroy_if_unused(struct room *r)
 void
 room_keep(const char *name)
 {
-	struct room		*r = room_find(name);
-	enum chat_result	 why;
+	struct room	*r = room_find(name);
 
-	/* The daemon's own room: max-rooms is for rooms clients make. */
-	if (r == NULL) {
-		room_max++;
-		r = room_create(name, NULL, &why);
-		room_max--;
-	}
+	if (r == NULL)		/* the daemon's own: max-rooms is for clients' */
+		r = room_insert(name, NULL);
 	if (room_kept != NULL && room_kept != r) {
 		room_kept->persistent = 0;
 		room_destroy_if_unused(room_kept);
@@ -468,7 +472,7 @@ room_join(struct session *s, const char *name, struct room **out,
 {
 	struct room		*r;
 	struct msg		*m;
-	enum chat_result	 result;
+	enum chat_result	 result = CHAT_OK;
 
 	if (!room_name_valid(name))
 		return CHAT_ROOM_INVALID;
