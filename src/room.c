@@ -57,17 +57,33 @@ static session_deliver_fn *run_takers;	/* members that take whole runs */
 static room_run_fn	*run_deliver;
 static void		(*run_hold)(void);
 
-/* The index of the first room whose name is not below name. */
-static size_t
-room_lower_bound(const char *name, int *found)
+static const char *
+room_name_of(const void *room)
 {
-	size_t	lo = 0, hi = room_total, mid;
+	return ((const struct room *)room)->name;
+}
+
+static const char *
+room_nick_of(const void *session)
+{
+	return ((const struct session *)session)->nick;
+}
+
+/*
+ * The index of the first of n items, sorted by name without regard to
+ * case, whose name is not below key; *found if it is key.
+ */
+static size_t
+room_bound(void *const *items, size_t n, const char *(*name)(const void *),
+    const char *key, int *found)
+{
+	size_t	lo = 0, hi = n, mid;
 	int	cmp;
 
 	*found = 0;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		cmp = strcasecmp(room_list[mid]->name, name);
+		cmp = strcasecmp(name(items[mid]), key);
 		if (cmp == 0) {
 			*found = 1;
 			return mid;
@@ -80,27 +96,18 @@ room_lower_bound(const char *name, int *found)
 	return lo;
 }
 
-/* The index of the first member whose nick is not below nick. */
+static size_t
+room_lower_bound(const char *name, int *found)
+{
+	return room_bound((void *const *)room_list, room_total, room_name_of,
+	    name, found);
+}
+
 static size_t
 room_member_bound(const struct room *r, const char *nick, int *found)
 {
-	size_t	lo = 0, hi = r->nmembers, mid;
-	int	cmp;
-
-	*found = 0;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		cmp = strcasecmp(r->members[mid]->nick, nick);
-		if (cmp == 0) {
-			*found = 1;
-			return mid;
-		}
-		if (cmp < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return room_bound((void *const *)r->members, r->nmembers,
+	    room_nick_of, nick, found);
 }
 
 void
