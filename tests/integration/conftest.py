@@ -732,9 +732,16 @@ def wait_until(pred, timeout, interval=0.05):
         time.sleep(interval)
 
 
+# Code points the sanitizer replaces although they are not controls: the line
+# and paragraph separators, and the bidirectional embeddings, overrides and
+# isolates (chatd-protocol(7), SANITIZING).
+SPOOFING = frozenset(range(0x2028, 0x202F)) | frozenset(range(0x2066, 0x206A))
+
+
 def assert_terminal_safe(raw):
     """raw: bytes of one server line without CRLF.  No C0 control, no DEL,
-    no C1 control, valid UTF-8."""
+    no C1 control, no bidirectional control or line separator, valid
+    UTF-8."""
     for b in raw:
         assert b >= 0x20 and b != 0x7F, "control byte 0x%02x in relayed line %r" % (b, raw)
     try:
@@ -743,4 +750,5 @@ def assert_terminal_safe(raw):
         raise AssertionError("relayed line is not valid UTF-8 (%s): %r" % (e, raw))
     for ch in s:
         assert not (0x80 <= ord(ch) <= 0x9F), "C1 control U+%04X in relayed line %r" % (ord(ch), raw)
+        assert ord(ch) not in SPOOFING, "U+%04X in relayed line %r" % (ord(ch), raw)
     return s
