@@ -337,6 +337,7 @@ main(int argc, char **argv)
 		usage(1);
 
 	if ((config = config_load(config_path, &overrides, &cause)) == NULL ||
+	    privilege_check(config, &cause) == -1 ||
 	    tls_load(config, &tls, &cause) == -1) {
 		fprintf(stderr, "chatd: %s\n", cause);
 		free(cause);
@@ -372,7 +373,7 @@ main(int argc, char **argv)
 	}
 	open_listeners();
 	/* Every socket is open: root is not needed any more. */
-	if (privilege_drop(config->user, &cause) == -1)
+	if (privilege_drop(config, config_path, &cause) == -1)
 		fatalx("%s", cause);
 	service_init(base, status_line);
 	log_notice("chatd %s started (%s, libevent %s)", CHATD_VERSION,
