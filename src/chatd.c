@@ -16,6 +16,7 @@
 #include "config.h"
 #include "conn.h"
 #include "control.h"
+#include "fdlimit.h"
 #include "host.h"
 #include "listen.h"
 #include "log.h"
@@ -138,6 +139,7 @@ chatd_reload(struct reload_outcome *o)
 	}
 	service_reloading();
 	if ((next = config_load(config_path, &overrides, &o->error)) == NULL ||
+	    fdlimit_fit(next, &o->error) == -1 ||
 	    tls_load(next, &tls, &o->error) == -1) {
 		log_error("reload failed, keeping the running configuration: "
 		    "%s", o->error);
@@ -337,6 +339,7 @@ main(int argc, char **argv)
 		usage(1);
 
 	if ((config = config_load(config_path, &overrides, &cause)) == NULL ||
+	    privilege_check(config, &cause) == -1 ||
 	    tls_load(config, &tls, &cause) == -1) {
 		fprintf(stderr, "chatd: %s\n", cause);
 		free(cause);
@@ -371,8 +374,15 @@ main(int argc, char **argv)
 		evsignal_add(sigev[i], NULL);
 	}
 	open_listeners();
-	/* Every socket is open: root is not needed any more. */
-	if (privilege_drop(config->user, &cause) == -1)
+	/*
+	 * Every socket is open: count them, and cut max-clients to the open
+	 * file limit before the loop accepts anyone.  Then root is not needed
+	 * any more.
+	 */
+	fdlimit_init(control_max_clients());
+	if (fdlimit_fit(config, &cause) == -1)
+		fatalx("%s", cause);
+	if (privilege_drop(config, config_path, &cause) == -1)
 		fatalx("%s", cause);
 	service_init(base, status_line);
 	log_notice("chatd %s started (%s, libevent %s)", CHATD_VERSION,

@@ -54,7 +54,7 @@ static const struct config_key config_keys[] = {
 	  "1.2", 0 },
 	{ "tls-handshake-timeout", CONFIG_SECONDS, FIELD(tls_handshake_timeout),
 	  0, 1, 300, "10", 0 },
-	{ "user", CONFIG_STRING, FIELD(user), 0, 0, 0, NULL, 1 },
+	{ "user", CONFIG_STRING, FIELD(user), 0, 0, 0, "nobody", 1 },
 	{ "control", CONFIG_STRING, FIELD(control_path), 0, 0, 0, NULL, 1 },
 	{ "control-mode", CONFIG_MODE, FIELD(control_mode), 0, 0, 0777,
 	  "0660", 1 },

@@ -737,6 +737,13 @@ control_open(const struct config *config, char **cause)
 	return 0;
 }
 
+/* How many control clients may be connected at once: a descriptor each. */
+size_t
+control_max_clients(void)
+{
+	return control_nsocks > 0 ? CONTROL_CLIENTS_MAX : 0;
+}
+
 /*
  * At exit: end every stream, write what the kernel takes at once (chatctl
  * drain and shutdown wait for their answer), free everything and remove

@@ -2,6 +2,8 @@
 #ifndef CHATD_CONTROL_H
 #define CHATD_CONTROL_H
 
+#include <stddef.h>
+
 #include <event2/event.h>
 
 struct config;
@@ -10,6 +12,7 @@ void	control_init(struct event_base *);
 void	control_configure(const struct config *);
 int	control_adopt(int fd, char **cause);
 int	control_open(const struct config *, char **cause);
+size_t	control_max_clients(void);
 void	control_free(void);
 
 #endif

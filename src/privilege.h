@@ -2,6 +2,10 @@
 #ifndef CHATD_PRIVILEGE_H
 #define CHATD_PRIVILEGE_H
 
-int	privilege_drop(const char *user, char **cause);
+struct config;
+
+int	privilege_check(const struct config *, char **cause);
+int	privilege_drop(const struct config *, const char *config_path,
+	    char **cause);
 
 #endif

@@ -1,12 +1,18 @@
 /*
  * Client text, made safe before anything parses or relays it.  The result is
  * valid UTF-8 with no C0 or C1 control characters and no DEL, so an ANSI or
- * OSC escape typed by one user can never reach another user's terminal:
+ * OSC escape typed by one user can never reach another user's terminal, and
+ * with no bidirectional embedding, override or isolate and no line or
+ * paragraph separator, so one user's text cannot reorder the rest of a line
+ * (a nick, or text after it) or start a line of its own in a client:
  * - telnet IAC sequences are removed (they are the client's, not the user's),
  * - TAB becomes a space,
- * - every other control character, and every byte that is not part of a
- *   well-formed, shortest-form UTF-8 sequence, becomes U+FFFD,
- * so damage stays visible instead of silently vanishing.
+ * - every other control character, U+2028 to U+202E, U+2066 to U+2069, and
+ *   every byte that is not part of a well-formed, shortest-form UTF-8
+ *   sequence, becomes U+FFFD,
+ * so damage stays visible instead of silently vanishing.  The marks U+200E,
+ * U+200F and U+061C stay: they are what right-to-left text needs, and they
+ * change the direction of nothing but the neutral characters around them.
  */
 #include <stdint.h>
 #include <string.h>
@@ -78,6 +84,18 @@ utf8_sequence_length(const unsigned char *in, size_t len, uint32_t *cp)
 	return n;
 }
 
+/*
+ * Is cp a separator or format character replaced like a control?  U+2028
+ * and U+2029 break lines in some clients; U+202A to U+202E and U+2066 to
+ * U+2069 reorder what follows them.  Unsigned wrap-around makes each range
+ * one comparison; only text outside ASCII gets here.
+ */
+static int
+text_spoofs(uint32_t cp)
+{
+	return cp - 0x2028 <= 0x202e - 0x2028 || cp - 0x2066 <= 0x2069 - 0x2066;
+}
+
 /* Sanitize len bytes of in into out (TEXT_SANITIZE_MAX(len) bytes). */
 size_t
 text_sanitize(const char *in_, size_t len, char *out)
@@ -101,7 +119,8 @@ text_sanitize(const char *in_, size_t len, char *out)
 			continue;
 		}
 		n = in[i] >= 0x80 ? utf8_sequence_length(in + i, len - i, &cp) : 0;
-		if (n == 0 || cp <= 0x9f) {	/* C0, DEL, C1 or malformed */
+		/* C0, DEL, C1, malformed, or bidi and separators. */
+		if (n == 0 || cp <= 0x9f || text_spoofs(cp)) {
 			memcpy(out + o, replacement, 3);
 			o += 3;
 			i += n == 0 ? 1 : n;

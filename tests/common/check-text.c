@@ -1,14 +1,19 @@
 /*
  * The terminal-safety invariant, checked independently of text.c: valid
  * UTF-8 per RFC 3629 (shortest forms, no surrogates, nothing above
- * U+10FFFF) with no C0 control, DEL or C1 control.  And a small
- * deterministic generator (xorshift64*) for the randomized tests.
+ * U+10FFFF) with no C0 control, DEL or C1 control, and none of the code
+ * points that reorder or break a line: the line and paragraph separators
+ * U+2028 and U+2029, the bidirectional embeddings and overrides U+202A to
+ * U+202E and the isolates U+2066 to U+2069 (the marks U+200E, U+200F and
+ * U+061C are allowed).  And a small deterministic generator (xorshift64*)
+ * for the randomized tests.
  */
 #include "check-text.h"
 
 /*
  * 1 if s[0..len) is safe; otherwise 0, and if the culprit was a control
- * character and bad_cp is not NULL, its code point in *bad_cp.
+ * character or one of the separators and bidirectional controls, and
+ * bad_cp is not NULL, its code point in *bad_cp.
  */
 int
 check_text_safe(const unsigned char *s, size_t len, uint32_t *bad_cp)
@@ -44,7 +49,9 @@ check_text_safe(const unsigned char *s, size_t len, uint32_t *bad_cp)
 		}
 		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 			return 0;
-		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+		if (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) ||
+		    (cp >= 0x2028 && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069)) {
 			if (bad_cp != NULL)
 				*bad_cp = cp;
 			return 0;

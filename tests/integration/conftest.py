@@ -16,6 +16,7 @@ import signal
 import socket
 import struct
 import subprocess
+import tempfile
 import termios
 import threading
 import time
@@ -34,6 +35,9 @@ SANITIZER_PATTERNS = ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitize
                       "ERROR: MemorySanitizer")
 
 LISTEN_RE = re.compile(r"listening on (\[[0-9A-Fa-f:.]+\]|[0-9.]+):(\d+)\s*$")
+# Logged once start-up is over: after the listeners, the open file limit and
+# giving root up, which a test must not race (a prlimit on the daemon, its uid).
+STARTED_RE = re.compile(r"notice: chatd \S+ started ")
 
 # Environment variables that would change how the daemon behaves or logs
 # (journald prefixes, systemd notification and socket activation).
@@ -83,6 +87,24 @@ def format_config(config):
     if isinstance(config, (list, tuple)):
         return "".join(line + "\n" for line in config)
     return "".join("%s = %s\n" % (k, v) for k, v in config.items())
+
+
+def share_with_daemon(path):
+    """Let chatd reach path after it gave root up.
+
+    Started as root, chatd runs as user nobody unless the config names
+    another user (chatd.conf(5) `user`), and reads its config file and TLS
+    files again on reload as that user.  pytest's temporary directories are
+    private (0700); add the search bit (no listing, no writing) to path and
+    to each directory above it, up to the system's temporary directory, as
+    a real deployment's /etc would allow.  Nothing outside it is touched."""
+    if os.geteuid() != 0:
+        return
+    top = os.path.realpath(tempfile.gettempdir())
+    d = os.path.realpath(str(path))
+    while d != top and d.startswith(top + os.sep):
+        os.chmod(d, (os.stat(d).st_mode & 0o7777) | 0o011)
+        d = os.path.dirname(d)
 
 
 def write_config(path, config):
@@ -525,7 +547,7 @@ class Daemon:
                     if m:
                         addr = m.group(1).strip("[]")
                         found.append((addr, int(m.group(2))))
-                if len(found) >= self.n_listen:
+                if len(found) >= self.n_listen and any(STARTED_RE.search(s) for s in self.log):
                     self.listeners = found
                     self.port = found[0][1]
                     return self
@@ -535,7 +557,7 @@ class Daemon:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     pytest.fail("chatd did not log 'listening on ADDR:PORT' for %d listener(s) "
-                                "within %.0fs; argv %r; stderr so far:\n%s"
+                                "and 'started' within %.0fs; argv %r; stderr so far:\n%s"
                                 % (self.n_listen, timeout, self.argv, "\n".join(self.log[-50:])))
                 self._cond.wait(min(remaining, 0.1))
 
@@ -665,6 +687,7 @@ def chatd(tmp_path):
     """
     exe = _chatd_path()
     daemons = []
+    share_with_daemon(tmp_path)
 
     def start(*args, config=None, listen=("127.0.0.1:0",), env=None, wait=True,
               log_level=None, n_listen=None):
@@ -732,9 +755,16 @@ def wait_until(pred, timeout, interval=0.05):
         time.sleep(interval)
 
 
+# Code points the sanitizer replaces although they are not controls: the line
+# and paragraph separators, and the bidirectional embeddings, overrides and
+# isolates (chatd-protocol(7), SANITIZING).
+SPOOFING = frozenset(range(0x2028, 0x202F)) | frozenset(range(0x2066, 0x206A))
+
+
 def assert_terminal_safe(raw):
     """raw: bytes of one server line without CRLF.  No C0 control, no DEL,
-    no C1 control, valid UTF-8."""
+    no C1 control, no bidirectional control or line separator, valid
+    UTF-8."""
     for b in raw:
         assert b >= 0x20 and b != 0x7F, "control byte 0x%02x in relayed line %r" % (b, raw)
     try:
@@ -743,4 +773,5 @@ def assert_terminal_safe(raw):
         raise AssertionError("relayed line is not valid UTF-8 (%s): %r" % (e, raw))
     for ch in s:
         assert not (0x80 <= ord(ch) <= 0x9F), "C1 control U+%04X in relayed line %r" % (ord(ch), raw)
+        assert ord(ch) not in SPOOFING, "U+%04X in relayed line %r" % (ord(ch), raw)
     return s

@@ -116,9 +116,11 @@ class Ctl:
 
 @pytest.fixture
 def ctl_dir():
-    """A short directory under /tmp, 0755 so that other uids can reach in."""
+    """A short directory under /tmp, 1777 like /tmp itself, so that other
+    uids can reach in and chatd, once it gave root up, can remove its
+    sockets at exit."""
     d = tempfile.mkdtemp(prefix="chatctl-", dir="/tmp")
-    os.chmod(d, 0o755)
+    os.chmod(d, 0o1777)
     yield d
     shutil.rmtree(d, ignore_errors=True)
 
@@ -566,38 +568,44 @@ def test_control_socket_from_systemd(ctl_dir):
     assert os.path.exists(sock)         # systemd's, not chatd's, to remove
 
 
-def as_nobody():
+# Started as root, chatd runs as nobody (65534) unless told otherwise, so an
+# outsider is another uid, with no entry in /etc/passwd.
+NOBODY = 65534
+OUTSIDER = 65533
+
+
+def as_uid(uid, gid):
     if os.geteuid() != 0:
         pytest.skip("needs root to run chatctl as another uid")
     if not shutil.which("setpriv"):
         pytest.skip("needs setpriv")
-    return ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+    return ["setpriv", "--reuid=%d" % uid, "--regid=%d" % gid, "--clear-groups"]
 
 
 def test_permission_denied_for_an_unprivileged_uid(admin):
-    nobody = as_nobody()
+    outsider = as_uid(OUTSIDER, OUTSIDER)
     d, ctl = admin(config={"control-mode": "0666"})
-    r = ctl.run("kick", "someone", rc=1, prefix=nobody)
+    r = ctl.run("kick", "someone", rc=1, prefix=outsider)
     assert "permission denied" in r.err
-    d.wait_log(r"control: refused uid 65534")
+    d.wait_log(r"control: refused uid %d" % OUTSIDER)
     assert ctl.json("stats")["control_refused"] == 1
 
 
 def test_permission_by_socket_mode_group_and_readonly_socket(admin, ctl_dir):
-    nobody = as_nobody()
-    group = grp.getgrgid(65534).gr_name
+    member = as_uid(OUTSIDER, NOBODY)
+    group = grp.getgrgid(NOBODY).gr_name
     ro = os.path.join(ctl_dir, "ro.sock")
     d, ctl = admin(config={"control-group": group, "control-readonly": ro})
     st = os.stat(ctl.sock)
-    assert st.st_gid == 65534 and stat.S_IMODE(st.st_mode) == 0o660
+    assert st.st_gid == NOBODY and stat.S_IMODE(st.st_mode) == 0o660
     assert stat.S_IMODE(os.stat(ro).st_mode) == 0o666
     # a member of control-group may act
     a = d.client()
-    ctl.run("say", "#lobby", "from the group", prefix=nobody)
+    ctl.run("say", "#lobby", "from the group", prefix=member)
     assert a.expect("MSG ").endswith("from the group")
     # the read-only socket lets anyone look, and nothing more
     assert ctl.json("status")["control_readonly"] == ro
-    nogroup = ["setpriv", "--reuid=65534", "--regid=65533", "--clear-groups"]
+    nogroup = as_uid(OUTSIDER, OUTSIDER)
     assert ctl.run("rooms", sock=ro, prefix=nogroup).out.startswith("NAME")
     r = ctl.run("kick", a.nick, rc=1, sock=ro)
     assert "read-only" in r.err
@@ -609,9 +617,9 @@ def test_permission_by_socket_mode_group_and_readonly_socket(admin, ctl_dir):
 def test_the_user_chatd_runs_as_may_act(admin):
     """Started as root with "user", chatd gives the socket to that user,
     and that user may act through it."""
-    nobody = as_nobody()
+    nobody = as_uid(NOBODY, NOBODY)
     d, ctl = admin(config={"user": "nobody"})
-    assert os.stat(ctl.sock).st_uid == 65534
+    assert os.stat(ctl.sock).st_uid == NOBODY
     a = d.client()
     ctl.run("say", "#lobby", "from chatd's own user", prefix=nobody)
     assert a.expect("MSG ").endswith("from chatd's own user")

@@ -288,7 +288,10 @@ def _cpu_seconds(pid):
 def test_out_of_file_descriptors(chatd):
     """With RLIMIT_NOFILE 64, connected clients keep chatting, new ones
     wait (accept is paused, not spun), and get in once descriptors free."""
-    d = chatd(config=dict(FAST, **{"max-per-ip": 0}))
+    # user = root: changing the limits of a process of another uid needs
+    # CAP_SYS_RESOURCE, which the tests' root may lack (and chatd, started
+    # as root, would otherwise run as nobody)
+    d = chatd(config=dict(FAST, **{"max-per-ip": 0, "user": "root"}))
     # lower the soft limit of the running daemon (raising the hard one back
     # would need CAP_SYS_RESOURCE)
     soft, hard = resource.prlimit(d.pid, resource.RLIMIT_NOFILE)

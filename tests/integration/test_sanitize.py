@@ -1,11 +1,14 @@
 """Terminal safety: what one client sends can never put a control character,
-an escape sequence or invalid UTF-8 on another client's terminal."""
+an escape sequence, a bidirectional control or invalid UTF-8 on another
+client's terminal."""
 
+import json
 import time
 
 import pytest
 
 from conftest import assert_terminal_safe
+from test_chatctl import Ctl
 
 R = "\ufffd"
 
@@ -34,6 +37,16 @@ EXACT_CASES = [
     ("multibyte", "h\u00e9llo w\u00f6rld \u2713 \u65e5\u672c \U0001F600".encode(),
      "h\u00e9llo w\u00f6rld \u2713 \u65e5\u672c \U0001F600"),
     ("replacement-char-itself", "ok \ufffd ok".encode(), "ok \ufffd ok"),
+    # bidirectional controls and separators (chatd-protocol(7), SANITIZING)
+    ("bidi-override", "see \u202egnp.exe".encode(), "see " + R + "gnp.exe"),
+    ("bidi-embeddings", "\u202aa\u202bb\u202cc\u202dd".encode(),
+     R + "a" + R + "b" + R + "c" + R + "d"),
+    ("bidi-isolates", "\u2066x\u2067y\u2068z\u2069".encode(),
+     R + "x" + R + "y" + R + "z" + R),
+    ("line-separators", "one\u2028two\u2029three".encode(),
+     "one" + R + "two" + R + "three"),
+    ("rtl-marks-kept", "\u05e9\u05dc\u05d5\u05dd\u200f! \u200eA\u061c".encode(),
+     "\u05e9\u05dc\u05d5\u05dd\u200f! \u200eA\u061c"),
 ]
 
 # Sequences whose exact outcome the spec leaves open (IAC 0xFF followed by
@@ -200,3 +213,26 @@ def test_iac_only_line_is_empty(chatd):
     a.send_raw(b"\xff\xfb\x01\xff\xfd\x03\r\n")     # what telnet sends on connect
     a.send_raw(b"\xff\xfb\x18 \t \n")
     assert a.sync() == []
+
+
+def test_bidi_override_reaches_others_and_tail_as_replacement(chatd, tmp_path):
+    """U+202E (RIGHT-TO-LEFT OVERRIDE) in a relayed line reaches the other
+    members, and chatctl tail, as U+FFFD."""
+    sock = str(tmp_path / "ctl.sock")
+    d = chatd("--control", sock)
+    ctl = Ctl(sock)
+    tail = ctl.stream("tail", json_out=True)
+    try:
+        assert json.loads(tail.line()) == {"tailing": []}      # every room
+        p = Pair(d)
+        p.a.send("invoice \u202efdp.exe")
+        text = p.recv_from_a().decode("utf-8")
+        assert text == "invoice " + R + "fdp.exe"
+        while True:
+            ev = json.loads(tail.line())
+            if ev.get("kind") == "say":
+                break
+        assert ev["text"] == "invoice " + R + "fdp.exe", ev
+        p.check_all_safe()
+    finally:
+        tail.stop()

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import Client, chatd_exe, write_config
+from conftest import Client, chatd_exe, share_with_daemon, write_config
 
 ACTIVATE = shutil.which("systemd-socket-activate")
 pytestmark = pytest.mark.skipif(ACTIVATE is None,
@@ -31,6 +31,9 @@ class Notifications:
         self.path = str(path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
+        # Anyone may notify, as on systemd's own socket: chatd started as
+        # root sends READY after it gave root up.
+        os.chmod(self.path, 0o777)
         self.seen = []
 
     def wait_for(self, key, timeout=10.0):
@@ -57,6 +60,7 @@ class Notifications:
 def activated(tmp_path):
     """chatd started by systemd-socket-activate on a TCP socket it passes."""
     procs = []
+    share_with_daemon(tmp_path)
     notify = Notifications(tmp_path / "notify.sock")
 
     def start(config=None):

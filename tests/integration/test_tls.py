@@ -4,6 +4,7 @@ reload.  Certificates are self-signed and made at test time."""
 import hashlib
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -27,6 +28,12 @@ def make_cert(directory, cn):
                     "ec_paramgen_curve:prime256v1", "-nodes", "-subj", "/CN=" + cn,
                     "-days", "2", "-keyout", key, "-out", cert],
                    check=True, capture_output=True)
+    # Readable by the group of the user chatd runs as once it gave root up
+    # (nobody unless the config says otherwise), as a deployment would do
+    # it: a reload reads the key as that user.
+    if os.geteuid() == 0:
+        os.chown(key, -1, pwd.getpwnam("nobody").pw_gid)
+        os.chmod(key, 0o640)
     return cert, key
 
 

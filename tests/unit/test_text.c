@@ -2,7 +2,8 @@
  * Unit tests for text.c: text_sanitize, text_is_blank, text_utf8_truncate.
  *
  * Besides fixed cases, a pseudo-random fuzz loop checks the output
- * invariants (valid UTF-8, no C0/C1/DEL, TEXT_SANITIZE_MAX bound, no write
+ * invariants (valid UTF-8, no C0/C1/DEL, no bidirectional control or
+ * line separator, TEXT_SANITIZE_MAX bound, no write
  * past the bound, idempotence) and compares text_sanitize with an
  * independent reference implementation written from the documented rules.
  */
@@ -57,8 +58,9 @@ check_sanitize(const char *in, size_t inlen, const char *expect,
 
 /*
  * An independent reference of the documented rules: telnet commands
- * removed, TAB to space, controls and every byte not part of a well-formed
- * sequence to U+FFFD.  Returns the output length.
+ * removed, TAB to space, controls, the separators U+2028 and U+2029, the
+ * bidirectional controls U+202A..U+202E and U+2066..U+2069, and every byte
+ * not part of a well-formed sequence to U+FFFD.  Returns the output length.
  */
 static size_t
 reference_sanitize(const unsigned char *in, size_t len, unsigned char *out)
@@ -133,7 +135,9 @@ reference_sanitize(const unsigned char *in, size_t len, unsigned char *out)
 			memcpy(out + o, FFFD, 3);
 			o += 3;
 			i++;
-		} else if (cp <= 0x9f) {		/* C1 */
+		} else if (cp <= 0x9f ||		/* C1 */
+		    (cp >= 0x2028 && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069)) {
 			memcpy(out + o, FFFD, 3);
 			o += 3;
 			i += n;
@@ -198,7 +202,9 @@ random_clean_code_point(void)
 			cp = 0x10000 + (uint32_t)(rng() % 0x100000);
 			break;
 		}
-		if (cp >= 0xd800 && cp <= 0xdfff)
+		if ((cp >= 0xd800 && cp <= 0xdfff) ||
+		    (cp >= 0x2028 && cp <= 0x202e) ||
+		    (cp >= 0x2066 && cp <= 0x2069))
 			continue;
 		return cp;
 	}
@@ -431,7 +437,84 @@ test_mixed(void **state)
 	(void)state;
 	S("hi\tthere\x1b[1m\xc3\xa9\x80\xff\xfb\x01!",
 	    "hi there" FFFD "[1m\xc3\xa9" FFFD "!");
-	S("\x00\x01\xc2\x85\xe2\x80\xa8", FFFD FFFD FFFD "\xe2\x80\xa8");
+	S("\x00\x01\xc2\x85\xe2\x80\xa8", FFFD FFFD FFFD FFFD);
+}
+
+/* The separators and bidirectional controls text.c replaces. */
+static const uint32_t spoofing[] = {
+	0x2028,			/* LINE SEPARATOR */
+	0x2029,			/* PARAGRAPH SEPARATOR */
+	0x202a, 0x202b,		/* LEFT-TO-RIGHT, RIGHT-TO-LEFT EMBEDDING */
+	0x202c,			/* POP DIRECTIONAL FORMATTING */
+	0x202d, 0x202e,		/* LEFT-TO-RIGHT, RIGHT-TO-LEFT OVERRIDE */
+	0x2066, 0x2067, 0x2068,	/* LRI, RLI, FSI */
+	0x2069,			/* POP DIRECTIONAL ISOLATE */
+};
+
+/* Their neighbours, and the marks right-to-left text needs: kept. */
+static const uint32_t kept[] = {
+	0x2027,			/* HYPHENATION POINT */
+	0x202f,			/* NARROW NO-BREAK SPACE */
+	0x2065,			/* unassigned */
+	0x206a,			/* INHIBIT SYMMETRIC SWAPPING (deprecated) */
+	0x200e, 0x200f,		/* LEFT-TO-RIGHT, RIGHT-TO-LEFT MARK */
+	0x061c,			/* ARABIC LETTER MARK */
+	0x061b, 0x061d,
+	0x200d,			/* ZERO WIDTH JOINER, in emoji sequences */
+	0x2060,			/* WORD JOINER */
+};
+
+static void
+test_bidi_and_separators_replaced(void **state)
+{
+	char		in[8];
+	size_t		i, n;
+	uint32_t	bad;
+
+	(void)state;
+	for (i = 0; i < sizeof spoofing / sizeof spoofing[0]; i++) {
+		n = utf8_encode(spoofing[i], in);
+		assert_int_equal(n, 3);
+		check_sanitize(in, n, FFFD, 3);
+		/* One U+FFFD for the three bytes, between its neighbours. */
+		memmove(in + 1, in, n);
+		in[0] = 'a';
+		in[n + 1] = 'b';
+		check_sanitize(in, n + 2, "a" FFFD "b", 5);
+		/* The shared checker refuses it and names it. */
+		bad = 0;
+		assert_false(check_text_safe((unsigned char *)in, n + 2, &bad));
+		assert_int_equal(bad, spoofing[i]);
+	}
+	/* The spoof a user would send: a file name read backwards. */
+	S("see \xe2\x80\xaegnp.exe", "see " FFFD "gnp.exe");
+	/* Isolates and overrides that are never closed. */
+	S("\xe2\x81\xa7\xe2\x81\xa7\xe2\x80\xae", FFFD FFFD FFFD);
+	/* Cut short, they are malformed bytes like any other. */
+	S("\xe2\x80", FFFD FFFD);
+	S("\xe2\x80" "a", FFFD FFFD "a");
+}
+
+static void
+test_neighbours_and_marks_kept(void **state)
+{
+	char		in[8], expect[16];
+	size_t		i, n;
+
+	(void)state;
+	for (i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+		n = utf8_encode(kept[i], in);
+		check_sanitize(in, n, in, n);
+		expect[0] = 'a';
+		memcpy(expect + 1, in, n);
+		expect[n + 1] = 'b';
+		check_sanitize(expect, n + 2, expect, n + 2);
+		assert_true(check_text_safe((unsigned char *)in, n, NULL));
+	}
+	/* Hebrew with a right-to-left mark, Arabic with its letter mark. */
+	S("\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d\xe2\x80\x8f!",
+	    "\xd7\xa9\xd7\x9c\xd7\x95\xd7\x9d\xe2\x80\x8f!");
+	S("\xd8\x9c" "1-2", "\xd8\x9c" "1-2");
 }
 
 static void
@@ -656,6 +739,8 @@ main(void)
 		cmocka_unit_test(test_invalid_high_bytes),
 		cmocka_unit_test(test_telnet),
 		cmocka_unit_test(test_mixed),
+		cmocka_unit_test(test_bidi_and_separators_replaced),
+		cmocka_unit_test(test_neighbours_and_marks_kept),
 		cmocka_unit_test(test_worst_case_growth),
 		cmocka_unit_test(test_fuzz_invariants),
 		cmocka_unit_test(test_fuzz_clean_text_unchanged),
