@@ -5,6 +5,8 @@
 #ifndef CHATD_CONTROL_CMD_H
 #define CHATD_CONTROL_CMD_H
 
+#include <sys/types.h>
+
 #include <jansson.h>
 #include <stddef.h>
 #include <time.h>
@@ -40,6 +42,18 @@ time_t		 control_started(void);
 json_t		*control_socket_path(int readonly);
 json_t		*control_string(const char *);
 json_t		*control_time(time_t);
+
+/* control-socket.c: a socket's file, made and removed by descriptors. */
+struct control_file {
+	int		 dirfd;		/* its directory; -1: not ours */
+	char		*name;		/* its name in there */
+	dev_t		 dev;		/* what it is, to remove only ours */
+	ino_t		 ino;
+};
+int		 control_socket_bind(struct control_file *, const char *path,
+		    mode_t, uid_t owner, gid_t group, char **cause);
+void		 control_socket_remove(struct control_file *);
+void		 control_socket_close(struct control_file *);
 
 /* control-info.c: what is going on. */
 control_cmd_fn	 control_info_status, control_info_stats, control_info_clients,

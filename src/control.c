@@ -1,7 +1,7 @@
 /*
  * The control socket: a Unix socket for chatctl(1), created the careful way
- * (refuse if a live daemon answers on the path, remove a stale one, bind
- * under umask 077, then set the configured mode and group).  Every peer's
+ * (refuse if a live daemon answers on the path, never act on the path once
+ * looked at: control-socket.c).  Every peer's
  * credentials are checked at accept: root, chatd's own user and members of
  * control-group may act; a read-only socket lets anyone look.
  *
@@ -15,7 +15,6 @@
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -50,7 +49,7 @@
 struct control_socket {
 	struct evconnlistener	*lev;
 	char			*path;
-	ino_t			 ino;		/* to remove only our own */
+	struct control_file	 file;		/* dirfd -1: systemd's */
 	int			 readonly;
 };
 
@@ -552,43 +551,6 @@ control_error_cb(struct evconnlistener *lev, void *arg)
 	evtimer_add(control_resume, &pause);
 }
 
-/*
- * Make way for a socket at path: an error if a daemon answers there or
- * something other than a socket is in the way; a stale socket is removed.
- */
-static int
-control_clear_path(const char *path, const struct sockaddr_un *sun,
-    char **cause)
-{
-	struct stat	st;
-	int		fd, rc;
-
-	if (lstat(path, &st) == -1)
-		return errno == ENOENT ? 0 : -1;
-	if (!S_ISSOCK(st.st_mode)) {
-		xasprintf(cause, "control socket %s: exists and is not a "
-		    "socket", path);
-		return -1;
-	}
-	/* Non-blocking: a live daemon with a full backlog says EAGAIN. */
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
-		return -1;
-	rc = connect(fd, (const struct sockaddr *)sun, sizeof *sun);
-	if (rc == -1)
-		rc = errno == EAGAIN ? 0 : -1;
-	close(fd);
-	if (rc == 0) {
-		xasprintf(cause, "control socket %s: another chatd is "
-		    "answering on it", path);
-		return -1;
-	}
-	if (errno != ECONNREFUSED)
-		return -1;
-	log_info("control: removing the stale socket %s", path);
-	return unlink(path);
-}
-
 /* Serve the listening socket fd, known as path; on error it is closed. */
 static int
 control_listen(struct control_socket *sock, int fd, const char *path)
@@ -609,51 +571,19 @@ static int
 control_bind(struct control_socket *sock, const char *path, mode_t mode,
     char **cause)
 {
-	struct sockaddr_un	 sun = { .sun_family = AF_UNIX };
-	struct stat		 st;
-	mode_t			 old;
-	int			 fd, rc;
+	int	fd;
 
-	if (strlen(path) >= sizeof sun.sun_path) {
-		xasprintf(cause, "control socket %s: path too long (at most "
-		    "%zu bytes)", path, sizeof sun.sun_path - 1);
+	fd = control_socket_bind(&sock->file, path, mode, control_owner,
+	    control_gid, cause);
+	if (fd == -1)
+		return -1;
+	if (control_listen(sock, fd, path) == -1) {
+		xasprintf(cause, "control socket %s: cannot listen", path);
+		control_socket_remove(&sock->file);
 		return -1;
 	}
-	strcpy(sun.sun_path, path);
-	*cause = NULL;
-	if (control_clear_path(path, &sun, cause) == -1)
-		goto fail;
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-	    0)) == -1)
-		goto fail;
-	old = umask(077);
-	rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
-	umask(old);
-	if (rc == -1) {
-		close(fd);
-		goto fail;
-	}
-	if (listen(fd, 128) == -1 || chmod(path, mode) == -1 ||
-	    chown(path, control_owner, control_gid) == -1 ||
-	    lstat(path, &st) == -1) {
-		close(fd);
-		goto fail_bound;
-	}
-	if (control_listen(sock, fd, path) == -1)
-		goto fail_bound;
-	sock->ino = st.st_ino;
 	log_info("control socket on %s (mode %04o)", path, (unsigned)mode);
 	return 0;
-
-fail_bound:
-	rc = errno;
-	unlink(path);
-	errno = rc;
-fail:
-	if (*cause == NULL)
-		xasprintf(cause, "control socket %s: %s", path,
-		    strerror(errno));
-	return -1;
 }
 
 /*
@@ -667,6 +597,7 @@ control_adopt(int fd, char **cause)
 	socklen_t		len = sizeof sun;
 
 	memset(&sun, 0, sizeof sun);
+	control_socks[0].file.dirfd = -1;
 	if (evutil_make_socket_nonblocking(fd) == -1 ||
 	    getsockname(fd, (struct sockaddr *)&sun, &len) == -1 ||
 	    control_listen(&control_socks[0], fd, sun.sun_path) == -1) {
@@ -754,7 +685,6 @@ control_free(void)
 {
 	struct control_client	*c;
 	struct evbuffer		*out;
-	struct stat		 st;
 	size_t			 i;
 
 	TAILQ_FOREACH(c, &control_clients, entry) {
@@ -775,9 +705,7 @@ control_free(void)
 	TAILQ_INIT(&control_dead);
 	for (i = 0; i < control_nsocks; i++) {
 		evconnlistener_free(control_socks[i].lev);
-		if (lstat(control_socks[i].path, &st) == 0 &&
-		    st.st_ino == control_socks[i].ino)
-			unlink(control_socks[i].path);
+		control_socket_remove(&control_socks[i].file);
 		free(control_socks[i].path);
 	}
 	if (control_nsocks > 0)

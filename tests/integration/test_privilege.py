@@ -173,7 +173,7 @@ def test_control_socket_belongs_to_nobody_and_root_may_use_it(chatd, tmp_path):
     assert d.wait_exit(15) == 0
     assert os.path.exists(sock)
     again = chatd("--control", sock)
-    again.wait_log(r"removing the stale socket %s" % re.escape(sock))
+    again.wait_log(r"replacing the stale socket %s" % re.escape(sock))
 
 
 def test_root_only_tls_key_is_announced_and_reload_keeps_the_certificate(chatd, tmp_path):

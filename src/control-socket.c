@@ -1,0 +1,285 @@
+/*
+ * The control socket's file.  Its directory may be writable by another
+ * user (a sticky /tmp, a directory chatd's user owns), who can swap any
+ * name in it at any moment, so after one look chatd never acts on the path
+ * again: it holds the directory open and works relative to it, binds in a
+ * private directory it makes there (mode 0700: nobody else can put or swap
+ * anything inside), takes the mode from the umask at bind (no chmod), sets
+ * the owner with fchownat(AT_SYMLINK_NOFOLLOW), and renames the finished
+ * socket into place.  At exit it removes the name only if it still is that
+ * socket.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control-cmd.h"
+#include "log.h"
+#include "xmalloc.h"
+
+#define SOCKET_BACKLOG		128
+#define SOCKET_PRIVATE_TRIES	100	/* random names before giving up */
+
+static int	socket_at(int, const char *, int, int);
+static int	socket_clear(int, const char *, const char *, char **);
+static int	socket_private(int, char *, size_t);
+static int	socket_make(struct control_file *, mode_t, uid_t, gid_t,
+		    const char **);
+
+/*
+ * Bind (or connect) fd to name in the directory dirfd.  Neither call has
+ * an *at form, so the name is made relative to dirfd by making dirfd the
+ * working directory for the call: no other path is resolved.
+ */
+static int
+socket_at(int dirfd, const char *name, int fd, int bind_it)
+{
+	struct sockaddr_un	sun = { .sun_family = AF_UNIX };
+	int			cwd, rc, error;
+
+	if (strlen(name) >= sizeof sun.sun_path) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	strcpy(sun.sun_path, name);
+	if ((cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if (fchdir(dirfd) == -1) {
+		error = errno;
+		close(cwd);
+		errno = error;
+		return -1;
+	}
+	if (bind_it)
+		rc = bind(fd, (struct sockaddr *)&sun, sizeof sun);
+	else
+		rc = connect(fd, (struct sockaddr *)&sun, sizeof sun);
+	error = errno;
+	if (fchdir(cwd) == -1)
+		fatal("control: cannot return to the working directory");
+	close(cwd);
+	errno = error;
+	return rc;
+}
+
+/*
+ * Make way for a socket called name in dirfd: an error if a daemon answers
+ * there or something other than a socket (a symlink included) is in the
+ * way.  A stale socket stays until the rename replaces it.
+ */
+static int
+socket_clear(int dirfd, const char *name, const char *path, char **cause)
+{
+	struct stat	st, again;
+	int		fd, rc, error;
+
+	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+		return errno == ENOENT ? 0 : -1;
+	if (!S_ISSOCK(st.st_mode)) {
+		xasprintf(cause, "control socket %s: exists and is not a "
+		    "socket", path);
+		return -1;
+	}
+	/* Non-blocking: a live daemon with a full backlog says EAGAIN. */
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		return -1;
+	rc = socket_at(dirfd, name, fd, 0);
+	error = rc == 0 ? 0 : errno;
+	close(fd);
+	if (rc == 0 || error == EAGAIN) {
+		xasprintf(cause, "control socket %s: another chatd is "
+		    "answering on it", path);
+		return -1;
+	}
+	/*
+	 * connect() follows a symlink swapped in after the look above; the
+	 * answer only counts if the name is still the socket looked at.
+	 */
+	if (error != ECONNREFUSED ||
+	    fstatat(dirfd, name, &again, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    again.st_dev != st.st_dev || again.st_ino != st.st_ino) {
+		xasprintf(cause, "control socket %s: cannot tell whether "
+		    "another chatd answers on it: %s", path, error !=
+		    ECONNREFUSED ? strerror(error) : "it changed meanwhile");
+		return -1;
+	}
+	log_info("control: replacing the stale socket %s", path);
+	return 0;
+}
+
+/* A new directory in dirfd that only we can enter; its name into name. */
+static int
+socket_private(int dirfd, char *name, size_t len)
+{
+	static const char	 letters[] = "abcdefghijklmnopqrstuvwxyz0123456789";
+	struct stat		 st;
+	size_t			 i, tries;
+	int			 fd, error;
+
+	for (tries = 0; tries < SOCKET_PRIVATE_TRIES; tries++) {
+		i = (size_t)snprintf(name, len, ".chatd-");
+		for (; i + 1 < len; i++)
+			name[i] = letters[arc4random_uniform(sizeof letters -
+			    1)];
+		name[i] = '\0';
+		if (mkdirat(dirfd, name, 0700) == 0)
+			break;
+		if (errno != EEXIST)
+			return -1;
+	}
+	if (tries == SOCKET_PRIVATE_TRIES) {
+		errno = EEXIST;
+		return -1;
+	}
+	/* What the name holds by now must be ours and private. */
+	fd = openat(dirfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW |
+	    O_CLOEXEC);
+	if (fd != -1 && fstat(fd, &st) == 0 && st.st_uid == geteuid() &&
+	    (st.st_mode & 077) == 0)
+		return fd;
+	error = fd == -1 ? errno : EPERM;
+	if (fd != -1)
+		close(fd);
+	unlinkat(dirfd, name, AT_REMOVEDIR);	/* never follows */
+	errno = error;
+	return -1;
+}
+
+/*
+ * Make the socket in a private directory next to f's name, then rename it
+ * to that name.  On error *step says what failed, and nothing is left.
+ */
+static int
+socket_make(struct control_file *f, mode_t mode, uid_t owner, gid_t group,
+    const char **step)
+{
+	struct stat	st;
+	char		priv[16];
+	mode_t		old = umask(077);
+	int		fd = -1, privfd, bound = 0, error;
+
+	*step = "cannot make a private directory next to it";
+	if ((privfd = socket_private(f->dirfd, priv, sizeof priv)) == -1)
+		goto fail_umask;
+	*step = "socket";
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+	    0)) == -1)
+		goto fail;
+	*step = "bind";
+	umask(~mode & 0777);	/* a socket is made 0777 less the umask */
+	bound = socket_at(privfd, f->name, fd, 1) == 0;
+	umask(077);
+	if (!bound)
+		goto fail;
+	*step = "listen";
+	if (listen(fd, SOCKET_BACKLOG) == -1)
+		goto fail;
+	*step = "cannot give it to its owner";
+	if ((owner != (uid_t)-1 || group != (gid_t)-1) &&
+	    fchownat(privfd, f->name, owner, group, AT_SYMLINK_NOFOLLOW) == -1)
+		goto fail;
+	*step = "cannot put it in place";
+	if (fstatat(privfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+	    renameat(privfd, f->name, f->dirfd, f->name) == -1)
+		goto fail;
+	umask(old);
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	close(privfd);
+	if (unlinkat(f->dirfd, priv, AT_REMOVEDIR) == -1)
+		log_warn("control: cannot remove the directory %s next to %s",
+		    priv, f->name);
+	return fd;
+
+fail:
+	error = errno;
+	if (bound)
+		unlinkat(privfd, f->name, 0);
+	close(privfd);
+	unlinkat(f->dirfd, priv, AT_REMOVEDIR);	/* never follows */
+	if (fd != -1)
+		close(fd);
+	errno = error;
+fail_umask:
+	umask(old);
+	return -1;
+}
+
+/*
+ * Create, listen on and publish the socket at path with the given mode,
+ * owner and group ((uid_t)-1, (gid_t)-1: leave as made).  Returns the
+ * listening descriptor, and in f what removing it at exit needs.
+ */
+int
+control_socket_bind(struct control_file *f, const char *path, mode_t mode,
+    uid_t owner, gid_t group, char **cause)
+{
+	struct sockaddr_un	 sun;
+	const char		*slash = strrchr(path, '/'), *step = NULL;
+	char			*dir;
+	int			 fd;
+
+	*cause = NULL;
+	if (strlen(path) >= sizeof sun.sun_path) {
+		xasprintf(cause, "control socket %s: path too long (at most "
+		    "%zu bytes)", path, sizeof sun.sun_path - 1);
+		return -1;
+	}
+	f->name = xstrdup(slash != NULL ? slash + 1 : path);
+	if (*f->name == '\0' || strcmp(f->name, ".") == 0 ||
+	    strcmp(f->name, "..") == 0) {
+		xasprintf(cause, "control socket %s: not a file name", path);
+		f->dirfd = -1;
+		goto fail;
+	}
+	dir = slash == NULL ? xstrdup(".") : slash == path ? xstrdup("/") :
+	    xstrndup(path, (size_t)(slash - path));
+	f->dirfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	free(dir);
+	if (f->dirfd != -1 &&
+	    socket_clear(f->dirfd, f->name, path, cause) == 0 &&
+	    (fd = socket_make(f, mode, owner, group, &step)) != -1)
+		return fd;
+	if (*cause == NULL && step != NULL)
+		xasprintf(cause, "control socket %s: %s: %s", path, step,
+		    strerror(errno));
+	else if (*cause == NULL)
+		xasprintf(cause, "control socket %s: %s", path,
+		    strerror(errno));
+fail:
+	control_socket_close(f);
+	return -1;
+}
+
+/* Remove the socket if its name still is the socket we made. */
+void
+control_socket_remove(struct control_file *f)
+{
+	struct stat	st;
+
+	if (f->dirfd != -1 &&
+	    fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    st.st_dev == f->dev && st.st_ino == f->ino &&
+	    unlinkat(f->dirfd, f->name, 0) == -1)
+		log_warn("control: cannot remove %s", f->name);
+	control_socket_close(f);
+}
+
+/* Forget the file without removing it. */
+void
+control_socket_close(struct control_file *f)
+{
+	if (f->dirfd != -1)
+		close(f->dirfd);
+	f->dirfd = -1;
+	free(f->name);
+	f->name = NULL;
+}
