@@ -19,6 +19,8 @@
 struct config;
 struct control_client;
 struct event_base;
+struct evconnlistener;
+struct ucred;
 struct room;
 struct session;
 
@@ -39,21 +41,29 @@ void		 control_stream_line(struct control_client *, const char *,
 		    size_t);
 const struct config *control_config(void);
 time_t		 control_started(void);
-json_t		*control_socket_path(int readonly);
 json_t		*control_string(const char *);
 json_t		*control_time(time_t);
 
-/* control-socket.c: a socket's file, made and removed by descriptors. */
+/* control-socket.c: the sockets, made and removed by descriptors. */
 struct control_file {
-	int		 dirfd;		/* its directory; -1: not ours */
-	char		*name;		/* its name in there */
-	dev_t		 dev;		/* what it is, to remove only ours */
-	ino_t		 ino;
+	int			 dirfd;		/* its directory; -1: not ours */
+	char			*name;		/* its name in there */
+	dev_t			 dev;		/* what it is, to remove ours only */
+	ino_t			 ino;
 };
-int		 control_socket_bind(struct control_file *, const char *path,
-		    mode_t, uid_t owner, gid_t group, char **cause);
-void		 control_socket_remove(struct control_file *);
-void		 control_socket_close(struct control_file *);
+struct control_socket {
+	struct evconnlistener	*lev;
+	char			*path;
+	struct control_file	 file;
+	int			 readonly;
+};
+void		 control_socket_init(struct event_base *);
+int		 control_socket_adopt(int fd, char **cause);
+int		 control_socket_open(const struct config *, char **cause);
+int		 control_socket_allowed(int fd, const struct ucred *);
+json_t		*control_socket_path(int readonly);
+void		 control_socket_free(void);
+void		 control_accept(struct control_socket *, int fd);	/* control.c */
 
 /* control-info.c: what is going on. */
 control_cmd_fn	 control_info_status, control_info_stats, control_info_clients,

@@ -1,5 +1,9 @@
 /*
- * The control socket's file.  Its directory may be writable by another
+ * The control sockets: the admin one and the read-only one, made (or taken
+ * from systemd), served, paused when descriptors run out, and removed;
+ * and who may use the admin one.
+ *
+ * A socket's file: its directory may be writable by another
  * user (a sticky /tmp, a directory chatd's user owns), who can swap any
  * name in it at any moment, so after one look chatd never acts on the path
  * again: it holds the directory open and works relative to it, binds in a
@@ -14,24 +18,47 @@
 #include <sys/un.h>
 
 #include <errno.h>
+#include <event2/listener.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "control-cmd.h"
 #include "log.h"
 #include "xmalloc.h"
 
 #define SOCKET_BACKLOG		128
 #define SOCKET_PRIVATE_TRIES	100	/* random names before giving up */
+#define SOCKET_PAUSE_MS		100	/* accept paused after EMFILE */
+#define SOCKET_PEER_GROUPS	256
+
+static struct control_socket	 socket_all[2];	/* admin, read-only */
+static size_t			 socket_count;
+static struct event_base	*socket_base;
+static struct event		*socket_resume;
+static gid_t			 socket_gid = (gid_t)-1;	/* control-group */
+static int			 socket_has_group;
+static uid_t			 socket_owner = (uid_t)-1;	/* "user" */
 
 static int	socket_at(int, const char *, int, int);
+static void	socket_forget(struct control_file *);
 static int	socket_clear(int, const char *, const char *, char **);
 static int	socket_private(int, char *, size_t);
 static int	socket_make(struct control_file *, mode_t, uid_t, gid_t,
 		    const char **);
+static void	socket_resume_cb(evutil_socket_t, short, void *);
+
+void
+control_socket_init(struct event_base *base)
+{
+	socket_base = base;
+	socket_resume = evtimer_new(base, socket_resume_cb, NULL);
+}
 
 /*
  * Bind (or connect) fd to name in the directory dirfd.  Neither call has
@@ -218,8 +245,8 @@ fail_umask:
  * owner and group ((uid_t)-1, (gid_t)-1: leave as made).  Returns the
  * listening descriptor, and in f what removing it at exit needs.
  */
-int
-control_socket_bind(struct control_file *f, const char *path, mode_t mode,
+static int
+socket_bind(struct control_file *f, const char *path, mode_t mode,
     uid_t owner, gid_t group, char **cause)
 {
 	struct sockaddr_un	 sun;
@@ -255,13 +282,13 @@ control_socket_bind(struct control_file *f, const char *path, mode_t mode,
 		xasprintf(cause, "control socket %s: %s", path,
 		    strerror(errno));
 fail:
-	control_socket_close(f);
+	socket_forget(f);
 	return -1;
 }
 
 /* Remove the socket if its name still is the socket we made. */
-void
-control_socket_remove(struct control_file *f)
+static void
+socket_remove(struct control_file *f)
 {
 	struct stat	st;
 
@@ -270,16 +297,227 @@ control_socket_remove(struct control_file *f)
 	    st.st_dev == f->dev && st.st_ino == f->ino &&
 	    unlinkat(f->dirfd, f->name, 0) == -1)
 		log_warn("control: cannot remove %s", f->name);
-	control_socket_close(f);
+	socket_forget(f);
 }
 
 /* Forget the file without removing it. */
-void
-control_socket_close(struct control_file *f)
+static void
+socket_forget(struct control_file *f)
 {
 	if (f->dirfd != -1)
 		close(f->dirfd);
 	f->dirfd = -1;
 	free(f->name);
 	f->name = NULL;
+}
+
+static void
+socket_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
+    struct sockaddr *sa, int salen, void *arg)
+{
+	control_accept(arg, fd);
+}
+
+static void
+socket_resume_cb(evutil_socket_t fd, short what, void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < socket_count; i++)
+		evconnlistener_enable(socket_all[i].lev);
+}
+
+/* Stop accepting on sock for a while; the backlog holds who comes. */
+static void
+socket_pause(struct control_socket *sock)
+{
+	struct timeval	pause = { 0, SOCKET_PAUSE_MS * 1000 };
+
+	evconnlistener_disable(sock->lev);
+	if (!evtimer_pending(socket_resume, NULL))
+		evtimer_add(socket_resume, &pause);
+}
+
+/* Out of descriptors: pause accepting instead of spinning. */
+static void
+socket_error_cb(struct evconnlistener *lev, void *arg)
+{
+	int	error = EVUTIL_SOCKET_ERROR();
+	size_t	i;
+
+	log_warnx("control: accept: %s", evutil_socket_error_to_string(error));
+	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
+	    error != ENOMEM)
+		return;
+	for (i = 0; i < socket_count; i++)
+		socket_pause(&socket_all[i]);
+}
+
+/* Serve the listening socket fd, known as path; on error it is closed. */
+static int
+socket_listen(struct control_socket *sock, int fd, const char *path)
+{
+	sock->lev = evconnlistener_new(socket_base, socket_accept_cb, sock,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
+	if (sock->lev == NULL) {
+		close(fd);
+		return -1;
+	}
+	evconnlistener_set_error_cb(sock->lev, socket_error_cb);
+	sock->path = xstrdup(path);
+	socket_count++;
+	return 0;
+}
+
+static int
+socket_open(struct control_socket *sock, const char *path, mode_t mode,
+    char **cause)
+{
+	int	fd;
+
+	fd = socket_bind(&sock->file, path, mode, socket_owner, socket_gid,
+	    cause);
+	if (fd == -1)
+		return -1;
+	if (socket_listen(sock, fd, path) == -1) {
+		xasprintf(cause, "control socket %s: cannot listen", path);
+		socket_remove(&sock->file);
+		return -1;
+	}
+	log_info("control socket on %s (mode %04o)", path, (unsigned)mode);
+	return 0;
+}
+
+/*
+ * Serve the admin socket systemd made and passed (socket activation); it
+ * is systemd's to remove.  Call before control_socket_open.
+ */
+int
+control_socket_adopt(int fd, char **cause)
+{
+	struct sockaddr_un	sun;
+	socklen_t		len = sizeof sun;
+
+	memset(&sun, 0, sizeof sun);
+	socket_all[0].file.dirfd = -1;
+	if (evutil_make_socket_nonblocking(fd) == -1 ||
+	    getsockname(fd, (struct sockaddr *)&sun, &len) == -1 ||
+	    socket_listen(&socket_all[0], fd, sun.sun_path) == -1) {
+		xasprintf(cause, "control socket from systemd (fd %d): %s", fd,
+		    strerror(errno));
+		return -1;
+	}
+	log_info("control socket on %s (from systemd)", sun.sun_path);
+	return 0;
+}
+
+/* Who the sockets belong to: control-group, and "user" when root. */
+static int
+socket_owners(const struct config *config, char **cause)
+{
+	struct group	*gr;
+	struct passwd	*pw;
+
+	if (config->control_group != NULL) {
+		if ((gr = getgrnam(config->control_group)) == NULL) {
+			xasprintf(cause, "control-group: no group \"%s\"",
+			    config->control_group);
+			return -1;
+		}
+		socket_gid = gr->gr_gid;
+		socket_has_group = 1;
+	}
+	if (geteuid() == 0 && config->user != NULL) {
+		if ((pw = getpwnam(config->user)) == NULL) {
+			xasprintf(cause, "user %s: no such user",
+			    config->user);
+			return -1;
+		}
+		socket_owner = pw->pw_uid;
+	}
+	return 0;
+}
+
+/*
+ * Open the sockets the config asks for: none without "control" (or one
+ * from systemd).  Started as root to become "user", chatd gives the
+ * sockets to that user.  Returns how many sockets there are, or -1.
+ */
+int
+control_socket_open(const struct config *config, char **cause)
+{
+	int	adopted = socket_count > 0;
+
+	if (!adopted && config->control_path == NULL) {
+		if (config->control_readonly != NULL)
+			log_warnx("control-readonly is set but control is "
+			    "not: no control socket");
+		return 0;
+	}
+	if (adopted && config->control_path != NULL)
+		log_info("control: using the socket from systemd, not %s",
+		    config->control_path);
+	if (socket_owners(config, cause) == -1 || (!adopted &&
+	    socket_open(&socket_all[0], config->control_path,
+	    (mode_t)config->control_mode, cause) == -1))
+		return -1;
+	socket_all[1].readonly = 1;
+	if (config->control_readonly != NULL &&
+	    socket_open(&socket_all[1], config->control_readonly, 0666,
+	    cause) == -1)
+		return -1;
+	return (int)socket_count;
+}
+
+/* Root, chatd's own user, and members of control-group may act. */
+int
+control_socket_allowed(evutil_socket_t fd, const struct ucred *cred)
+{
+	gid_t		groups[SOCKET_PEER_GROUPS];
+	socklen_t	len = sizeof groups;
+	size_t		i;
+
+	if (cred->uid == 0 || cred->uid == geteuid())
+		return 1;
+	if (!socket_has_group)
+		return 0;
+	if (cred->gid == socket_gid)
+		return 1;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
+		return 0;
+	for (i = 0; i < len / sizeof *groups; i++) {
+		if (groups[i] == socket_gid)
+			return 1;
+	}
+	return 0;
+}
+
+/* The path of the admin or the read-only socket; null if there is none. */
+json_t *
+control_socket_path(int readonly)
+{
+	size_t	i;
+
+	for (i = 0; i < socket_count; i++) {
+		if (socket_all[i].readonly == readonly)
+			return control_string(socket_all[i].path);
+	}
+	return json_null();
+}
+
+/* At exit: stop serving, and remove the sockets if they are still ours. */
+void
+control_socket_free(void)
+{
+	size_t	i;
+
+	for (i = 0; i < socket_count; i++) {
+		evconnlistener_free(socket_all[i].lev);
+		socket_remove(&socket_all[i].file);
+		free(socket_all[i].path);
+	}
+	socket_count = 0;
+	if (socket_resume != NULL)
+		event_free(socket_resume);
+	socket_resume = NULL;
 }

@@ -1,9 +1,9 @@
 /*
- * The control socket: a Unix socket for chatctl(1), created the careful way
- * (refuse if a live daemon answers on the path, never act on the path once
- * looked at: control-socket.c).  Every peer's
- * credentials are checked at accept: root, chatd's own user and members of
- * control-group may act; a read-only socket lets anyone look.
+ * The control socket's clients: chatctl(1) connections, checked at accept
+ * (root, chatd's own user and members of control-group may act; a
+ * read-only socket lets anyone look), each with one request and its
+ * answer.  The sockets themselves are control-socket.c's, the handlers
+ * control-*.c's.
  *
  * A connection carries one request line (bounded, and due within a few
  * seconds) and gets JSON lines back; the handlers live in control-*.c.
@@ -15,14 +15,10 @@
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,15 +39,6 @@
 #define CONTROL_PER_UID_MAX	32
 #define CONTROL_SENDQ_MAX	(1024 * 1024)	/* bytes a follower may lag */
 #define CONTROL_TIMEOUT		10	/* seconds for a request, or a write */
-#define CONTROL_PAUSE_MS	100	/* accept paused after EMFILE */
-#define CONTROL_PEER_GROUPS	256
-
-struct control_socket {
-	struct evconnlistener	*lev;
-	char			*path;
-	struct control_file	 file;		/* dirfd -1: systemd's */
-	int			 readonly;
-};
 
 struct control_client {
 	uint64_t			 id;
@@ -102,18 +89,12 @@ static uint64_t			 control_next_id = 1;
 static struct event_base	*control_base;
 static struct event		*control_tick;
 static int			 control_tick_due;
-static struct event		*control_resume;
 static const struct config	*control_conf;
-static struct control_socket	 control_socks[2];	/* admin, read-only */
-static size_t			 control_nsocks;
-static gid_t			 control_gid = (gid_t)-1;	/* control-group */
-static int			 control_has_group;
-static uid_t			 control_owner = (uid_t)-1;	/* "user" */
+static size_t			 control_nsocks;	/* sockets served */
 static time_t			 control_start;
 static char			 control_line[FRAME_BUFFER_MAX(CTL_REQUEST_MAX)];
 
 static void	control_tick_cb(evutil_socket_t, short, void *);
-static void	control_resume_cb(evutil_socket_t, short, void *);
 
 void
 control_init(struct event_base *base)
@@ -121,7 +102,7 @@ control_init(struct event_base *base)
 	control_base = base;
 	control_start = time(NULL);
 	control_tick = event_new(base, -1, 0, control_tick_cb, NULL);
-	control_resume = evtimer_new(base, control_resume_cb, NULL);
+	control_socket_init(base);
 	control_daemon_init(base);
 }
 
@@ -172,19 +153,6 @@ control_time(time_t t)
 	gmtime_r(&t, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	return json_string(stamp);
-}
-
-/* The path of the admin or the read-only socket; null if there is none. */
-json_t *
-control_socket_path(int readonly)
-{
-	size_t	i;
-
-	for (i = 0; i < control_nsocks; i++) {
-		if (control_socks[i].readonly == readonly)
-			return control_string(control_socks[i].path);
-	}
-	return json_null();
 }
 
 static void
@@ -434,29 +402,6 @@ control_refuse(evutil_socket_t fd, const char *code, const char *message)
 	evutil_closesocket(fd);
 }
 
-/* Root, chatd's own user, and members of control-group may act. */
-static int
-control_peer_allowed(evutil_socket_t fd, const struct ucred *cred)
-{
-	gid_t		groups[CONTROL_PEER_GROUPS];
-	socklen_t	len = sizeof groups;
-	size_t		i;
-
-	if (cred->uid == 0 || cred->uid == geteuid())
-		return 1;
-	if (!control_has_group)
-		return 0;
-	if (cred->gid == control_gid)
-		return 1;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) == -1)
-		return 0;
-	for (i = 0; i < len / sizeof *groups; i++) {
-		if (groups[i] == control_gid)
-			return 1;
-	}
-	return 0;
-}
-
 static size_t
 control_count_uid(uid_t uid)
 {
@@ -468,11 +413,10 @@ control_count_uid(uid_t uid)
 	return n;
 }
 
-static void
-control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
-    struct sockaddr *sa, int salen, void *arg)
+/* Who may connect, and how many at once; then serve it. */
+void
+control_accept(struct control_socket *sock, evutil_socket_t fd)
 {
-	struct control_socket	*sock = arg;
 	struct control_client	*c;
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
@@ -483,7 +427,7 @@ control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		control_refuse(fd, CTL_E_DENIED, "cannot tell who you are");
 		return;
 	}
-	if (!sock->readonly && !control_peer_allowed(fd, &cred)) {
+	if (!sock->readonly && !control_socket_allowed(fd, &cred)) {
 		log_notice("control: refused uid %u gid %u (pid %d): not root, "
 		    "chatd's user or in control-group", (unsigned)cred.uid,
 		    (unsigned)cred.gid, (int)cred.pid);
@@ -525,146 +469,24 @@ control_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	    c->readonly ? " (read-only)" : "");
 }
 
-static void
-control_resume_cb(evutil_socket_t fd, short what, void *arg)
-{
-	size_t	i;
-
-	for (i = 0; i < control_nsocks; i++)
-		evconnlistener_enable(control_socks[i].lev);
-}
-
-/* Out of descriptors: pause accepting instead of spinning. */
-static void
-control_error_cb(struct evconnlistener *lev, void *arg)
-{
-	struct timeval	pause = { 0, CONTROL_PAUSE_MS * 1000 };
-	int		error = EVUTIL_SOCKET_ERROR();
-	size_t		i;
-
-	log_warnx("control: accept: %s", evutil_socket_error_to_string(error));
-	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
-	    error != ENOMEM)
-		return;
-	for (i = 0; i < control_nsocks; i++)
-		evconnlistener_disable(control_socks[i].lev);
-	evtimer_add(control_resume, &pause);
-}
-
-/* Serve the listening socket fd, known as path; on error it is closed. */
-static int
-control_listen(struct control_socket *sock, int fd, const char *path)
-{
-	sock->lev = evconnlistener_new(control_base, control_accept_cb, sock,
-	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
-	if (sock->lev == NULL) {
-		close(fd);
-		return -1;
-	}
-	evconnlistener_set_error_cb(sock->lev, control_error_cb);
-	sock->path = xstrdup(path);
-	control_nsocks++;
-	return 0;
-}
-
-static int
-control_bind(struct control_socket *sock, const char *path, mode_t mode,
-    char **cause)
-{
-	int	fd;
-
-	fd = control_socket_bind(&sock->file, path, mode, control_owner,
-	    control_gid, cause);
-	if (fd == -1)
-		return -1;
-	if (control_listen(sock, fd, path) == -1) {
-		xasprintf(cause, "control socket %s: cannot listen", path);
-		control_socket_remove(&sock->file);
-		return -1;
-	}
-	log_info("control socket on %s (mode %04o)", path, (unsigned)mode);
-	return 0;
-}
-
-/*
- * Serve the admin socket systemd made and passed (socket activation); it
- * is systemd's to remove.  Call before control_open.
- */
+/* Serve the admin socket systemd passed; call before control_open. */
 int
 control_adopt(int fd, char **cause)
 {
-	struct sockaddr_un	sun;
-	socklen_t		len = sizeof sun;
-
-	memset(&sun, 0, sizeof sun);
-	control_socks[0].file.dirfd = -1;
-	if (evutil_make_socket_nonblocking(fd) == -1 ||
-	    getsockname(fd, (struct sockaddr *)&sun, &len) == -1 ||
-	    control_listen(&control_socks[0], fd, sun.sun_path) == -1) {
-		xasprintf(cause, "control socket from systemd (fd %d): %s", fd,
-		    strerror(errno));
-		return -1;
-	}
-	log_info("control socket on %s (from systemd)", sun.sun_path);
-	return 0;
+	return control_socket_adopt(fd, cause);
 }
 
-/* Who the sockets belong to: control-group, and "user" when root. */
-static int
-control_owners(const struct config *config, char **cause)
-{
-	struct group	*gr;
-	struct passwd	*pw;
-
-	if (config->control_group != NULL) {
-		if ((gr = getgrnam(config->control_group)) == NULL) {
-			xasprintf(cause, "control-group: no group \"%s\"",
-			    config->control_group);
-			return -1;
-		}
-		control_gid = gr->gr_gid;
-		control_has_group = 1;
-	}
-	if (geteuid() == 0 && config->user != NULL) {
-		if ((pw = getpwnam(config->user)) == NULL) {
-			xasprintf(cause, "user %s: no such user",
-			    config->user);
-			return -1;
-		}
-		control_owner = pw->pw_uid;
-	}
-	return 0;
-}
-
-/*
- * Open the sockets the config asks for: none without "control" (or one
- * from systemd).  Started as root to become "user", chatd gives the
- * sockets to that user.
- */
+/* Open the sockets the config asks for (control-socket.c). */
 int
 control_open(const struct config *config, char **cause)
 {
-	int	adopted = control_nsocks > 0;
+	int	n;
 
-	if (!adopted && config->control_path == NULL) {
-		if (config->control_readonly != NULL)
-			log_warnx("control-readonly is set but control is "
-			    "not: no control socket");
-		return 0;
-	}
-	if (adopted && config->control_path != NULL)
-		log_info("control: using the socket from systemd, not %s",
-		    config->control_path);
-	if (control_owners(config, cause) == -1 || (!adopted &&
-	    control_bind(&control_socks[0], config->control_path,
-	    (mode_t)config->control_mode, cause) == -1))
+	if ((n = control_socket_open(config, cause)) == -1)
 		return -1;
-	control_socks[1].readonly = 1;
-	if (config->control_readonly != NULL &&
-	    control_bind(&control_socks[1], config->control_readonly, 0666,
-	    cause) == -1)
-		return -1;
-	control_tail_init();
+	if (n > 0 && control_nsocks == 0)
+		control_tail_init();
+	control_nsocks = (size_t)n;
 	return 0;
 }
 
@@ -685,7 +507,6 @@ control_free(void)
 {
 	struct control_client	*c;
 	struct evbuffer		*out;
-	size_t			 i;
 
 	TAILQ_FOREACH(c, &control_clients, entry) {
 		if (c->dead)
@@ -703,15 +524,10 @@ control_free(void)
 	while ((c = TAILQ_FIRST(&control_clients)) != NULL)
 		control_client_free(c);
 	TAILQ_INIT(&control_dead);
-	for (i = 0; i < control_nsocks; i++) {
-		evconnlistener_free(control_socks[i].lev);
-		control_socket_remove(&control_socks[i].file);
-		free(control_socks[i].path);
-	}
+	control_socket_free();
 	if (control_nsocks > 0)
 		control_tail_free();
 	control_nsocks = 0;
 	control_daemon_free();
 	event_free(control_tick);
-	event_free(control_resume);
 }
