@@ -27,11 +27,15 @@ struct session;
 typedef void	 control_cmd_fn(struct control_client *, struct cmd_args *);
 typedef void	 control_follower_fn(struct control_client *, void *data,
 		    void *arg);
+typedef int	 control_rows_fn(struct control_client *, void *cursor);
 
 /* control.c: every handler answers exactly once, or follows. */
 void		 control_reply(struct control_client *, json_t *result);
 void		 control_fail(struct control_client *, const char *code,
 		    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void		 control_reply_rows(struct control_client *, const char *key,
+		    control_rows_fn *, void *cursor, void (*free_cursor)(void *));
+int		 control_row(struct control_client *, json_t *row);
 void		 control_follow(struct control_client *, void *data,
 		    void (*free_data)(void *));
 void		 control_foreach_follower(enum ctl_verb, control_follower_fn *,

@@ -1,11 +1,15 @@
 /*
  * Admin commands that only look: status, stats, clients, rooms, version.
- * They are the ones the read-only socket allows.
+ * They are the ones the read-only socket allows.  clients and rooms answer
+ * a piece at a time as the peer reads (control_reply_rows).
  */
 #include <event2/event.h>
 #include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "ban.h"
@@ -20,6 +24,7 @@
 #include "stats.h"
 #include "tls.h"
 #include "version.h"
+#include "xmalloc.h"
 
 static const struct {
 	const char	*name;
@@ -181,10 +186,48 @@ info_client(const struct conn_info *info, time_t now)
 	    "muted", s != NULL && s->muted);
 }
 
+/*
+ * Where a big answer goes on when its peer has read the last piece: by id
+ * and by name, since connections and rooms come and go in between.
+ */
+struct info_cursor {
+	uint64_t	 last_id;	/* clients: the last connection sent */
+	char		 room[ROOM_NAME_MAX + 1]; /* clients ROOM: ROOM; rooms:
+					    the last room sent ("": none) */
+};
+
+/* One piece of a big answer under way. */
+struct info_piece {
+	struct control_client	*c;
+	struct info_cursor	*cur;
+	const struct room	*room;	/* clients ROOM */
+	time_t			 now;
+	int			 full;	/* the rest waits for the next piece */
+};
+
 static void
 info_client_row(struct conn *conn, const struct conn_info *info, void *arg)
 {
-	json_array_append_new(arg, info_client(info, time(NULL)));
+	struct info_piece	*p = arg;
+
+	if (p->full || info->id <= p->cur->last_id || (p->room != NULL &&
+	    (info->session == NULL || !session_in_room(info->session,
+	    p->room))))
+		return;
+	p->cur->last_id = info->id;
+	p->full = !control_row(p->c, info_client(info, p->now));
+}
+
+/* conn_foreach goes in id order: resume after the last id sent. */
+static int
+info_clients_piece(struct control_client *c, void *arg)
+{
+	struct info_piece	p = { c, arg, NULL, time(NULL), 0 };
+
+	if (*p.cur->room != '\0' && (p.room = room_find(p.cur->room)) == NULL)
+		return 1;	/* the room has gone: so has the rest */
+	conn_foreach(info_client_row, &p);
+	return !p.full;
 }
 
 /* clients [ROOM]: every connection, or the members of ROOM. */
@@ -192,32 +235,28 @@ void
 control_info_clients(struct control_client *c, struct cmd_args *args)
 {
 	const struct room	*r = NULL;
-	struct session		*s;
-	struct conn_info	 info;
-	json_t			*list;
-	size_t			 i;
+	struct info_cursor	*cur;
 
 	if (args->nwords > 0 &&
 	    (r = control_admin_room(c, args->word[0])) == NULL)
 		return;
-	list = json_array();
-	if (r == NULL)
-		conn_foreach(info_client_row, list);
-	for (i = 0; r != NULL && i < r->nmembers; i++) {
-		s = r->members[i];
-		if (s->ops == NULL)
-			continue;
-		s->ops->describe(s->client, &info);
-		info.session = s;
-		json_array_append_new(list, info_client(&info, time(NULL)));
-	}
-	control_reply(c, json_pack("{s:o}", "clients", list));
+	cur = xcalloc(1, sizeof *cur);
+	if (r != NULL)
+		strcpy(cur->room, r->name);
+	control_reply_rows(c, "clients", info_clients_piece, cur, free);
 }
 
 static void
 info_room(struct room *r, void *arg)
 {
-	json_array_append_new(arg, json_pack("{s:s, s:I, s:I, s:o, s:o, s:o}",
+	struct info_piece	*p = arg;
+
+	if (p->full || (*p->cur->room != '\0' &&
+	    strcasecmp(r->name, p->cur->room) <= 0))
+		return;
+	strcpy(p->cur->room, r->name);
+	p->full = !control_row(p->c, json_pack("{s:s, s:I, s:I, s:o, s:o, "
+	    "s:o}",
 	    "name", r->name,
 	    "members", (json_int_t)r->nmembers,
 	    "messages", (json_int_t)r->messages,
@@ -227,13 +266,21 @@ info_room(struct room *r, void *arg)
 	    json_null()));
 }
 
+/* room_foreach goes in name order: resume after the last name sent. */
+static int
+info_rooms_piece(struct control_client *c, void *arg)
+{
+	struct info_piece	p = { c, arg, NULL, 0, 0 };
+
+	room_foreach(info_room, &p);
+	return !p.full;
+}
+
 void
 control_info_rooms(struct control_client *c, struct cmd_args *args)
 {
-	json_t	*list = json_array();
-
-	room_foreach(info_room, list);
-	control_reply(c, json_pack("{s:o}", "rooms", list));
+	control_reply_rows(c, "rooms", info_rooms_piece,
+	    xcalloc(1, sizeof (struct info_cursor)), free);
 }
 
 void

@@ -6,8 +6,9 @@
  * control-*.c's.
  *
  * A connection carries one request line (bounded, and due within a few
- * seconds) and gets JSON lines back; the handlers live in control-*.c.
- * A handler that streams (tail, drain) follows: its client stays open and
+ * seconds) and gets JSON lines back.  A big answer (clients, rooms) is
+ * produced a piece at a time as the peer reads it, so what it holds does
+ * not grow with the number of clients.  A handler that streams (tail, drain) follows: its client stays open and
  * is cut if its output piles up past a limit.  Bad input, slow readers and
  * floods of connections cost the chat nothing: connections are capped, and
  * a client is only marked when it must go and freed from a tick event,
@@ -39,6 +40,7 @@
 #define CONTROL_PER_UID_MAX	32
 #define CONTROL_SENDQ_MAX	(1024 * 1024)	/* bytes a follower may lag */
 #define CONTROL_TIMEOUT		10	/* seconds for a request, or a write */
+#define CONTROL_PIECE		(64 * 1024)	/* bytes of a big answer queued */
 
 struct control_client {
 	uint64_t			 id;
@@ -46,8 +48,10 @@ struct control_client {
 	struct framer			 framer;
 	uid_t				 uid;
 	enum ctl_verb			 verb;
-	void				*data;		/* a follower's */
+	void				*data;		/* the handler's */
 	void				(*free_data)(void *);
+	control_rows_fn			*rows;		/* a big answer's */
+	size_t				 nrows;		/* rows queued so far */
 	unsigned			 readonly:1;
 	unsigned			 asked:1;	/* request read */
 	unsigned			 following:1;	/* streams */
@@ -95,6 +99,7 @@ static time_t			 control_start;
 static char			 control_line[FRAME_BUFFER_MAX(CTL_REQUEST_MAX)];
 
 static void	control_tick_cb(evutil_socket_t, short, void *);
+static void	control_rows_next(struct control_client *);
 
 void
 control_init(struct event_base *base)
@@ -240,6 +245,64 @@ control_fail(struct control_client *c, const char *code, const char *fmt,
 }
 
 /*
+ * The final answer: success with a list of rows under key, produced as the
+ * peer reads it.  rows(c, cursor) is called whenever the output has
+ * drained; it adds rows with control_row until that says the piece is
+ * full, and returns 1 once it has added the last row.  Everything else
+ * may change between two calls: the cursor must say where to go on (an
+ * id, a name), never point at a client or a room.  It is freed with c.
+ */
+void
+control_reply_rows(struct control_client *c, const char *key,
+    control_rows_fn *rows, void *cursor, void (*free_cursor)(void *))
+{
+	if (c->answered) {
+		free_cursor(cursor);
+		return;
+	}
+	c->answered = 1;
+	c->rows = rows;
+	c->data = cursor;
+	c->free_data = free_cursor;
+	/* ctl_ok's line, written by hand around the rows. */
+	evbuffer_add_printf(bufferevent_get_output(c->bev),
+	    "{\"ok\":true,\"result\":{\"%s\":[", key);
+	control_rows_next(c);
+}
+
+/* Queue one row of a big answer, taking it; 0 once the piece is full. */
+int
+control_row(struct control_client *c, json_t *row)
+{
+	struct evbuffer	*out = bufferevent_get_output(c->bev);
+	char		*s;
+
+	if ((s = json_dumps(row, JSON_COMPACT)) == NULL)
+		fatalx("control: cannot render a row");
+	json_decref(row);
+	if (c->nrows++ > 0)
+		evbuffer_add(out, ",", 1);
+	evbuffer_add(out, s, strlen(s));
+	free(s);
+	return evbuffer_get_length(out) < CONTROL_PIECE;
+}
+
+/* The next piece of a big answer, or its end. */
+static void
+control_rows_next(struct control_client *c)
+{
+	int	done;
+
+	if (c->dead)
+		return;
+	done = c->rows(c, c->data);
+	if (done) {
+		c->rows = NULL;
+		evbuffer_add(bufferevent_get_output(c->bev), "]}}\n", 4);
+	}
+}
+
+/*
  * Keep c open for a stream of lines (tail, drain progress) until the
  * handler's module answers it; data is the module's, freed with c.
  */
@@ -356,13 +419,15 @@ control_read_cb(struct bufferevent *bev, void *arg)
 		control_dispatch(c, control_line, len);
 }
 
-/* All output written: an answered client is done. */
+/* All output written: the next piece of a big answer, or done. */
 static void
 control_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct control_client	*c = arg;
 
-	if (c->answered)
+	if (c->rows != NULL)
+		control_rows_next(c);
+	else if (c->answered)
 		control_drop(c);
 }
 

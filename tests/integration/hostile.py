@@ -292,3 +292,35 @@ def churn(port, total, batch=200, payload=None, linger0=False, read_first=False,
         done += n
     sel.close()
     return connected
+
+
+def crowd(port, n, room_of=None, batch=200, host="127.0.0.1", timeout=60.0):
+    """Connect n clients that leave the default room at once (or move to
+    room_of(i)), so that later arrivals cost no fan-out to them; returns
+    their sockets, in connection order.  They are never read again: nothing
+    is sent to a client alone in its room, or in none."""
+    socks = []
+    deadline = time.monotonic() + timeout
+    sel = selectors.DefaultSelector()
+    for first in range(0, n, batch):
+        todo = {}
+        for i in range(first, min(n, first + batch)):
+            s = socket.create_connection((host, port), timeout=10)
+            cmd = b"/part\n" if room_of is None else \
+                ("/join %s\n/part #lobby\n" % room_of(i)).encode()
+            s.sendall(cmd)
+            socks.append(s)
+            todo[s] = b""
+            sel.register(s, selectors.EVENT_READ)
+        while todo:
+            assert time.monotonic() < deadline, "crowd: %d of %d" % (len(socks), n)
+            for key, _ in sel.select(1.0):
+                s = key.fileobj
+                data = s.recv(65536)
+                assert data, "crowd: a client was closed: %r" % todo[s][-200:]
+                todo[s] += data
+                if b"PART #lobby" in todo[s]:
+                    del todo[s]
+                    sel.unregister(s)
+    sel.close()
+    return socks
