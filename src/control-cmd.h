@@ -60,6 +60,7 @@ struct control_socket {
 	char			*path;
 	struct control_file	 file;
 	int			 readonly;
+	size_t			 nclients;	/* control.c's count */
 };
 void		 control_socket_init(struct event_base *);
 int		 control_socket_adopt(int fd, char **cause);

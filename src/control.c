@@ -1,18 +1,19 @@
 /*
  * The control socket's clients: chatctl(1) connections, checked at accept
- * (root, chatd's own user and members of control-group may act; a
- * read-only socket lets anyone look), each with one request and its
- * answer.  The sockets themselves are control-socket.c's, the handlers
- * control-*.c's.
+ * (who may act, how many connections a socket and a user may hold), each
+ * with one request and its answer.  The
+ * sockets themselves are control-socket.c's, the handlers control-*.c's.
  *
- * A connection carries one request line (bounded, and due within a few
- * seconds) and gets JSON lines back.  A big answer (clients, rooms) is
- * produced a piece at a time as the peer reads it, so what it holds does
- * not grow with the number of clients.  A handler that streams (tail, drain) follows: its client stays open and
- * is cut if its output piles up past a limit.  Bad input, slow readers and
- * floods of connections cost the chat nothing: connections are capped, and
- * a client is only marked when it must go and freed from a tick event,
- * never in the middle of a room's fan-out.
+ * A connection has CONTROL_TIMEOUT seconds from accept for its request
+ * line, however it trickles it in (a timer set once, not a read timeout
+ * that every byte restarts), and gets JSON lines back.  A big answer
+ * (clients, rooms) is produced a piece at a time as the peer reads it, so
+ * what it holds does not grow with the number of clients.  A handler that
+ * streams (tail, drain) follows: its client stays open and is cut if its
+ * output piles up past a limit; any client that takes nothing for
+ * CONTROL_TIMEOUT seconds is cut.  Bad input, slow readers and floods of
+ * connections cost the chat nothing: a client is only marked when it must
+ * go and freed from a tick event, never in the middle of a room's fan-out.
  */
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -36,8 +37,11 @@
 #include "text.h"
 #include "xmalloc.h"
 
-#define CONTROL_CLIENTS_MAX	64
-#define CONTROL_PER_UID_MAX	32
+#define CONTROL_SOCKET_CLIENTS	64	/* connections per socket... */
+#define CONTROL_ROOT_RESERVE	16	/* ...of which the admin one's last are
+					   root's alone */
+#define CONTROL_PER_UID_MAX	8	/* per socket (root on the admin one:
+					   no cap) */
 #define CONTROL_SENDQ_MAX	(1024 * 1024)	/* bytes a follower may lag */
 #define CONTROL_TIMEOUT		10	/* seconds for a request, or a write */
 #define CONTROL_PIECE		(64 * 1024)	/* bytes of a big answer queued */
@@ -45,6 +49,8 @@
 struct control_client {
 	uint64_t			 id;
 	struct bufferevent		*bev;
+	struct control_socket		*sock;
+	struct event			*deadline;	/* for the request */
 	struct framer			 framer;
 	uid_t				 uid;
 	enum ctl_verb			 verb;
@@ -88,7 +94,6 @@ static struct control_list	 control_clients =
 				    TAILQ_HEAD_INITIALIZER(control_clients);
 static struct control_list	 control_dead =
 				    TAILQ_HEAD_INITIALIZER(control_dead);
-static size_t			 control_nclients;
 static uint64_t			 control_next_id = 1;
 static struct event_base	*control_base;
 static struct event		*control_tick;
@@ -185,9 +190,10 @@ static void
 control_client_free(struct control_client *c)
 {
 	TAILQ_REMOVE(&control_clients, c, entry);
-	control_nclients--;
+	c->sock->nclients--;
 	if (c->free_data != NULL)
 		c->free_data(c->data);
+	event_free(c->deadline);
 	bufferevent_free(c->bev);
 	free(c);
 }
@@ -398,7 +404,6 @@ control_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct control_client	*c = arg;
 	struct evbuffer		*in = bufferevent_get_input(bev);
-	struct timeval		 tv = { CONTROL_TIMEOUT, 0 };
 	enum frame_result	 r;
 	size_t			 len;
 
@@ -410,13 +415,28 @@ control_read_cb(struct bufferevent *bev, void *arg)
 	if (r == FRAME_NEED_MORE)
 		return;
 	c->asked = 1;
+	evtimer_del(c->deadline);
 	evbuffer_drain(in, evbuffer_get_length(in));
-	bufferevent_set_timeouts(bev, NULL, &tv);	/* writes only now */
 	if (r == FRAME_TOO_LONG)
 		control_fail(c, CTL_E_TOO_LONG, "a request may be at most %d "
 		    "bytes", CTL_REQUEST_MAX);
 	else
 		control_dispatch(c, control_line, len);
+}
+
+/* The request is due CONTROL_TIMEOUT seconds after accept, byte or not. */
+static void
+control_deadline_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct control_client	*c = arg;
+
+	if (c->asked || c->dead)
+		return;
+	c->asked = 1;
+	log_info("control: client %llu (uid %u): no request within %d s",
+	    (unsigned long long)c->id, (unsigned)c->uid, CONTROL_TIMEOUT);
+	control_fail(c, CTL_E_TIMEOUT, "no complete request line within %d "
+	    "seconds of connecting", CONTROL_TIMEOUT);
 }
 
 /* All output written: the next piece of a big answer, or done. */
@@ -436,12 +456,6 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct control_client	*c = arg;
 
-	if ((what & BEV_EVENT_TIMEOUT) && (what & BEV_EVENT_READING)) {
-		c->asked = 1;
-		control_fail(c, CTL_E_TIMEOUT, "no complete request line "
-		    "within %d seconds", CONTROL_TIMEOUT);
-		return;
-	}
 	/* A half-close after the request (socat): finish the answer. */
 	if ((what & BEV_EVENT_EOF) && c->answered)
 		return;
@@ -467,15 +481,26 @@ control_refuse(evutil_socket_t fd, const char *code, const char *message)
 	evutil_closesocket(fd);
 }
 
-static size_t
-control_count_uid(uid_t uid)
+/*
+ * May uid hold one more connection on sock?  Each socket has its own
+ * pool, and each user a share of it; the last CONTROL_ROOT_RESERVE places
+ * of the admin socket are root's, so others cannot lock root out.
+ */
+static int
+control_has_place(const struct control_socket *sock, uid_t uid)
 {
 	struct control_client	*c;
-	size_t			 n = 0;
+	size_t			 n = 0, max = CONTROL_SOCKET_CLIENTS;
 
+	if (!sock->readonly && uid == 0)
+		return sock->nclients < max;
+	if (!sock->readonly)
+		max -= CONTROL_ROOT_RESERVE;
+	if (sock->nclients >= max)
+		return 0;
 	TAILQ_FOREACH(c, &control_clients, entry)
-		n += c->uid == uid && !c->dead;
-	return n;
+		n += c->sock == sock && c->uid == uid && !c->dead;
+	return n < CONTROL_PER_UID_MAX;
 }
 
 /* Who may connect, and how many at once; then serve it. */
@@ -501,8 +526,7 @@ control_accept(struct control_socket *sock, evutil_socket_t fd)
 		    "this socket");
 		return;
 	}
-	if (control_nclients >= CONTROL_CLIENTS_MAX ||
-	    control_count_uid(cred.uid) >= CONTROL_PER_UID_MAX) {
+	if (!control_has_place(sock, cred.uid)) {
 		log_info("control: refused uid %u: too many connections",
 		    (unsigned)cred.uid);
 		control_refuse(fd, CTL_E_BUSY, "too many control connections; "
@@ -519,15 +543,18 @@ control_accept(struct control_socket *sock, evutil_socket_t fd)
 		return;
 	}
 	c->id = control_next_id++;
+	c->sock = sock;
 	c->uid = cred.uid;
 	c->readonly = sock->readonly;
+	c->deadline = evtimer_new(control_base, control_deadline_cb, c);
+	evtimer_add(c->deadline, &tv);
 	TAILQ_INSERT_TAIL(&control_clients, c, entry);
-	control_nclients++;
+	sock->nclients++;
 	bufferevent_setcb(c->bev, control_read_cb, control_write_cb,
 	    control_event_cb, c);
 	bufferevent_setwatermark(c->bev, EV_READ, 0,
 	    FRAME_BUFFER_MAX(CTL_REQUEST_MAX));
-	bufferevent_set_timeouts(c->bev, &tv, &tv);
+	bufferevent_set_timeouts(c->bev, NULL, &tv);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	log_debug("control: client %llu: uid %u pid %d%s",
 	    (unsigned long long)c->id, (unsigned)cred.uid, (int)cred.pid,
@@ -559,7 +586,7 @@ control_open(const struct config *config, char **cause)
 size_t
 control_max_clients(void)
 {
-	return control_nsocks > 0 ? CONTROL_CLIENTS_MAX : 0;
+	return control_nsocks * CONTROL_SOCKET_CLIENTS;
 }
 
 /*
