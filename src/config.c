@@ -62,6 +62,8 @@ static const struct config_key config_keys[] = {
 	  NULL, 1 },
 	{ "control-readonly", CONFIG_STRING, FIELD(control_readonly), 0, 0, 0,
 	  NULL, 1 },
+	{ "control-readonly-rate", CONFIG_COUNT, FIELD(control_readonly_rate),
+	  0, 1, 10000000, "5000", 0 },
 	{ "default-room", CONFIG_ROOM, FIELD(default_room), 0, 0, 0,
 	  "#lobby", 0 },
 	{ "motd", CONFIG_LIST, FIELD(motd), FIELD(nmotd), 0, 0, NULL, 0 },

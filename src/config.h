@@ -20,6 +20,7 @@ struct config {
 	size_t		  control_mode;		/* permission bits */
 	char		 *control_group;	/* may use it too; NULL: none */
 	char		 *control_readonly;	/* read-only socket; NULL: none */
+	size_t		  control_readonly_rate;	/* rows a second a uid */
 	char		 *default_room;
 	char		**motd;			/* lines */
 	size_t		  nmotd;

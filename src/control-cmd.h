@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "cmdline.h"
@@ -44,6 +45,7 @@ void		 control_stream(struct control_client *, json_t *);
 void		 control_stream_line(struct control_client *, const char *,
 		    size_t);
 const struct config *control_config(void);
+uint64_t	 control_now_ms(void);
 time_t		 control_started(void);
 json_t		*control_string(const char *);
 json_t		*control_time(time_t);
@@ -61,14 +63,21 @@ struct control_socket {
 	struct control_file	 file;
 	int			 readonly;
 	size_t			 nclients;	/* control.c's count */
+	size_t			 refusals;	/* in the window since... */
+	uint64_t		 window_ms;
 };
 void		 control_socket_init(struct event_base *);
 int		 control_socket_adopt(int fd, char **cause);
 int		 control_socket_open(const struct config *, char **cause);
 int		 control_socket_allowed(int fd, const struct ucred *);
 json_t		*control_socket_path(int readonly);
+int		 control_socket_refused(struct control_socket *);
 void		 control_socket_free(void);
 void		 control_accept(struct control_socket *, int fd);	/* control.c */
+
+/* control-limit.c: what the read-only socket's users may cost. */
+int		 control_limit_admit(uid_t, time_t *retry);
+void		 control_limit_charge(uid_t, size_t rows);
 
 /* control-info.c: what is going on. */
 control_cmd_fn	 control_info_status, control_info_stats, control_info_clients,

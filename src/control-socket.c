@@ -34,7 +34,9 @@
 
 #define SOCKET_BACKLOG		128
 #define SOCKET_PRIVATE_TRIES	100	/* random names before giving up */
-#define SOCKET_PAUSE_MS		100	/* accept paused after EMFILE */
+#define SOCKET_PAUSE_MS		100	/* accept paused (EMFILE, refusals) */
+#define SOCKET_REFUSALS		32	/* in a window, then a pause */
+#define SOCKET_WINDOW_MS	100
 #define SOCKET_PEER_GROUPS	256
 
 static struct control_socket	 socket_all[2];	/* admin, read-only */
@@ -351,6 +353,27 @@ socket_error_cb(struct evconnlistener *lev, void *arg)
 		return;
 	for (i = 0; i < socket_count; i++)
 		socket_pause(&socket_all[i]);
+}
+
+/*
+ * A refusal is cheap, but each costs a wakeup, an accept and a close, and
+ * a loop that reconnects at once makes thousands a second: after
+ * SOCKET_REFUSALS in SOCKET_WINDOW_MS the socket stops accepting for
+ * SOCKET_PAUSE_MS, and such loops wait in the kernel's backlog instead.
+ * Returns 1 for the first refusal of a window: the one worth a log line.
+ */
+int
+control_socket_refused(struct control_socket *sock)
+{
+	uint64_t	now = control_now_ms();
+
+	if (now - sock->window_ms >= SOCKET_WINDOW_MS) {
+		sock->window_ms = now;
+		sock->refusals = 0;
+	}
+	if (++sock->refusals >= SOCKET_REFUSALS)
+		socket_pause(sock);
+	return sock->refusals == 1;
 }
 
 /* Serve the listening socket fd, known as path; on error it is closed. */

@@ -1,7 +1,7 @@
 /*
  * The control socket's clients: chatctl(1) connections, checked at accept
- * (who may act, how many connections a socket and a user may hold), each
- * with one request and its answer.  The
+ * (who may act, how many connections a socket and a user may hold, what a
+ * read-only user may cost), each with one request and its answer.  The
  * sockets themselves are control-socket.c's, the handlers control-*.c's.
  *
  * A connection has CONTROL_TIMEOUT seconds from accept for its request
@@ -126,6 +126,16 @@ const struct config *
 control_config(void)
 {
 	return control_conf;
+}
+
+/* Milliseconds on the monotonic clock, for windows and budgets. */
+uint64_t
+control_now_ms(void)
+{
+	struct timespec	ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 time_t
@@ -297,11 +307,14 @@ control_row(struct control_client *c, json_t *row)
 static void
 control_rows_next(struct control_client *c)
 {
+	size_t	before = c->nrows;
 	int	done;
 
 	if (c->dead)
 		return;
 	done = c->rows(c, c->data);
+	if (c->readonly)
+		control_limit_charge(c->uid, c->nrows - before);
 	if (done) {
 		c->rows = NULL;
 		evbuffer_add(bufferevent_get_output(c->bev), "]}}\n", 4);
@@ -465,9 +478,14 @@ control_event_cb(struct bufferevent *bev, short what, void *arg)
 	control_drop(c);
 }
 
-/* Answer a connection that is not served with one line, and close it. */
-static void
-control_refuse(evutil_socket_t fd, const char *code, const char *message)
+/*
+ * Answer a connection that is not served with one line, and close it.
+ * Returns 1 if the refusal is worth a log line: a loop of them gets one
+ * line a window (control_socket_refused), not one each.
+ */
+static int
+control_refuse(struct control_socket *sock, evutil_socket_t fd,
+    const char *code, const char *message)
 {
 	char	*line = ctl_line(ctl_error(code, message));
 	ssize_t	 n;
@@ -479,6 +497,7 @@ control_refuse(evutil_socket_t fd, const char *code, const char *message)
 	}
 	free(line);
 	evutil_closesocket(fd);
+	return control_socket_refused(sock);
 }
 
 /*
@@ -503,7 +522,7 @@ control_has_place(const struct control_socket *sock, uid_t uid)
 	return n < CONTROL_PER_UID_MAX;
 }
 
-/* Who may connect, and how many at once; then serve it. */
+/* Who may connect, how often, and how many at once; then serve it. */
 void
 control_accept(struct control_socket *sock, evutil_socket_t fd)
 {
@@ -511,26 +530,37 @@ control_accept(struct control_socket *sock, evutil_socket_t fd)
 	struct ucred		 cred;
 	socklen_t		 len = sizeof cred;
 	struct timeval		 tv = { CONTROL_TIMEOUT, 0 };
+	time_t			 retry;
+	char			 why[160];
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_warn("control: SO_PEERCRED");
-		control_refuse(fd, CTL_E_DENIED, "cannot tell who you are");
+		control_refuse(sock, fd, CTL_E_DENIED, "cannot tell who you "
+		    "are");
 		return;
 	}
 	if (!sock->readonly && !control_socket_allowed(fd, &cred)) {
-		log_notice("control: refused uid %u gid %u (pid %d): not root, "
-		    "chatd's user or in control-group", (unsigned)cred.uid,
-		    (unsigned)cred.gid, (int)cred.pid);
-		control_refuse(fd, CTL_E_DENIED, "permission denied: only "
-		    "root, chatd's user and members of control-group may use "
-		    "this socket");
+		if (control_refuse(sock, fd, CTL_E_DENIED, "permission denied: "
+		    "only root, chatd's user and members of control-group may "
+		    "use this socket"))
+			log_notice("control: refused uid %u gid %u (pid %d): "
+			    "not root, chatd's user or in control-group",
+			    (unsigned)cred.uid, (unsigned)cred.gid,
+			    (int)cred.pid);
 		return;
 	}
 	if (!control_has_place(sock, cred.uid)) {
-		log_info("control: refused uid %u: too many connections",
-		    (unsigned)cred.uid);
-		control_refuse(fd, CTL_E_BUSY, "too many control connections; "
-		    "try again later");
+		if (control_refuse(sock, fd, CTL_E_BUSY, "too many control "
+		    "connections; try again later"))
+			log_info("control: refused uid %u: too many "
+			    "connections", (unsigned)cred.uid);
+		return;
+	}
+	if (sock->readonly && control_limit_admit(cred.uid, &retry) == -1) {
+		snprintf(why, sizeof why, "uid %u has asked the read-only "
+		    "socket for too much; try again in %lld s",
+		    (unsigned)cred.uid, (long long)retry);
+		control_refuse(sock, fd, CTL_E_RATE_LIMITED, why);
 		return;
 	}
 	c = xcalloc(1, sizeof *c);

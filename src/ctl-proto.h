@@ -61,6 +61,7 @@ extern const struct cmd_spec ctl_verbs[CTL_NVERBS + 1];
 #define CTL_E_INVALID		"invalid-argument"
 #define CTL_E_RELOAD		"reload-failed"
 #define CTL_E_SHUTDOWN		"shutting-down"
+#define CTL_E_RATE_LIMITED	"rate-limited"
 
 /* What one response line is. */
 enum ctl_line {

@@ -1,10 +1,12 @@
-"""What local users can hold through the control sockets.
+"""What local users can hold or cost through the control sockets.
 
-The regression (chatd 0.1): two unprivileged users held all 64 control
+The regressions (chatd 0.1): two unprivileged users held all 64 control
 connections by trickling a byte every few seconds (the request deadline
-restarted on every byte), so root's `chatctl status` was refused.  Now a
-request is due 10 seconds after connecting, each socket has its own pool
-with a share per user, and the admin socket keeps places for root.
+restarted on every byte), so root's `chatctl status` was refused; and loops
+of read-only `clients` could hold a core.  Now a request is due 10 seconds
+after connecting, each socket has its own pool with a share per user, the
+admin socket keeps places for root, and read-only answers are paid for from
+a per-user budget of rows.
 
 Needs root: the hostile users are other uids (setpriv).
 """
@@ -15,11 +17,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
-from conftest import daemon_env
-from hostile import assert_serving
+from conftest import daemon_env, write_config
+from hostile import FAST, assert_serving, control_request
 from test_chatctl import NOBODY, Ctl, as_uid, ctl_dir  # noqa: F401 (fixture)
 
 CONTROL_TIMEOUT = 10      # seconds from connecting to the request line
@@ -81,6 +84,42 @@ if not reported:
     answers.clear()
 print(json.dumps({"cut": answers, "left": len(conns)}), flush=True)
 """
+
+# Runs as some uid: ask PATH for `clients` over and over for SECONDS;
+# print {"rows": n, "answers": n, "refused": {code: n}, "message": m}.
+LOOPER = r"""
+import json, socket, sys, time
+path, seconds = sys.argv[1], float(sys.argv[2])
+out = {"rows": 0, "answers": 0, "refused": {}, "message": None}
+end = time.monotonic() + seconds
+while time.monotonic() < end:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.settimeout(10)
+    s.connect(path)
+    try:
+        s.sendall(b'{"version":1,"command":"clients"}\n')
+    except OSError:
+        pass
+    buf = b""
+    while not buf.endswith(b"\n"):
+        try:
+            data = s.recv(65536)
+        except OSError:
+            break
+        if not data:
+            break
+        buf += data
+    s.close()
+    r = json.loads(buf)
+    if r["ok"]:
+        out["answers"] += 1
+        out["rows"] += len(r["result"]["clients"])
+    else:
+        out["refused"][r["code"]] = out["refused"].get(r["code"], 0) + 1
+        out["message"] = r["message"]
+print(json.dumps(out), flush=True)
+"""
+
 
 class Holder:
     def __init__(self, uid, path, n, expect_open, interval=1.0, limit=40.0):
@@ -162,4 +201,110 @@ def test_admin_socket_keeps_places_for_root(chatd, ctl_dir, holders):
     # a member of the group without a place is told why
     r = ctl.run("status", rc=1, prefix=as_uid(65525, NOBODY))
     assert "too many control connections" in r.err
+    # and looping on it costs a refusal each only up to 32 in 100 ms
+    seconds = 2.0
+    loop = subprocess.Popen(as_uid(65525, NOBODY) + [sys.executable, "-c", LOOPER, admin,
+                                             str(seconds)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            env=daemon_env())
+    t0 = time.monotonic()
+    assert ctl.json("status")["pid"] == d.pid      # root, meanwhile
+    out = json.loads(loop.communicate(timeout=60)[0])
+    elapsed = time.monotonic() - t0
+    assert out["answers"] == 0 and set(out["refused"]) == {"busy"}, out
+    assert 0 < out["refused"]["busy"] <= 32 * 10 * (elapsed + 1), (out, elapsed)
     assert_serving(d)
+
+
+def test_read_only_loops_are_paced(chatd, ctl_dir):
+    """Four loops of read-only `clients` from two users get about
+    control-readonly-rate rows a second each user, and are refused with
+    rate-limited otherwise; the admin socket and the chat are untouched."""
+    as_uid(65533, 65533)
+    rate = 200
+    admin = os.path.join(ctl_dir, "control.sock")
+    ro = os.path.join(ctl_dir, "ro.sock")
+    d = chatd("--control", admin, config=dict(FAST, **{"control-readonly": ro,
+                                                       "control-readonly-rate": rate,
+                                                       "max-per-ip": 0}))
+    clients = [d.client() for _ in range(40)]
+    seconds = 3.0
+    loops = [subprocess.Popen(as_uid(uid, uid) + [sys.executable, "-c", LOOPER, ro,
+                                                   str(seconds)],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              env=daemon_env())
+             for uid in (65533, 65533, 65532, 65532)]
+    t0 = time.monotonic()
+    # root on the admin socket pays nothing, and is answered meanwhile
+    assert len(control_request(admin, "clients")["result"]["clients"]) == 40
+    outs = [json.loads(p.communicate(timeout=60)[0]) for p in loops]
+    elapsed = time.monotonic() - t0
+    for uid, (x, y) in ((65533, outs[:2]), (65532, outs[2:])):
+        rows = x["rows"] + y["rows"]
+        # the bucket (rate rows), refill (rate a second), and the answers
+        # under way when it ran dry (one per loop)
+        allowed = rate + rate * elapsed + 2 * 40
+        assert 0 < rows <= allowed, (uid, rows, allowed, x, y)
+        refused = x["refused"].get("rate-limited", 0) + y["refused"].get("rate-limited", 0)
+        assert refused > 0, (uid, x, y)
+        assert set(x["refused"]) | set(y["refused"]) == {"rate-limited"}, (x, y)
+    assert "try again in" in outs[0]["message"], outs[0]
+    # refusing costs a wakeup each: past 32 in 100 ms the socket pauses
+    refusals = sum(sum(o["refused"].values()) for o in outs)
+    assert refusals <= 32 * 10 * (elapsed + 1), (refusals, elapsed)
+    clients[0].send("after the loops")
+    assert clients[1].expect("MSG ").endswith("after the loops")
+    assert_serving(d)
+
+
+def test_chatctl_says_why_it_is_paced(chatd, ctl_dir):
+    """A user deep in debt: chatctl exits 1 with the retry time, and
+    another user does not pay for it."""
+    user = as_uid(65533, 65533)
+    admin = os.path.join(ctl_dir, "control.sock")
+    ro = os.path.join(ctl_dir, "ro.sock")
+    d = chatd("--control", admin, config=dict(FAST, **{"control-readonly": ro,
+                                                       "control-readonly-rate": 200,
+                                                       "max-per-ip": 0}))
+    for _ in range(100):
+        d.client()
+    # eight requests at once while the bucket is full: all are admitted (20
+    # rows' worth each), and their 800 rows leave the user about 4 s of
+    # debt at 200 rows a second
+    batch = subprocess.run(user + [sys.executable, "-c", r"""
+import json, socket, sys
+socks = []
+for _ in range(8):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    socks.append(s)
+for s in socks:
+    s.sendall(b'{"version":1,"command":"clients"}\n')
+codes = []
+for s in socks:
+    buf = b""
+    while not buf.endswith(b"\n"):
+        data = s.recv(65536)
+        if not data:
+            break
+        buf += data
+    r = json.loads(buf)
+    codes.append(len(r["result"]["clients"]) if r["ok"] else r["code"])
+print(json.dumps(codes))
+""", ro], capture_output=True, timeout=30, env=daemon_env())
+    assert json.loads(batch.stdout) == [100] * 8, batch
+    r = Ctl(ro).run("clients", rc=1, prefix=user)
+    assert "has asked the read-only socket for too much; try again in" in r.err, r.err
+    d.wait_log(r"control: uid 65533 is over its read-only budget \(200 rows a second\)")
+    r = Ctl(ro).run("clients", prefix=as_uid(65532, 65532), json_out=True)
+    assert len(json.loads(r.out)["clients"]) == 100
+    # the admin socket has no budget: 30 answers of 100 rows at once
+    for _ in range(30):
+        assert len(control_request(admin, "clients")["result"]["clients"]) == 100
+    # the rate applies on reload: the debt is repaid at once at 10 million
+    write_config(d.config_path, dict(FAST, **{"control-readonly": ro,
+                                              "control-readonly-rate": 10000000,
+                                              "max-per-ip": 0}))
+    assert Ctl(admin).json("reload")["applied"] == ["control-readonly-rate"]
+    r = Ctl(ro).run("clients", prefix=user, json_out=True)
+    assert len(json.loads(r.out)["clients"]) == 100
