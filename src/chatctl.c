@@ -3,9 +3,16 @@
  * the admin protocol's verb table (a unique prefix will do), sends one
  * request over chatd's control socket, and prints the answer lines as they
  * come, as text or as JSON.  Exit status: 0 success, 1 chatd refused or
- * failed the request, 2 bad usage, 3 chatd cannot be reached.
+ * failed the request, 2 bad usage, 3 chatd cannot be reached or did not
+ * answer in time.
+ *
+ * The timeout bounds every wait on chatd (connecting, sending, each read
+ * until the final line) with SO_SNDTIMEO and SO_RCVTIMEO, so an answer
+ * that keeps coming is never cut; once tail or drain report that they
+ * follow, reads wait as long as chatd keeps the connection.
  */
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 
 #include <err.h>
@@ -20,8 +27,12 @@
 #include "chatctl.h"
 #include "version.h"
 
-#define EXIT_USAGE	2
+#define EXIT_USAGE		2
 #define EXIT_UNREACHABLE	3
+#define TIMEOUT_DEFAULT		30	/* seconds */
+#define TIMEOUT_MAX		86400
+
+static time_t	timeout = TIMEOUT_DEFAULT;	/* 0: wait forever */
 
 static _Noreturn void
 usage(int status)
@@ -29,11 +40,14 @@ usage(int status)
 	FILE			*f = status ? stderr : stdout;
 	const struct cmd_spec	*v;
 
-	fprintf(f, "usage: chatctl [-hj] [-s PATH] VERB [ARG...]\n"
-	    "  -j, --json         print JSON (one object per line)\n"
-	    "  -s, --socket PATH  control socket (default %s)\n"
-	    "  -h, --help         print this help\n"
-	    "Verbs (a unique prefix will do):\n", CHATD_CONTROL_PATH);
+	fprintf(f, "usage: chatctl [-hj] [-s PATH] [-t SECONDS] VERB [ARG...]\n"
+	    "  -j, --json             print JSON (one object per line)\n"
+	    "  -s, --socket PATH      control socket (default %s)\n"
+	    "  -t, --timeout SECONDS  give up when chatd is silent this long "
+	    "(default %d; 0: never)\n"
+	    "  -h, --help             print this help\n"
+	    "Verbs (a unique prefix will do):\n", CHATD_CONTROL_PATH,
+	    TIMEOUT_DEFAULT);
 	for (v = ctl_verbs; v->name != NULL; v++)
 		fprintf(f, "  %-46s %s\n", v->usage, v->help);
 	fprintf(f, "See chatctl(1).\n");
@@ -94,6 +108,23 @@ parse_verb(char *line, const char *word, struct cmd_args *args)
 	errx(EXIT_USAGE, "unknown verb \"%s\" (chatctl -h lists them)", word);
 }
 
+/* Bound reads (SO_RCVTIMEO) or connect and writes (SO_SNDTIMEO). */
+static void
+set_timeout(int fd, int option, time_t seconds)
+{
+	struct timeval	tv = { seconds, 0 };
+
+	if (setsockopt(fd, SOL_SOCKET, option, &tv, sizeof tv) == -1)
+		err(EXIT_UNREACHABLE, "setsockopt");
+}
+
+static _Noreturn void
+timed_out(const char *what)
+{
+	errx(EXIT_UNREACHABLE, "chatd did not %s within %lld s (-t)", what,
+	    (long long)timeout);
+}
+
 static int
 connect_control(const char *path)
 {
@@ -105,8 +136,13 @@ connect_control(const char *path)
 	strcpy(sun.sun_path, path);
 	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
 		err(EXIT_UNREACHABLE, "socket");
+	/* A full backlog makes a Unix connect wait, up to SO_SNDTIMEO. */
+	set_timeout(fd, SO_SNDTIMEO, timeout);
+	set_timeout(fd, SO_RCVTIMEO, timeout);
 	if (connect(fd, (struct sockaddr *)&sun, sizeof sun) == 0)
 		return fd;
+	if (errno == EAGAIN)
+		timed_out("accept the connection");
 	if (errno == ENOENT || errno == ECONNREFUSED)
 		errx(EXIT_UNREACHABLE, "chatd is not running: nothing answers "
 		    "on %s", path);
@@ -127,6 +163,8 @@ send_request(int fd, const char *request)
 		n = send(fd, request, left, MSG_NOSIGNAL);
 		if (n == -1 && errno == EINTR)
 			continue;
+		if (n == -1 && errno == EAGAIN)
+			timed_out("take the request");
 		if (n == -1)
 			return;		/* read what chatd said, if anything */
 		request += n;
@@ -152,6 +190,8 @@ read_answer(int fd, enum ctl_verb verb, const struct chatctl_output *out)
 			out->event(payload);
 			break;
 		case CTL_LINE_PROGRESS:
+			/* It follows now: silence is normal from here on. */
+			set_timeout(fd, SO_RCVTIMEO, 0);
 			out->progress(verb, payload);
 			break;
 		case CTL_LINE_OK:
@@ -171,6 +211,8 @@ read_answer(int fd, enum ctl_verb verb, const struct chatctl_output *out)
 		}
 		json_decref(line);
 	}
+	if (status == -1 && ferror(f) && errno == EAGAIN)
+		timed_out("answer");
 	if (status == -1) {
 		warnx("chatd closed the connection without an answer");
 		status = 1;
@@ -186,6 +228,7 @@ main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "socket", required_argument, NULL, 's' },
+		{ "timeout", required_argument, NULL, 't' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -197,13 +240,21 @@ main(int argc, char **argv)
 	int				 ch, fd;
 
 	/* "+": options end at the verb, so text may start with '-'. */
-	while ((ch = getopt_long(argc, argv, "+hjs:", longopts, NULL)) != -1) {
+	while ((ch = getopt_long(argc, argv, "+hjs:t:", longopts, NULL)) !=
+	    -1) {
 		switch (ch) {
 		case 'j':
 			out = &chatctl_json;
 			break;
 		case 's':
 			path = optarg;
+			break;
+		case 't':
+			if (ctl_duration_parse(optarg, &timeout) == -1 ||
+			    timeout > TIMEOUT_MAX)
+				errx(EXIT_USAGE, "-t %s: not a number of "
+				    "seconds from 0 to %d (e.g. 30, 90s, 5m)",
+				    optarg, TIMEOUT_MAX);
 			break;
 		case 'h':
 			usage(0);

@@ -14,6 +14,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import threading
 import time
 
 import pytest
@@ -514,6 +515,108 @@ def test_prefixes_usage_and_exit_status(admin, ctl_dir):
     assert "not running" in r.err
     h = subprocess.run([ctl.exe, "-h"], capture_output=True, timeout=10, env=daemon_env())
     assert h.returncode == 0 and b"tail [ROOM...]" in h.stdout
+
+
+class SilentServer:
+    """A Unix socket that accepts (or, with accept=False, leaves the
+    connection in its backlog) and never answers; or, with trickle=S,
+    answers a byte every S seconds."""
+
+    ANSWER = b'{"ok":true,"result":{"version":"trickled"}}\n'
+
+    def __init__(self, path, accept=True, trickle=None):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(path)
+        self.sock.listen(0 if not accept else 8)
+        self.held = []
+        self.accept = accept
+        self.trickle = trickle
+        self.stop = False
+        if accept:
+            self.thread = threading.Thread(target=self._serve, daemon=True)
+            self.thread.start()
+
+    def _serve(self):
+        self.sock.settimeout(0.1)
+        while not self.stop:
+            try:
+                conn = self.sock.accept()[0]
+            except socket.timeout:
+                continue
+            self.held.append(conn)
+            for i in range(len(self.ANSWER)) if self.trickle else ():
+                if self.stop:
+                    break
+                conn.sendall(self.ANSWER[i:i + 1])
+                time.sleep(self.trickle)    # the pace of the test server
+
+    def close(self):
+        self.stop = True
+        if self.accept:
+            self.thread.join(5)
+        for s in self.held:
+            s.close()
+        self.sock.close()
+
+
+def test_chatctl_times_out(ctl_dir):
+    """A socket that accepts and never answers, and one whose backlog is
+    full: chatctl gives up after -t seconds, exit status 3."""
+    ctl = Ctl(os.path.join(ctl_dir, "silent.sock"))
+    server = SilentServer(ctl.sock)
+    try:
+        t0 = time.monotonic()
+        r = ctl.run("-t", "1", "status", rc=3)
+        assert "chatd did not answer within 1 s" in r.err, r.err
+        assert time.monotonic() - t0 < RUN_TIMEOUT
+        r = ctl.run("--timeout=1", "tail", rc=3)   # before it follows, too
+        assert "did not answer within 1 s" in r.err, r.err
+    finally:
+        server.close()
+    ctl = Ctl(os.path.join(ctl_dir, "full.sock"))
+    server = SilentServer(ctl.sock, accept=False)
+    filler = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        filler.connect(ctl.sock)           # the one place in the backlog
+        r = ctl.run("-t", "1", "status", rc=3)
+        assert "chatd did not accept the connection within 1 s" in r.err, r.err
+    finally:
+        filler.close()
+        server.close()
+    # an answer that keeps coming is not cut, however long it takes
+    ctl = Ctl(os.path.join(ctl_dir, "slow.sock"))
+    server = SilentServer(ctl.sock, trickle=0.05)
+    try:
+        t0 = time.monotonic()
+        r = ctl.run("-t", "1", "status")
+        assert r.out.strip() == "version  trickled", r.out
+        assert time.monotonic() - t0 > 1
+    finally:
+        server.close()
+    for bad in ("x", "-1", "1y", "86401"):
+        r = ctl.run("-t", bad, "status", rc=2)
+        assert "not a number of seconds" in r.err, r.err
+
+
+def test_tail_and_drain_outlive_the_timeout(admin):
+    """Once tail or drain follow, silence is not a timeout."""
+    d, ctl = admin()
+    a, b = d.client(), d.client()
+    assert ctl.json("-t", "0", "version")["protocol"] == 1   # 0: no timeout
+    tail = ctl.stream("-t", "1", "tail")
+    assert tail.line() == "tailing every room; interrupt to stop"
+    # three times the timeout without a word from chatd
+    assert not wait_until(lambda: tail.proc.poll() is not None, 3)
+    a.send("after a quiet while")
+    tail.expect(r"<%s> after a quiet while$" % a.nick)
+    drain = ctl.stream("-t", "1", "drain", "60")
+    assert re.match(r"draining: 2 clients left", drain.line())
+    assert not wait_until(lambda: drain.proc.poll() is not None, 3)
+    a.close()
+    b.close()
+    drain.expect(r"^ended +every client has left$")
+    assert drain.proc.wait(10) == 0
+    assert d.wait_exit(10) == 0
 
 
 def test_socket_is_created_carefully(admin, chatd, ctl_dir):
