@@ -117,50 +117,56 @@ text_is_table(json_t *v)
 	return json_is_array(v) && json_is_object(json_array_get(v, 0));
 }
 
-/* Rows of objects, one column per member of the first row. */
+/* Row r of a table as text: the header for r 0, else rows[r - 1]. */
+static void
+text_cell(json_t *rows, const char *key, size_t r, char *buf, size_t len)
+{
+	if (r == 0)
+		text_label(key, 1, buf, len);
+	else
+		text_value(key, json_object_get(json_array_get(rows, r - 1),
+		    key), buf, len);
+}
+
+/*
+ * Rows of objects, one column per member of the first row.  Two passes,
+ * one for the widths and one to print, each cell made again in one
+ * buffer: memory does not grow with the number of rows.
+ */
 static void
 text_table(json_t *rows)
 {
-	json_t		*first = json_array_get(rows, 0), *row;
-	size_t		 ncols = json_object_size(first), nrows, r, col;
+	json_t		*first = json_array_get(rows, 0), *v;
+	size_t		 ncols = json_object_size(first), nrows, r, col, w;
 	size_t		*width;
 	const char	**keys, *key;
-	char		*cells;
-	json_t		*v;
+	char		 cell[TEXT_CELL_MAX];
 
 	nrows = json_array_size(rows) + 1;	/* and the header */
 	width = calloc(ncols, sizeof *width);
 	keys = calloc(ncols, sizeof *keys);
-	cells = calloc(nrows * ncols, TEXT_CELL_MAX);
-	if (width == NULL || keys == NULL || cells == NULL)
+	if (width == NULL || keys == NULL)
 		err(1, "calloc");
-#define CELL(r, c)	(cells + ((r) * ncols + (c)) * TEXT_CELL_MAX)
 	col = 0;
-	json_object_foreach(first, key, v) {
-		keys[col] = key;
-		text_label(key, 1, CELL(0, col), TEXT_CELL_MAX);
-		col++;
-	}
-	for (r = 1; r < nrows; r++) {
-		row = json_array_get(rows, r - 1);
-		for (col = 0; col < ncols; col++)
-			text_value(keys[col], json_object_get(row, keys[col]),
-			    CELL(r, col), TEXT_CELL_MAX);
-	}
+	json_object_foreach(first, key, v)
+		keys[col++] = key;
 	for (r = 0; r < nrows; r++) {
 		for (col = 0; col < ncols; col++) {
-			if (text_width(CELL(r, col)) > width[col])
-				width[col] = text_width(CELL(r, col));
+			text_cell(rows, keys[col], r, cell, sizeof cell);
+			if ((w = text_width(cell)) > width[col])
+				width[col] = w;
 		}
 	}
 	for (r = 0; r < nrows; r++) {
-		for (col = 0; col + 1 < ncols; col++)
-			printf("%s%*s", CELL(r, col), (int)(width[col] + 2 -
-			    text_width(CELL(r, col))), "");
-		printf("%s\n", CELL(r, ncols - 1));
+		for (col = 0; col < ncols; col++) {
+			text_cell(rows, keys[col], r, cell, sizeof cell);
+			if (col + 1 == ncols)
+				printf("%s\n", cell);
+			else
+				printf("%s%*s", cell, (int)(width[col] + 2 -
+				    text_width(cell)), "");
+		}
 	}
-#undef CELL
-	free(cells);
 	free(keys);
 	free(width);
 }

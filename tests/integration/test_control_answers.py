@@ -1,19 +1,24 @@
 """Big admin answers: `clients` and `rooms` are produced a piece at a time as
 the peer reads them, so the daemon holds a bounded part of the answer
 however many clients there are, and clients and rooms may come and go in
-between; the answer stays one JSON line.
+between; the answer stays one JSON line.  chatctl prints a table of them in
+memory that does not grow with rows x columns.
 
-The regression: chatd 0.1 built the whole answer as one jansson tree and
-queued it whole.
+The regressions: chatd 0.1 built the whole answer as one jansson tree and
+queued it whole; chatctl allocated rows x columns x 1 KiB for the table
+(0.9 GB at 100,000 clients).
 """
 
 import fcntl
 import json
+import resource
 import socket
 import struct
+import subprocess
 
-from conftest import wait_until
+from conftest import daemon_env, wait_until
 from hostile import FAST, assert_serving, control_request, crowd, wait_clients
+from test_chatctl import chatctl_exe
 
 SIOCINQ = 0x541B
 # thousands of clients from one address, at once
@@ -77,6 +82,35 @@ def test_clients_answer_is_made_as_it_is_read(chatd, tmp_path):
     assert all(c["state"] == "open" and c["rooms"] == [] for c in answer["result"]["clients"])
 
     assert_serving(d)
+
+
+def asan_build(exe):
+    with open(exe, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def test_chatctl_table_memory(chatd, tmp_path):
+    """chatctl prints 4,000 rows within 32 MiB of data: chatd 0.1's took 11
+    KiB a row (11 columns of 1 KiB) for the table alone, 44 MiB here."""
+    admin = str(tmp_path / "ctl.sock")
+    d = chatd("--control", admin, config=CROWD)
+    n = 4000
+    socks = crowd(d.port, n)
+    exe = chatctl_exe()
+    limit = None if asan_build(exe) else 32 << 20    # ASan maps its shadow
+
+    def cap():
+        if limit:
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+
+    r = subprocess.run([exe, "-s", admin, "clients"], capture_output=True, timeout=60,
+                       env=daemon_env(), preexec_fn=cap)
+    assert r.returncode == 0, r.stderr
+    table = r.stdout.decode().splitlines()
+    assert len(table) == n + 1 and table[0].split()[:2] == ["ID", "NICK"], table[:3]
+    widths = {len(l) for l in table[1:]}
+    assert len(widths) == 1, widths         # aligned: the widths were measured
+    assert len(socks) == n
 
 
 def test_rooms_answer_is_made_as_it_is_read(chatd, tmp_path):
