@@ -298,7 +298,8 @@ socket_remove(struct control_file *f)
 	    fstatat(f->dirfd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
 	    st.st_dev == f->dev && st.st_ino == f->ino &&
 	    unlinkat(f->dirfd, f->name, 0) == -1)
-		log_warn("control: cannot remove %s", f->name);
+		log_debug("control: cannot remove %s at exit: %s", f->name,
+		    strerror(errno));
 	socket_forget(f);
 }
 
