@@ -113,8 +113,11 @@ def start_once(argv, env, cwd, timeout=10.0):
         text = err.decode("utf-8", "replace")
         if text.count("control socket on ") >= 2 and "listening on" in text:
             return proc, text, True
-        if proc.poll() is not None and chunk in (b"", None):
-            return proc, text, False
+        if proc.poll() is not None:
+            # it has exited: what it wrote is all in the pipe now
+            os.set_blocking(proc.stderr.fileno(), True)
+            err += proc.stderr.read() or b""
+            return proc, err.decode("utf-8", "replace"), False
         time.sleep(0.002)
     proc.kill()
     proc.wait(10)
