@@ -46,6 +46,7 @@ static struct event		*socket_resume;
 static gid_t			 socket_gid = (gid_t)-1;	/* control-group */
 static int			 socket_has_group;
 static uid_t			 socket_owner = (uid_t)-1;	/* "user" */
+static uid_t			 socket_shared_uid = (uid_t)-1;	/* nobody */
 
 static int	socket_at(int, const char *, int, int);
 static void	socket_forget(struct control_file *);
@@ -459,6 +460,8 @@ socket_owners(const struct config *config, char **cause)
 		}
 		socket_owner = pw->pw_uid;
 	}
+	if ((pw = getpwnam("nobody")) != NULL)
+		socket_shared_uid = pw->pw_uid;
 	return 0;
 }
 
@@ -493,7 +496,11 @@ control_socket_open(const struct config *config, char **cause)
 	return (int)socket_count;
 }
 
-/* Root, chatd's own user, and members of control-group may act. */
+/*
+ * Root, chatd's own user, and members of control-group may act.  Not when
+ * chatd's user is nobody (the default): other daemons' processes may run
+ * as nobody too, and must not drive chatd.
+ */
 int
 control_socket_allowed(evutil_socket_t fd, const struct ucred *cred)
 {
@@ -501,7 +508,8 @@ control_socket_allowed(evutil_socket_t fd, const struct ucred *cred)
 	socklen_t	len = sizeof groups;
 	size_t		i;
 
-	if (cred->uid == 0 || cred->uid == geteuid())
+	if (cred->uid == 0 ||
+	    (cred->uid == geteuid() && cred->uid != socket_shared_uid))
 		return 1;
 	if (!socket_has_group)
 		return 0;

@@ -7,6 +7,7 @@ Needs CHATCTL (absolute path of the chatctl binary) besides CHATD.
 import grp
 import json
 import os
+import pwd
 import re
 import select
 import shutil
@@ -719,12 +720,14 @@ def test_permission_by_socket_mode_group_and_readonly_socket(admin, ctl_dir):
 
 def test_the_user_chatd_runs_as_may_act(admin):
     """Started as root with "user", chatd gives the socket to that user,
-    and that user may act through it."""
-    nobody = as_uid(NOBODY, NOBODY)
-    d, ctl = admin(config={"user": "nobody"})
-    assert os.stat(ctl.sock).st_uid == NOBODY
+    and that user may act through it: a user of its own (Debian's irc
+    here), not the shared nobody (test_privilege.py)."""
+    irc = pwd.getpwnam("irc")
+    d, ctl = admin(config={"user": "irc"})
+    assert os.stat(ctl.sock).st_uid == irc.pw_uid
     a = d.client()
-    ctl.run("say", "#lobby", "from chatd's own user", prefix=nobody)
+    ctl.run("say", "#lobby", "from chatd's own user",
+            prefix=as_uid(irc.pw_uid, irc.pw_gid))
     assert a.expect("MSG ").endswith("from chatd's own user")
 
 

@@ -3,6 +3,7 @@ configured user, or for nobody when the config names none.  Only
 `user = root` keeps root.  What it still does as that user (reload the
 config and the TLS files, serve and remove its control socket) works, or is
 announced at the start when it cannot."""
+import json
 import os
 import pwd
 import re
@@ -174,6 +175,33 @@ def test_control_socket_belongs_to_nobody_and_root_may_use_it(chatd, tmp_path):
     assert os.path.exists(sock)
     again = chatd("--control", sock)
     again.wait_log(r"replacing the stale socket %s" % re.escape(sock))
+
+
+def _status_as(uid, gid, sock):
+    """The control answer to `status` for a process running as uid."""
+    code = ("import json, socket, sys\n"
+            "s = socket.socket(socket.AF_UNIX)\n"
+            "s.settimeout(10)\n"
+            "s.connect(sys.argv[1])\n"
+            "s.sendall(b'{\"version\": 1, \"command\": \"status\"}\\n')\n"
+            "print(s.makefile().readline())\n")
+    r = subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(gid),
+                        "--clear-groups", "/usr/bin/python3", "-c", code, sock],
+                       capture_output=True, text=True, timeout=20)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_nobody_is_not_trusted_as_chatds_own_user(chatd, tmp_path):
+    """Running as the shared nobody, chatd does not let other nobody
+    processes drive it; root still may (chatd.conf(5) user)."""
+    sock = str(tmp_path / "ctl.sock")
+    d = chatd("--control", sock, config={"control-mode": "0666"})
+    assert_runs_as_nobody(d)
+    r = _status_as(NOBODY.pw_uid, NOBODY.pw_gid, sock)
+    assert r == {"ok": False, "code": "permission-denied",
+                 "message": r["message"]}, r
+    assert _status_as(0, 0, sock)["ok"]
 
 
 def test_root_only_tls_key_is_announced_and_reload_keeps_the_certificate(chatd, tmp_path):
