@@ -34,6 +34,7 @@
 #include "proto.h"
 #include "stats.h"
 #include "text.h"
+#include "tick.h"
 #include "xmalloc.h"
 
 #define CONN_REASON_MAX		300	/* bytes of a quit reason kept */
@@ -42,8 +43,7 @@ static struct conn_list		 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
 static struct conn_list		 conn_dead = TAILQ_HEAD_INITIALIZER(conn_dead);
 static size_t			 conn_total;
 static uint64_t			 conn_next_id = 1;
-static struct event		*conn_tick;	/* teardown and flush */
-static int			 conn_tick_due;
+static struct tick		 conn_tick;	/* teardown and flush */
 static const struct timeval	*conn_idle;	/* common timeout or NULL */
 static struct timeval		 conn_idle_tv;
 static void			(*conn_all_gone)(void);
@@ -51,7 +51,7 @@ struct event_base		*conn_base;
 const struct config		*conn_config;
 
 static void	conn_event_cb(struct bufferevent *, short, void *);
-static void	conn_tick_cb(evutil_socket_t, short, void *);
+static void	conn_tick_run(void);
 static void	conn_timer_cb(evutil_socket_t, short, void *);
 static void	conn_free(struct conn *);
 static void	conn_mark_dead(struct conn *, const char *, const char *);
@@ -60,7 +60,7 @@ void
 conn_init(struct event_base *base)
 {
 	conn_base = base;
-	conn_tick = event_new(base, -1, 0, conn_tick_cb, NULL);
+	tick_init(&conn_tick, base, conn_tick_run);
 	conn_input_init(base);
 	heap_init(base);	/* output churns the heap: keep it warm */
 }
@@ -221,10 +221,7 @@ conn_foreach(conn_visit_fn *fn, void *arg)
 void
 conn_wake_tick(void)
 {
-	if (!conn_tick_due) {
-		conn_tick_due = 1;
-		event_active(conn_tick, 0, 0);
-	}
+	tick_wake(&conn_tick);
 }
 
 /*
@@ -497,11 +494,10 @@ conn_free(struct conn *c)
 
 /* Once per loop iteration: tear down the dead, then flush the rest. */
 static void
-conn_tick_cb(evutil_socket_t fd, short what, void *arg)
+conn_tick_run(void)
 {
 	struct conn	*c;
 
-	conn_tick_due = 0;
 	heap_busy();
 	conn_tick_flush();
 	while (!TAILQ_EMPTY(&conn_dead) || conn_has_dirty()) {
@@ -543,7 +539,7 @@ conn_free_all(void)
 		proto_disconnected(c, "server exiting");
 		conn_free(c);
 	}
-	event_free(conn_tick);
+	tick_free(&conn_tick);
 	conn_input_free();
 	heap_free();
 }

@@ -30,6 +30,7 @@
 #include "config.h"
 #include "control-cmd.h"
 #include "log.h"
+#include "tick.h"
 #include "xmalloc.h"
 
 #define SOCKET_BACKLOG		128
@@ -42,7 +43,7 @@
 static struct control_socket	 socket_all[2];	/* admin, read-only */
 static size_t			 socket_count;
 static struct event_base	*socket_base;
-static struct event		*socket_resume;
+static struct backoff		 socket_backoff;
 static gid_t			 socket_gid = (gid_t)-1;	/* control-group */
 static int			 socket_has_group;
 static uid_t			 socket_owner = (uid_t)-1;	/* "user" */
@@ -54,13 +55,13 @@ static int	socket_clear(int, const char *, const char *, char **);
 static int	socket_private(int, char *, size_t);
 static int	socket_make(struct control_file *, mode_t, uid_t, gid_t,
 		    const char **);
-static void	socket_resume_cb(evutil_socket_t, short, void *);
+static void	socket_resume(void);
 
 void
 control_socket_init(struct event_base *base)
 {
 	socket_base = base;
-	socket_resume = evtimer_new(base, socket_resume_cb, NULL);
+	backoff_init(&socket_backoff, base, socket_resume);
 }
 
 /*
@@ -323,7 +324,7 @@ socket_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 }
 
 static void
-socket_resume_cb(evutil_socket_t fd, short what, void *arg)
+socket_resume(void)
 {
 	size_t	i;
 
@@ -335,11 +336,8 @@ socket_resume_cb(evutil_socket_t fd, short what, void *arg)
 static void
 socket_pause(struct control_socket *sock)
 {
-	struct timeval	pause = { 0, SOCKET_PAUSE_MS * 1000 };
-
 	evconnlistener_disable(sock->lev);
-	if (!evtimer_pending(socket_resume, NULL))
-		evtimer_add(socket_resume, &pause);
+	backoff_start(&socket_backoff, SOCKET_PAUSE_MS);
 }
 
 /* Out of descriptors: pause accepting instead of spinning. */
@@ -350,8 +348,7 @@ socket_error_cb(struct evconnlistener *lev, void *arg)
 	size_t	i;
 
 	log_warnx("control: accept: %s", evutil_socket_error_to_string(error));
-	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
-	    error != ENOMEM)
+	if (!backoff_scarce(error))
 		return;
 	for (i = 0; i < socket_count; i++)
 		socket_pause(&socket_all[i]);
@@ -549,7 +546,5 @@ control_socket_free(void)
 		free(socket_all[i].path);
 	}
 	socket_count = 0;
-	if (socket_resume != NULL)
-		event_free(socket_resume);
-	socket_resume = NULL;
+	backoff_free(&socket_backoff);
 }

@@ -35,6 +35,7 @@
 #include "log.h"
 #include "stats.h"
 #include "text.h"
+#include "tick.h"
 #include "xmalloc.h"
 
 #define CONTROL_SOCKET_CLIENTS	64	/* connections per socket... */
@@ -96,14 +97,13 @@ static struct control_list	 control_dead =
 				    TAILQ_HEAD_INITIALIZER(control_dead);
 static uint64_t			 control_next_id = 1;
 static struct event_base	*control_base;
-static struct event		*control_tick;
-static int			 control_tick_due;
+static struct tick		 control_tick;
 static const struct config	*control_conf;
 static size_t			 control_nsocks;	/* sockets served */
 static time_t			 control_start;
 static char			 control_line[FRAME_BUFFER_MAX(CTL_REQUEST_MAX)];
 
-static void	control_tick_cb(evutil_socket_t, short, void *);
+static void	control_reap(void);
 static void	control_rows_next(struct control_client *);
 
 void
@@ -111,7 +111,7 @@ control_init(struct event_base *base)
 {
 	control_base = base;
 	control_start = time(NULL);
-	control_tick = event_new(base, -1, 0, control_tick_cb, NULL);
+	tick_init(&control_tick, base, control_reap);
 	control_socket_init(base);
 	control_daemon_init(base);
 }
@@ -175,15 +175,6 @@ control_time(time_t t)
 	return json_string(stamp);
 }
 
-static void
-control_wake_tick(void)
-{
-	if (!control_tick_due) {
-		control_tick_due = 1;
-		event_active(control_tick, 0, 0);
-	}
-}
-
 /* Mark c to be freed at the tick; it gets nothing more. */
 static void
 control_drop(struct control_client *c)
@@ -193,7 +184,7 @@ control_drop(struct control_client *c)
 	c->dead = 1;
 	bufferevent_disable(c->bev, EV_READ | EV_WRITE);
 	TAILQ_INSERT_TAIL(&control_dead, c, dead_entry);
-	control_wake_tick();
+	tick_wake(&control_tick);
 }
 
 static void
@@ -208,12 +199,12 @@ control_client_free(struct control_client *c)
 	free(c);
 }
 
+/* The tick: free the clients marked dead. */
 static void
-control_tick_cb(evutil_socket_t fd, short what, void *arg)
+control_reap(void)
 {
 	struct control_client	*c;
 
-	control_tick_due = 0;
 	while ((c = TAILQ_FIRST(&control_dead)) != NULL) {
 		TAILQ_REMOVE(&control_dead, c, dead_entry);
 		control_client_free(c);
@@ -651,5 +642,5 @@ control_free(void)
 		control_tail_free();
 	control_nsocks = 0;
 	control_daemon_free();
-	event_free(control_tick);
+	tick_free(&control_tick);
 }

@@ -29,6 +29,7 @@
 #include "listen.h"
 #include "log.h"
 #include "stats.h"
+#include "tick.h"
 #include "tls.h"
 #include "xmalloc.h"
 
@@ -48,7 +49,7 @@ static struct event_base	*listen_base;
 static const struct config	*listen_config;
 static struct listener		*listeners;
 static size_t			 nlisteners;
-static struct event		*listen_resume;
+static struct backoff		 listen_backoff;	/* after EMFILE */
 static struct tls_context	*listen_tls;	/* for new TLS clients */
 
 static void
@@ -152,7 +153,7 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 }
 
 static void
-listen_resume_cb(evutil_socket_t fd, short what, void *arg)
+listen_resume(void)
 {
 	size_t	i;
 
@@ -163,29 +164,26 @@ listen_resume_cb(evutil_socket_t fd, short what, void *arg)
 static void
 listen_error_cb(struct evconnlistener *lev, void *arg)
 {
-	struct timeval	pause = { 0, LISTEN_PAUSE_MS * 1000 };
 	size_t		i;
 	int		error = EVUTIL_SOCKET_ERROR();
 
-	if (error != EMFILE && error != ENFILE && error != ENOBUFS &&
-	    error != ENOMEM) {
+	if (!backoff_scarce(error)) {
 		log_warnx("accept: %s", evutil_socket_error_to_string(error));
 		return;
 	}
-	if (evtimer_pending(listen_resume, NULL))
+	if (!backoff_start(&listen_backoff, LISTEN_PAUSE_MS))
 		return;
 	log_warnx("accept: %s: pausing listeners for %d ms",
 	    evutil_socket_error_to_string(error), LISTEN_PAUSE_MS);
 	for (i = 0; i < nlisteners; i++)
 		evconnlistener_disable(listeners[i].lev);
-	evtimer_add(listen_resume, &pause);
 }
 
 void
 listen_init(struct event_base *base)
 {
 	listen_base = base;
-	listen_resume = evtimer_new(base, listen_resume_cb, NULL);
+	backoff_init(&listen_backoff, base, listen_resume);
 }
 
 void
@@ -290,8 +288,7 @@ listen_stop(void)
 	free(listeners);
 	listeners = NULL;
 	nlisteners = 0;
-	if (listen_resume != NULL)
-		evtimer_del(listen_resume);
+	backoff_stop(&listen_backoff);
 }
 
 /* At exit. */
@@ -300,9 +297,7 @@ listen_free(void)
 {
 	listen_stop();
 	listen_set_tls(NULL);
-	if (listen_resume != NULL)
-		event_free(listen_resume);
-	listen_resume = NULL;
+	backoff_free(&listen_backoff);
 }
 
 /* Call cb with the address of every listener, as logged. */
