@@ -6,10 +6,12 @@ Every hostile test checks the same three things afterwards:
 - the daemon's RSS is back near where it started (RssGuard).
 """
 
+import contextlib
 import json
 import os
 import select
 import selectors
+import signal
 import socket
 import threading
 import time
@@ -113,7 +115,9 @@ class Witness:
         # The publisher's own echoes must be read, or it becomes a slow
         # consumer itself.
         s = self.pub.sock
-        while select.select([s], [], [], 0)[0]:
+        poll = select.poll()        # select() stops at descriptor 1023
+        poll.register(s, select.POLLIN)
+        while poll.poll(0):
             if not s.recv(262144):
                 raise ConnectionError("publisher disconnected")
 
@@ -161,7 +165,8 @@ class Witness:
         self._stop.set()
         self._pub_thread.join(timeout)
         self._rd_thread.join(timeout)
-        assert not self._rd_thread.is_alive(), "witness reader did not see END"
+        assert not self._rd_thread.is_alive(), \
+            self.error or "witness reader did not see END"
         assert self.error is None, self.error
         self.pub.close()
         self.rd.close()
@@ -324,3 +329,246 @@ def crowd(port, n, room_of=None, batch=200, host="127.0.0.1", timeout=60.0):
                     sel.unregister(s)
     sel.close()
     return socks
+def source_addresses(second_octet, n):
+    """n loopback source addresses 127.SECOND.0.1, .0.2, ...: on Linux any
+    of 127.0.0.0/8 reaches a daemon on 127.0.0.1, and each is a host of its
+    own to chatd (its own max-per-ip, connect and flood buckets, share)."""
+    return ["127.%d.%d.%d" % (second_octet, 1 + i // 250, 1 + i % 250)
+            for i in range(n)]
+
+
+def send_nonblocking(sock, data, timeout):
+    """Send all of data on a non-blocking socket within timeout seconds;
+    returns how many bytes went (fewer when the peer stopped reading)."""
+    view = memoryview(data)
+    sent = 0
+    poll = select.poll()            # select() stops at descriptor 1023
+    poll.register(sock, select.POLLOUT)
+    deadline = time.monotonic() + timeout
+    while sent < len(view):
+        left = deadline - time.monotonic()
+        if left <= 0 or not poll.poll(left * 1000):
+            break
+        try:
+            sent += sock.send(view[sent:])
+        except BlockingIOError:
+            continue
+        except OSError:
+            break
+    return sent
+
+
+class Crowd:
+    """n clients connected from `sources` (at most per_source from each,
+    within max-per-ip and the connect burst), members of the daemon's
+    default room, read as fast as the kernel gives by one selector thread
+    (a thread per socket would not scale to thousands).
+
+    keep(raw_line) says what to record of each line the daemon sends
+    (None: nothing) in .kept[i]; .nicks[i] is member i's nick from its
+    HELLO, .eof[i] whether the daemon closed it, .rx[i] bytes received."""
+
+    def __init__(self, d, n, sources, per_source=100, keep=None, rcvbuf=None,
+                 timeout=30.0, name="member"):
+        assert len(sources) * per_source >= n, "not enough source addresses"
+        self.d = d
+        self.name = name
+        self.keep = keep
+        self.socks = []
+        self.nicks = [None] * n
+        self.kept = [[] for _ in range(n)]
+        self.lines = [0] * n
+        self.rx = [0] * n
+        self.eof = [False] * n
+        self._bufs = [bytearray() for _ in range(n)]
+        self._stop = threading.Event()
+        self._sel = selectors.DefaultSelector()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self.error = None
+        d.clients.append(self)          # closed with the daemon's clients
+        self._thread.start()
+        # A batch at a time: more than the listen backlog (511) at once
+        # overflows it, and the kernel retries the rest for many seconds.
+        for first in range(0, n, 250):
+            for i in range(first, min(n, first + 250)):
+                s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+                if rcvbuf is not None:
+                    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+                s.bind((sources[i // per_source], 0))
+                s.setblocking(False)
+                err = s.connect_ex(("127.0.0.1", d.port))
+                assert err in (0, 115), os.strerror(err)    # EINPROGRESS
+                self.socks.append(s)
+                self._sel.register(s, selectors.EVENT_READ, i)
+            assert wait_until(lambda: all(self.nicks[:len(self.socks)]) or self.error,
+                              timeout, 0.02), \
+                "%s: %d of %d got no HELLO within %.0fs" % (
+                    name, self.nicks.count(None), len(self.socks), timeout)
+            assert self.error is None, self.error
+            assert not any(self.eof), "%s: %d closed at connect" % (name, sum(self.eof))
+
+    def __len__(self):
+        return len(self.socks)
+
+    def _lines(self, i, data):
+        buf = self._bufs[i]
+        buf += data
+        end = buf.rfind(b"\n")
+        if end < 0:
+            return
+        chunk = bytes(buf[:end + 1])
+        del buf[:end + 1]
+        lines = chunk.split(b"\r\n")
+        lines.pop()                     # after the last CRLF
+        self.lines[i] += len(lines)
+        if self.nicks[i] is None:
+            hello = lines[0].split(b" ", 3)
+            assert hello[0] == b"HELLO", "%s %d: first line %r" % (self.name, i, lines[0])
+            self.nicks[i] = hello[1].decode()
+        keep = self.keep
+        if keep is not None:
+            kept = self.kept[i]
+            for line in lines:
+                v = keep(line)
+                if v is not None:
+                    kept.append(v)
+
+    def _run(self):
+        chunk = bytearray(262144)
+        view = memoryview(chunk)
+        try:
+            while not self._stop.is_set():
+                for key, _ in self._sel.select(0.2):
+                    i = key.data
+                    try:
+                        n = key.fileobj.recv_into(chunk)
+                    except BlockingIOError:
+                        continue
+                    except OSError:
+                        n = 0
+                    if n == 0:
+                        self.eof[i] = True
+                        self._sel.unregister(key.fileobj)
+                        continue
+                    self.rx[i] += n
+                    self._lines(i, view[:n])
+        except Exception as e:      # reported by the test
+            self.error = "%s reader: %r" % (self.name, e)
+
+    def send(self, i, data, timeout=10.0):
+        """Send data on member i (the reader thread keeps reading it)."""
+        return send_nonblocking(self.socks[i], data, timeout)
+
+    def count(self, pred=None):
+        """How many members have pred(kept list) true (all, without pred)."""
+        return sum(1 for k in self.kept if pred is None or pred(k))
+
+    def wait_kept(self, n, timeout):
+        """Wait until every member kept n items, or one was closed or the
+        reader failed; True if every member has n."""
+        wait_until(lambda: self.error or any(self.eof) or
+                   all(len(k) >= n for k in self.kept), timeout, 0.05)
+        return all(len(k) >= n for k in self.kept)
+
+    def closed(self):
+        return [i for i, e in enumerate(self.eof) if e]
+
+    def close(self):
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(5)
+        self._sel.close()
+        for s in self.socks:
+            s.close()
+
+
+class Watch:
+    """Samples the daemon's stats (control socket) and RSS in a thread
+    while something happens; .peak(key) is the highest value seen,
+    .rss_peak_kib the highest RSS.  A stats key the daemon does not have
+    is simply never seen (peak() says None)."""
+
+    def __init__(self, d, ctl, interval=0.1):
+        self.d = d
+        self.ctl = ctl
+        self.interval = interval
+        self.first = stats(ctl)
+        self.peaks = dict(self.first)
+        self.rss_start_kib = rss_kib(d.pid)
+        self.rss_peak_kib = self.rss_start_kib
+        self.samples = 0
+        self.error = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def sample(self):
+        now = stats(self.ctl)
+        for k, v in now.items():
+            if isinstance(v, int) and v > self.peaks.get(k, v - 1):
+                self.peaks[k] = v
+        self.rss_peak_kib = max(self.rss_peak_kib, rss_kib(self.d.pid))
+        self.samples += 1
+        return now
+
+    def _run(self):
+        try:
+            while not self._stop.wait(self.interval):
+                self.sample()
+        except Exception as e:      # reported by stop()
+            self.error = "stats sampler: %r" % e
+
+    def peak(self, key):
+        return self.peaks.get(key)
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join(15)
+        last = self.sample()
+        assert self.error is None, self.error
+        return last
+
+
+@contextlib.contextmanager
+def daemon_stopped(d):
+    """The daemon stopped (SIGSTOP) while the block runs: whatever is sent
+    meanwhile is read in one loop iteration, as on a busy machine."""
+    d.proc.send_signal(signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        d.proc.send_signal(signal.SIGCONT)
+
+
+def keep_lines(prefix, who, tag=None):
+    """keep() for a Crowd: (word `who`, the first 16 bytes of word `tag`,
+    the line's length, when it came) of each line that starts with prefix.
+    In "MSG #room NICK TEXT" the speaker is word 2 and the text's first
+    word 3; in "PRIV FROM TO TEXT" they are words 1 and 3."""
+    def keep(line):
+        if not line.startswith(prefix):
+            return None
+        parts = line.split(b" ", max(who, tag or 0) + 1)
+        return (parts[who], parts[tag][:16] if tag is not None else b"",
+                len(line), time.monotonic())
+    return keep
+
+
+def assert_held(watch, bound):
+    """held_bytes (chatd's own accounting) never rose above bound bytes nor
+    above max-memory; RSS, where it means something (not under valgrind or
+    ASan), grew by no more than bound plus 32 MiB of allocator slack."""
+    held = watch.peak("held_bytes")
+    print("held_bytes: before %d, peak %d (bound %d); RSS %.1f -> peak %.1f MiB"
+          % (watch.first["held_bytes"], held, bound,
+             watch.rss_start_kib / 1024.0, watch.rss_peak_kib / 1024.0))
+    assert held <= bound, "held_bytes peaked at %d, above %d" % (held, bound)
+    assert held <= watch.first["max_memory_bytes"]
+    if not UNDER_WRAPPER and not under_asan(watch.d.pid):
+        grew = (watch.rss_peak_kib - watch.rss_start_kib) * 1024
+        assert grew <= bound + 32 * 1024 * 1024, "RSS grew by %d bytes" % grew
