@@ -126,19 +126,25 @@ def rss_mib(pid):
     return rss_kib(pid) / 1024.0
 
 
-def tcp_queues(local_port, remote_port, ipv6=False):
+def tcp_queues(local_port, remote_port, ipv6=False, remote_ip=None):
     """(tx_queue, rx_queue, state) of the TCP socket whose local port is
-    local_port and remote port is remote_port, from /proc/net/tcp; None when
-    there is no such socket.  tx_queue is data written by the owner that the
-    peer has not acknowledged (the kernel send queue)."""
+    local_port and remote port is remote_port (and remote address
+    remote_ip, an IPv4 address, when clients use several: their ports may
+    repeat), from /proc/net/tcp; None when there is no such socket.
+    tx_queue is data written by the owner that the peer has not
+    acknowledged (the kernel send queue)."""
     path = "/proc/net/tcp6" if ipv6 else "/proc/net/tcp"
+    rip = None
+    if remote_ip is not None:       # as /proc shows it: host byte order
+        rip = "%08X" % struct.unpack("<I", socket.inet_aton(remote_ip))[0]
     with open(path) as f:
         next(f)
         for line in f:
             fields = line.split()
             lport = int(fields[1].rsplit(":", 1)[1], 16)
-            rport = int(fields[2].rsplit(":", 1)[1], 16)
-            if lport == local_port and rport == remote_port:
+            raddr, rport = fields[2].rsplit(":", 1)
+            if lport == local_port and int(rport, 16) == remote_port and \
+                    (rip is None or raddr == rip):
                 tx, rx = fields[4].split(":")
                 return int(tx, 16), int(rx, 16), int(fields[3], 16)
     return None
