@@ -1,31 +1,38 @@
-"""Hostile load, part one (issue 10, items 1 to 3): one address floods a
-big room, asks for big answers, or floods with acknowledgements on.
+"""Hostile load, part one (issue 10, items 1 to 4): one address floods a
+big room in one burst, asks for big answers, floods with acknowledgements
+on, sends cheap commands with an expensive fan-out, or connects in a
+storm (alone, or as two IPv6 neighbours).
 
-Each test attacks with default limits (where a limit is raised, the test
+Each test attacks with default limits (where a limit is changed, the test
 says why) and checks that the bystanders (a Witness pair, and the room's
 other members, on other addresses) got every message in order and were
 not cut, that what chatd holds stayed within its budget (stats
 held_bytes), and that chatd serves afterwards.  Members are many
 connections read by one selector thread (hostile.Crowd), spread over
 loopback addresses within max-per-ip; the attacker has an address of its
-own.  test_hostile_load_budget.py has items 4 to 8.
+own.  test_hostile_load_budget.py has items 5 to 8.
 """
 
+import os
 import select
 import socket
+import subprocess
+import threading
 import time
 
 import pytest
 
-from conftest import wait_until
+from conftest import Client, wait_until
 from hostile import (Crowd, Watch, Witness, assert_held, assert_serving,
-                     daemon_stopped, keep_lines,
-                     source_addresses, stats)
+                     daemon_stopped, keep_lines, source_addresses, stats)
 
 ATTACKER = "127.66.0.1"
 ASKER = "127.67.0.1"
 SENDQ_SOFT = 64 * 1024          # the default sendq-soft
 MAX_LINE = 4096                 # the default max-line
+FLOOD_RATE_PER_IP = 50
+FLOOD_BURST_PER_IP = 100
+FLOOD_FANOUT = 500
 
 
 def tagged_line(tag, size, fill):
@@ -34,7 +41,7 @@ def tagged_line(tag, size, fill):
     return head + fill * (size - len(head)) + b"\n"
 
 
-def check_everyone_got(crowd, senders, kept=None):
+def check_everyone_got(crowd, senders):
     """Every member of crowd got the lines of senders ({nick: n}, tagged
     NICK-0 .. NICK-n-1), each sender's in order, and all members in the
     same order (the order chatd accepted them)."""
@@ -317,4 +324,199 @@ def test_acks_on_do_not_bypass_flood_control(chatd, tmp_path):
     assert not members.closed()
     assert last["closed_slow_consumer"] == base["closed_slow_consumer"]
     f.close()
+    assert_serving(d)
+
+
+# ---------------------------------------------------------------- item 4
+
+def keep_events(prefixes):
+    """keep() for a Crowd: the whole line and when it came, for lines that
+    start with one of prefixes."""
+    def keep(line):
+        return (line, time.monotonic()) if line.startswith(prefixes) else None
+    return keep
+
+
+def check_same_events(crowd, about):
+    """Every member of crowd saw the same lines about the nicks in `about`
+    (the word after the kind, or after the room), in the same order, and
+    none was cut."""
+    assert not crowd.closed(), "%d members were cut" % len(crowd.closed())
+
+    def mine(kept):
+        out = []
+        for line, _ in kept:
+            words = line.split(b" ", 3)
+            if words[1] in about or (len(words) > 2 and words[2] in about):
+                out.append(line)
+        return out
+
+    first = mine(crowd.kept[0])
+    for i, kept in enumerate(crowd.kept):
+        assert mine(kept) == first, "member %s saw other events" % crowd.nicks[i]
+    return first
+
+
+CHEAP = {
+    "nick": lambda nick, k: "/nick %s-%d" % (nick[:10], k),
+    "join-part": lambda nick, k: "/part #lobby\n/join #lobby",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CHEAP))
+def test_cheap_commands_paced_by_their_fanout(chatd, tmp_path, kind):
+    """100 connections of one address change nicks (or part and rejoin)
+    in a 2,000-member #lobby as fast as their own buckets allow: each
+    such line costs a token per flood-fanout (500) recipients, 4 here,
+    so by t seconds the address has had at most (flood-burst-per-ip +
+    flood-rate-per-ip x t) / 4 of them handled.  v0.1 handled each
+    connection's 10 a second, 1,000 a second in all, 0.7 ms each."""
+    ctl = str(tmp_path / "ctl.sock")
+    d = chatd("--control", ctl)
+    # first, while #lobby is small and their joins cheap
+    attackers = Crowd(d, 100, [ATTACKER], name="attacker")
+    members = Crowd(d, 2000, source_addresses(10, 20), keep=keep_events(
+        (b"NICK ", b"JOIN #lobby ", b"PART #lobby ", b"MSG #lobby ")))
+    marker = Client(d.port, source="127.12.0.1", name="marker")
+    d.clients.append(marker)
+    w = Witness(d, interval=0.15).start()
+    cost = (len(members) + len(attackers)) // FLOOD_FANOUT
+    about = {n.encode() for n in attackers.nicks}
+    base = stats(ctl)
+    watch = Watch(d, ctl).start()
+    t0 = time.monotonic()
+    for i, nick in enumerate(attackers.nicks):
+        packet = "".join(CHEAP[kind](nick, k) + "\n" for k in range(60)).encode()
+        assert attackers.send(i, packet) == len(packet)
+    assert not wait_until(lambda: any(members.eof), 5.0), "members were cut"
+    attackers.close()       # the rest of their lines are dropped
+    marker.send("END")
+    end = b"MSG #lobby %s END" % marker.nick.encode()
+    assert wait_until(lambda: all(k and k[-1][0] == end for k in members.kept)
+                      or any(members.eof), 30), "members did not all get END"
+    last = watch.stop()
+    n, worst = w.stop()
+
+    def attack(line):
+        words = line.split(b" ")
+        return words[0] == b"NICK" or (words[0] in (b"JOIN", b"PART") and words[2] in about)
+
+    events = [t - t0 for line, t in members.kept[0] if attack(line) and t - t0 < 5.0]
+    print("%s: %d handled in 5 s (the bound: %d, %d at once then %.1f/s); "
+          "witness %d, worst latency %.3fs"
+          % (kind, len(events), (FLOOD_BURST_PER_IP + 5 * FLOOD_RATE_PER_IP) // cost + 1,
+             FLOOD_BURST_PER_IP // cost, FLOOD_RATE_PER_IP / cost, n, worst))
+    for k, at in enumerate(events):
+        assert k + 1 <= (FLOOD_BURST_PER_IP + FLOOD_RATE_PER_IP * at) / cost + 1, \
+            "%d handled by %.2fs" % (k + 1, at)
+    assert len(events) >= 10, "the attack was not even handled"
+    assert not members.closed(), "%d members were cut" % len(members.closed())
+    seen = {tuple(l for l, _ in k if attack(l)) for k in members.kept}
+    assert len(seen) == 1, "members saw different events, or in another order"
+    assert last["closed_slow_consumer"] == base["closed_slow_consumer"]
+    assert worst < 2.0, "bystander latency %.3fs" % worst
+    assert_held(watch, base["held_bytes"] + len(members) * SENDQ_SOFT)
+    assert_serving(d)
+
+
+def test_connect_close_storm_is_refused_beyond_the_burst(chatd, tmp_path):
+    """One address connects and closes 150 times as fast as it can: the
+    first connect-burst-per-ip (100, and 10 a second after) get in, the
+    rest get BYE too-many-connects; the 500 members of #lobby see each
+    JOIN and QUIT of those that got in, all in the same order."""
+    ctl = str(tmp_path / "ctl.sock")
+    d = chatd("--control", ctl)
+    members = Crowd(d, 500, source_addresses(10, 5),
+                    keep=keep_events((b"JOIN #lobby ", b"QUIT ")))
+    w = Witness(d, interval=0.15).start()
+    base = stats(ctl)
+    firsts = []
+    t0 = time.monotonic()
+    for i in range(150):
+        c = Client(d.port, source=ATTACKER, read_hello=False)
+        firsts.append(c.line())
+        c.close()
+    took = time.monotonic() - t0
+    hellos = [l.split(" ")[1] for l in firsts if l.startswith("HELLO ")]
+    refused = [l for l in firsts if not l.startswith("HELLO ")]
+    assert wait_until(lambda: all(len(k) >= 2 * len(hellos) for k in members.kept)
+                      or any(members.eof), 30)
+    last = stats(ctl)
+    n, worst = w.stop()
+    print("storm: %d in, %d refused in %.2fs (%s); witness %d, worst %.3fs"
+          % (len(hellos), len(refused), took, refused[:1], n, worst))
+    assert 100 <= len(hellos) <= 100 + 10 * took + 1
+    assert refused and all(l.startswith("BYE too-many-connects") for l in refused)
+    assert last["refused_connect_rate"] - base["refused_connect_rate"] == len(refused)
+    events = check_same_events(members, {h.encode() for h in hellos})
+    assert len(events) == 2 * len(hellos)
+    assert last["closed_slow_consumer"] == base["closed_slow_consumer"]
+    # another address gets in meanwhile; this one again once tokens return
+    assert_serving(d)
+    assert wait_until(lambda: Client(d.port, source=ATTACKER, read_hello=False)
+                      .line().startswith("HELLO "), 5, 0.2)
+
+
+@pytest.fixture
+def ipv6_neighbours():
+    """Two addresses of one /64 on lo (nodad: usable at once), removed
+    afterwards; skips if they cannot be added (needs root and IPv6)."""
+    prefix = "fd00:c4a7:%x:%x" % (os.getpid() & 0xffff, threading.get_ident() & 0xffff)
+    addrs = [prefix + "::1", prefix + "::2"]
+    added = []
+    try:
+        for a in addrs:
+            r = subprocess.run(["ip", "-6", "addr", "add", a + "/64", "dev", "lo", "nodad"],
+                               capture_output=True, text=True)
+            if r.returncode != 0:
+                pytest.skip("cannot add %s to lo: %s" % (a, r.stderr.strip()))
+            added.append(a)
+        yield addrs
+    finally:
+        for a in added:
+            subprocess.run(["ip", "-6", "addr", "del", a + "/64", "dev", "lo"],
+                           capture_output=True)
+
+
+def _v6(d, source):
+    """The first line a connection from source gets, and the client."""
+    c = Client(d.port, host="::1", source=source, read_hello=False)
+    d.clients.append(c)
+    return c.line(), c
+
+
+@pytest.mark.parametrize("prefix", [64, 128])
+def test_ipv6_neighbours_share_one_hosts_limits(chatd, tmp_path, ipv6_neighbours, prefix):
+    """Two addresses of one /64 are one host (ipv6-prefix 64, the default):
+    they share max-per-ip and the connect bucket; with ipv6-prefix 128
+    each address is a host of its own."""
+    a, b = ipv6_neighbours
+    ctl = str(tmp_path / "ctl.sock")
+    d = chatd("--control", ctl, listen=("[::1]:0",), config={
+        "max-per-ip": 2, "connect-burst-per-ip": 4, "connect-rate-per-ip": 1,
+        "ipv6-prefix": prefix})
+    shared = prefix == 64
+    # max-per-ip: one from a, one from b, then one more from b
+    held = [_v6(d, a), _v6(d, b), _v6(d, b)]
+    assert [l.startswith("HELLO ") for l, _ in held] == [True, True, not shared], held
+    if shared:
+        assert held[2][0].startswith("BYE too-many-from-address"), held[2][0]
+    for _, c in held:
+        c.close()
+    assert wait_until(lambda: stats(ctl)["clients"] == 0, 10)
+    # the connect bucket: 4 a burst, 2 or 3 of them used above
+    got = []
+    t0 = time.monotonic()
+    for source in (a, b, a, b):
+        line, c = _v6(d, source)
+        c.close()
+        got.append(line)
+    took = time.monotonic() - t0
+    print("prefix %d: %r in %.2fs" % (prefix, [l.split(" ")[:2] for l in got], took))
+    if shared:
+        # 2 tokens left (and 1 a second): neither address used its own 4
+        assert any(l.startswith("BYE too-many-connects") for l in got), got
+        assert sum(l.startswith("HELLO ") for l in got) <= 2 + took + 1, got
+    else:
+        assert all(l.startswith("HELLO ") for l in got), got
     assert_serving(d)
