@@ -359,11 +359,12 @@ def send_nonblocking(sock, data, timeout):
     return sent
 
 
-class Crowd:
-    """n clients connected from `sources` (at most per_source from each,
-    within max-per-ip and the connect burst), members of the daemon's
-    default room, read as fast as the kernel gives by one selector thread
-    (a thread per socket would not scale to thousands).
+class Members:
+    """n clients that stay in the daemon's default room and read (crowd's
+    never read), connected from `sources` (at most per_source from each,
+    within max-per-ip and the connect burst) and read as fast as the
+    kernel gives by one selector thread (a thread per socket would not
+    scale to thousands).
 
     keep(raw_line) says what to record of each line the daemon sends
     (None: nothing) in .kept[i]; .nicks[i] is member i's nick from its
@@ -548,7 +549,7 @@ def daemon_stopped(d):
 
 
 def keep_lines(prefix, who, tag=None):
-    """keep() for a Crowd: (word `who`, the first 16 bytes of word `tag`,
+    """keep() for Members: (word `who`, the first 16 bytes of word `tag`,
     the line's length, when it came) of each line that starts with prefix.
     In "MSG #room NICK TEXT" the speaker is word 2 and the text's first
     word 3; in "PRIV FROM TO TEXT" they are words 1 and 3."""

@@ -8,7 +8,7 @@ says why) and checks that the bystanders (a Witness pair, and the room's
 other members, on other addresses) got every message in order and were
 not cut, that what chatd holds stayed within its budget (stats
 held_bytes), and that chatd serves afterwards.  Members are many
-connections read by one selector thread (hostile.Crowd), spread over
+connections read by one selector thread (hostile.Members), spread over
 loopback addresses within max-per-ip; the attacker has an address of its
 own.  test_hostile_load_budget.py has items 5 to 8.
 """
@@ -23,7 +23,7 @@ import time
 import pytest
 
 from conftest import Client, wait_until
-from hostile import (Crowd, Watch, Witness, assert_held, assert_serving,
+from hostile import (Members, Watch, Witness, assert_held, assert_serving,
                      daemon_stopped, keep_lines, source_addresses, stats)
 
 ATTACKER = "127.66.0.1"
@@ -81,9 +81,9 @@ def test_room_cut_in_one_burst(chatd, tmp_path, burst):
     naddr, nconn, nlines, size, fill = BURSTS[burst]
     ctl = str(tmp_path / "ctl.sock")
     d = chatd("--control", ctl)
-    members = Crowd(d, 500, source_addresses(10, 5),
+    members = Members(d, 500, source_addresses(10, 5),
                     keep=keep_lines(b"MSG #lobby ", 2, 3))
-    attackers = Crowd(d, nconn, [ATTACKER] if naddr == 1 else source_addresses(66, naddr),
+    attackers = Members(d, nconn, [ATTACKER] if naddr == 1 else source_addresses(66, naddr),
                       per_source=nconn // naddr, name="attacker")
     w = Witness(d, interval=0.15).start()
     base = stats(ctl)
@@ -117,8 +117,8 @@ def test_private_bursts_at_one_nick(chatd, tmp_path):
     order and is not cut."""
     ctl = str(tmp_path / "ctl.sock")
     d = chatd("--control", ctl)
-    victim = Crowd(d, 1, ["127.11.0.1"], keep=keep_lines(b"PRIV ", 1, 3), name="victim")
-    attackers = Crowd(d, 30, [ATTACKER], name="attacker")
+    victim = Members(d, 1, ["127.11.0.1"], keep=keep_lines(b"PRIV ", 1, 3), name="victim")
+    attackers = Members(d, 30, [ATTACKER], name="attacker")
     w = Witness(d, interval=0.15).start()
     base = stats(ctl)
     watch = Watch(d, ctl).start()
@@ -151,9 +151,9 @@ def room_name(i):
 def make_rooms(d, n, topic, second_octet):
     """n rooms, each held by one of n/20 members (who leave #lobby to be
     in 20 rooms), from addresses 127.SECOND.x.y, 5 members an address;
-    with topic, each room gets it.  Returns the holders' Crowd."""
+    with topic, each room gets it.  Returns the holders' Members."""
     nholders = (n + 19) // 20
-    holders = Crowd(d, nholders, source_addresses(second_octet, (nholders + 4) // 5),
+    holders = Members(d, nholders, source_addresses(second_octet, (nholders + 4) // 5),
                     per_source=5, keep=keep_lines(b"TOPIC ", 1) if topic else
                     keep_lines(b"ROOM #r", 1), name="holder")
     for i in range(nholders):
@@ -222,7 +222,7 @@ def test_pipelined_who_of_a_big_room(chatd, tmp_path):
     host's bucket still paces it."""
     ctl = str(tmp_path / "ctl.sock")
     d = chatd("--control", ctl, config={"flood-rate": 100, "flood-burst": 100})
-    members = Crowd(d, 2100, source_addresses(10, 21))
+    members = Members(d, 2100, source_addresses(10, 21))
     asker = d.client(name="asker", source=ASKER)
     w = Witness(d, interval=0.15).start()
     everyone = set(members.nicks) | {asker.nick}
@@ -265,7 +265,7 @@ def test_acks_on_do_not_bypass_flood_control(chatd, tmp_path):
     v0.1 read everything and answered millions of NACKs."""
     ctl = str(tmp_path / "ctl.sock")
     d = chatd("--control", ctl)
-    members = Crowd(d, 3, ["127.10.0.1"], keep=keep_lines(b"MSG #lobby ", 2, 3))
+    members = Members(d, 3, ["127.10.0.1"], keep=keep_lines(b"MSG #lobby ", 2, 3))
     w = Witness(d, interval=0.15).start()
     f = d.client(name="flooder", source=ATTACKER)
     f.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 65536)
@@ -332,7 +332,7 @@ def test_acks_on_do_not_bypass_flood_control(chatd, tmp_path):
 # ---------------------------------------------------------------- item 4
 
 def keep_events(prefixes):
-    """keep() for a Crowd: the whole line and when it came, for lines that
+    """keep() for Members: the whole line and when it came, for lines that
     start with one of prefixes."""
     def keep(line):
         return (line, time.monotonic()) if line.startswith(prefixes) else None
@@ -367,8 +367,8 @@ def test_cheap_commands_paced_by_their_fanout(chatd, tmp_path, kind):
     ctl = str(tmp_path / "ctl.sock")
     d = chatd("--control", ctl)
     # first, while #lobby is small and their joins cheap
-    attackers = Crowd(d, 100, [ATTACKER], name="attacker")
-    members = Crowd(d, 2000, source_addresses(10, 20), keep=keep_events(
+    attackers = Members(d, 100, [ATTACKER], name="attacker")
+    members = Members(d, 2000, source_addresses(10, 20), keep=keep_events(
         (b"NICK ", b"JOIN #lobby ", b"PART #lobby ", b"MSG #lobby ")))
     marker = Client(d.port, source="127.12.0.1", name="marker")
     d.clients.append(marker)
@@ -419,7 +419,7 @@ def test_connect_close_storm_is_refused_beyond_the_burst(chatd, tmp_path):
     JOIN and QUIT of those that got in, all in the same order."""
     ctl = str(tmp_path / "ctl.sock")
     d = chatd("--control", ctl)
-    members = Crowd(d, 500, source_addresses(10, 5),
+    members = Members(d, 500, source_addresses(10, 5),
                     keep=keep_events((b"JOIN #lobby ", b"QUIT ")))
     w = Witness(d, interval=0.15).start()
     base = stats(ctl)

@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import TCP_ESTABLISHED, Client, tcp_queues, wait_until
-from hostile import (FAST, Crowd, Watch, Witness, assert_held, assert_serving,
+from hostile import (FAST, Members, Watch, Witness, assert_held, assert_serving,
                      control_request, keep_lines, send_nonblocking,
                      source_addresses, stats)
 from test_tls import OPENSSL, TLSClient, make_cert
@@ -63,9 +63,9 @@ def test_invalid_bytes_are_paced_by_their_sanitized_size(chatd, tmp_path):
     ctl = str(tmp_path / "ctl.sock")
     d = chatd("--control", ctl, config={"flood-burst": 1})
     rooms = ["#small", "#big"]
-    readers = Crowd(d, 2, ["127.13.0.1"], keep=keep_lines(b"MSG ", 2, 3), name="reader")
-    small = Crowd(d, 1, ["127.14.0.1"], name="small")
-    big = Crowd(d, 1, ["127.14.0.2"], name="big")
+    readers = Members(d, 2, ["127.13.0.1"], keep=keep_lines(b"MSG ", 2, 3), name="reader")
+    small = Members(d, 1, ["127.14.0.1"], name="small")
+    big = Members(d, 1, ["127.14.0.2"], name="big")
     move_to_rooms(ctl, readers, rooms)
     move_to_rooms(ctl, small, rooms[:1])
     move_to_rooms(ctl, big, rooms[1:])
@@ -156,7 +156,7 @@ def test_member_reading_at_500_kb_s_is_not_pushed_over(chatd, tmp_path):
     m.expect("PART #lobby")
     reader = SlowReader(m, 500 * 1000)
     reader.start()
-    senders = Crowd(d, 10, [ATTACKER], name="sender")
+    senders = Members(d, 10, [ATTACKER], name="sender")
     move_to_rooms(ctl, senders, ["#amp"] * 10)
     w = Witness(d, interval=0.15).start()
     base = stats(ctl)
@@ -221,7 +221,7 @@ def test_scrollback_stays_within_the_address_share(chatd, tmp_path):
         if line.startswith(b"MSG #m"):
             return line.split(b" ", 4)[3]
         return line if line.startswith(b"ERR ") else None
-    attackers = Crowd(d, 100, [ATTACKER], keep=keep, name="attacker")
+    attackers = Members(d, 100, [ATTACKER], keep=keep, name="attacker")
     base = stats(ctl)
     watch = Watch(d, ctl).start()
     filler = b"\x80" * (MAX_LINE - 10)
@@ -303,8 +303,8 @@ def test_non_reading_clients_cut_at_sendq_hard_kernel_bounded(chatd, tmp_path):
     stalled = [Client(d.port, source=ATTACKER, rcvbuf=4096, name="stalled%d" % i)
                for i in range(100)]
     d.clients.extend(stalled)
-    readers = Crowd(d, 50, ["127.18.0.1"], keep=keep_lines(b"MSG #lobby ", 2, 3))
-    pubs = Crowd(d, 4, source_addresses(19, 4), per_source=1, name="publisher")
+    readers = Members(d, 50, ["127.18.0.1"], keep=keep_lines(b"MSG #lobby ", 2, 3))
+    pubs = Members(d, 4, source_addresses(19, 4), per_source=1, name="publisher")
     w = Witness(d, interval=0.15).start()
     base = stats(ctl)
     watch = Watch(d, ctl).start()
