@@ -68,6 +68,8 @@ BURSTS = {
     "invalid-utf8": (1, 8, 5, MAX_LINE, b"\x80"),
     "ascii": (1, 30, 5, MAX_LINE, b"a"),
     "flood-burst": (1, 50, 20, 930, b"b"),
+    # the same from 10 addresses, each within its flood-burst-per-ip
+    "flood-burst-10-addresses": (10, 50, 20, 930, b"b"),
 }
 
 
