@@ -17,6 +17,17 @@
  * next iteration (deferred), after every queue had a write.  So no burst,
  * however many clients or addresses send it, is judged by the send-queue
  * limits before the kernel was offered it (conn-output.c).
+ *
+ * The next iteration may come before any reader had time to read, so
+ * deferred lines also wait at a gate: when an iteration spent its budget
+ * and clients it fed are still over half of sendq-soft after their write,
+ * the gate closes until each of them has taken its output (or gone).  The
+ * readers set the pace of a burst, not the senders.  Only a client that is
+ * reading holds the gate (one that took nothing for CONN_GATE_MAX_MS is
+ * left to the send-queue limits), and none for longer than that at a time.  While it is closed every client waits at it, since
+ * which room a line is for is only known once it is handled; it closes
+ * only after an iteration that spent its budget, so chat at ordinary rates
+ * never meets it.
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -44,20 +55,34 @@
  */
 #define CONN_LIBEVENT_READ	4096	/* EVBUFFER_MAX_READ in buffer.c */
 
+#define CONN_GATE_MAX_MS	1000
+
 static struct conn_list	 conn_deferred = TAILQ_HEAD_INITIALIZER(conn_deferred);
 static struct event	*conn_resume;	/* next iteration: the deferred */
 static uint64_t		 conn_iteration_bytes;	/* per recipient, so far */
+static int		 conn_budget_spent;	/* this iteration */
+
+/* The gate deferred lines wait at while the clients they fed catch up. */
+static struct {
+	int		 closed;
+	uint32_t	 epoch;		/* of the holders, while closed */
+	size_t		 holders;	/* fed clients still behind */
+	size_t		 next_behind;	/* this iteration's count */
+	struct event	*timer;		/* opens it at the latest */
+} conn_gate;
 
 static char		*conn_line;	/* framing scratch */
 static char		*conn_clean;	/* sanitizing scratch */
 static size_t		 conn_scratch_max;
 
 static void	conn_resume_cb(evutil_socket_t, short, void *);
+static void	conn_gate_timer_cb(evutil_socket_t, short, void *);
 
 void
 conn_input_init(struct event_base *base)
 {
 	conn_resume = evtimer_new(base, conn_resume_cb, NULL);
+	conn_gate.timer = evtimer_new(base, conn_gate_timer_cb, NULL);
 }
 
 /* Scratch for the longest line the config allows; it only grows. */
@@ -79,32 +104,101 @@ conn_input_free(void)
 	if (conn_resume != NULL)
 		event_free(conn_resume);
 	conn_resume = NULL;
+	if (conn_gate.timer != NULL)
+		event_free(conn_gate.timer);
+	conn_gate.timer = NULL;
 	free(conn_line);
 	free(conn_clean);
 	conn_line = conn_clean = NULL;
 	conn_scratch_max = 0;
 }
 
+/* Run the deferred in the next iteration, unless the gate is closed. */
+static void
+conn_resume_soon(void)
+{
+	struct timeval	now = { 0, 0 };
+
+	if (!conn_gate.closed && !TAILQ_EMPTY(&conn_deferred) &&
+	    !evtimer_pending(conn_resume, NULL))
+		evtimer_add(conn_resume, &now);
+}
+
+static void
+conn_gate_open(void)
+{
+	conn_gate.closed = 0;
+	evtimer_del(conn_gate.timer);
+	conn_resume_soon();
+}
+
+static void
+conn_gate_timer_cb(evutil_socket_t fd, short what, void *arg)
+{
+	stats.gate_timeouts++;
+	conn_gate_open();
+}
+
+/*
+ * The tick wrote c's output: if c is behind but reading (it took output
+ * within CONN_GATE_MAX_MS), it holds the gate, if this iteration spent its
+ * budget and closes it.  One that takes nothing is not waited for: the
+ * send-queue limits see to it.
+ */
+void
+conn_gate_note(struct conn *c)
+{
+	uint32_t	now_ms = (uint32_t)(bucket_now_us() / 1000);
+
+	if (!conn_budget_spent || now_ms - c->took_ms > CONN_GATE_MAX_MS)
+		return;
+	if (conn_sendq(c) > conn_config->sendq_soft / 2) {
+		conn_gate.next_behind++;
+		c->gate_epoch = conn_gate.epoch + 1;
+	}
+}
+
+/* c has taken its output, or is going: it holds the gate no more. */
+void
+conn_gate_release(struct conn *c, int gone)
+{
+	if (!conn_gate.closed || c->gate_epoch != conn_gate.epoch ||
+	    (!gone && conn_sendq(c) > conn_config->sendq_soft / 2))
+		return;
+	c->gate_epoch = 0;
+	if (--conn_gate.holders == 0)
+		conn_gate_open();
+}
+
 /* The loop iteration is over: every queue has had its write. */
 void
 conn_iteration_end(void)
 {
+	struct timeval	max = { CONN_GATE_MAX_MS / 1000,
+			    (CONN_GATE_MAX_MS % 1000) * 1000 };
+
+	if (conn_budget_spent && conn_gate.next_behind > 0) {
+		conn_gate.closed = 1;
+		conn_gate.epoch++;
+		conn_gate.holders = conn_gate.next_behind;
+		stats.gate_closed++;
+		evtimer_add(conn_gate.timer, &max);
+	}
 	conn_iteration_bytes = 0;
+	conn_budget_spent = 0;
+	conn_gate.next_behind = 0;
 }
 
-/* Read c again in the next loop iteration. */
+/* Read c again in the next loop iteration (at the earliest). */
 void
 conn_defer(struct conn *c)
 {
-	struct timeval	now = { 0, 0 };
-
 	if (c->deferred || c->dead)
 		return;
 	c->deferred = 1;
 	conn_reading(c);
 	TAILQ_INSERT_TAIL(&conn_deferred, c, wait_entry);
-	if (!evtimer_pending(conn_resume, NULL))
-		evtimer_add(conn_resume, &now);
+	conn_resume_soon();
 }
 
 void
@@ -238,7 +332,9 @@ conn_process_input(struct conn *c)
 			conn_pause(c);
 			break;
 		}
-		if (conn_iteration_bytes >= conn_config->sendq_soft) {
+		if (conn_iteration_bytes >= conn_config->sendq_soft ||
+		    conn_gate.closed) {
+			conn_budget_spent |= !conn_gate.closed;
 			conn_defer(c);
 			break;
 		}

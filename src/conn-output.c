@@ -42,6 +42,12 @@ static void		(*conn_held)(void);	/* see conn_hold */
 static int		 conn_releasing;	/* held output going out */
 
 static void
+conn_wire_release(const void *data, size_t len, void *arg)
+{
+	msg_wire_unref(arg);
+}
+
+static void
 conn_mark_dirty(struct conn *c)
 {
 	if (!c->dirty) {
@@ -104,9 +110,13 @@ conn_count_queued(struct conn *c, size_t len)
 		c->queued += len;
 }
 
-/* Queue bytes for the client; dropped if the connection is going away. */
-void
-conn_send(struct conn *c, const void *data, size_t len)
+/*
+ * Queue len bytes of data for c, or of w->data if w is not NULL (then
+ * shared by reference when big: every member of a room gets the same
+ * bytes, and one copy serves them all).  Dropped if c is going away.
+ */
+static void
+conn_queue(struct conn *c, const char *data, size_t len, struct msg_wire *w)
 {
 	struct evbuffer	*out = c->out;
 	ssize_t		 n;
@@ -119,7 +129,7 @@ conn_send(struct conn *c, const void *data, size_t len)
 	 * Held output handed out by the tick (a fan-out run, the same bytes
 	 * for every member) is this client's whole output for the iteration:
 	 * with nothing queued before it, write it from the shared buffer and
-	 * copy only what the kernel does not take.
+	 * keep only what the kernel does not take.
 	 */
 	if (conn_tick_release && !c->tls && !c->dirty && !c->write_armed &&
 	    evbuffer_get_length(out) == 0) {
@@ -131,13 +141,34 @@ conn_send(struct conn *c, const void *data, size_t len)
 			n = 0;
 		}
 		stats.bytes_out += (uint64_t)n;
-		data = (const char *)data + n;
+		if (n > 0)
+			c->took_ms = (uint32_t)(bucket_now_us() / 1000);
+		data += n;
 		len -= (size_t)n;
 		if (len == 0)
 			return;
 	}
-	evbuffer_add(out, data, len);
+	if (w == NULL || len < CONN_REFERENCE_MIN ||
+	    evbuffer_add_reference(out, data, len, conn_wire_release,
+	    msg_wire_ref(w)) == -1) {
+		if (w != NULL && len >= CONN_REFERENCE_MIN)
+			msg_wire_unref(w);	/* the cleanup is not called */
+		evbuffer_add(out, data, len);
+	}
 	conn_mark_dirty(c);
+}
+
+void
+conn_send(struct conn *c, const void *data, size_t len)
+{
+	conn_queue(c, data, len, NULL);
+}
+
+/* Queue a rendering shared by many clients (a message, a fan-out run). */
+void
+conn_send_wire(struct conn *c, struct msg_wire *w)
+{
+	conn_queue(c, w->data, w->len, w);
 }
 
 void
@@ -165,32 +196,11 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	free(big);
 }
 
-static void
-conn_wire_release(const void *data, size_t len, void *arg)
-{
-	msg_wire_unref(arg);
-}
-
 /* Queue a shared message, already rendered in m->wire. */
 void
 conn_send_msg(struct conn *c, struct msg *m)
 {
-	struct msg_wire	*w = m->wire;
-
-	conn_release();
-	if (w->len < CONN_REFERENCE_MIN) {
-		conn_send(c, w->data, w->len);
-		return;
-	}
-	if (c->dead)
-		return;
-	conn_count_queued(c, w->len);
-	if (evbuffer_add_reference(c->out, w->data, w->len,
-	    conn_wire_release, msg_wire_ref(w)) == -1) {
-		msg_wire_unref(w);	/* the cleanup is not called on failure */
-		evbuffer_add(c->out, w->data, w->len);
-	}
-	conn_mark_dirty(c);
+	conn_send_wire(c, m->wire);
 }
 
 /* Count what c holds now against its host and the daemon's budget. */
@@ -216,6 +226,7 @@ conn_judge(struct conn *c)
 	conn_account(c);
 	if (c->dead || c->closing)
 		return;
+	conn_gate_release(c, 0);
 	if (queued <= conn_config->sendq_soft) {
 		c->soft_since_ms = 0;
 		return;
@@ -229,6 +240,9 @@ conn_judge(struct conn *c)
 		    "max-memory";
 	if (why == NULL) {
 		if (c->soft_since_ms == 0) {
+			log_debug("client %llu: %zu bytes not taken, above "
+			    "sendq-soft: its clock starts",
+			    (unsigned long long)c->id, queued);
 			c->soft_since_ms = bucket_now_us() / 1000;
 			conn_schedule(c);
 		}
@@ -260,8 +274,10 @@ conn_flush(struct conn *c)
 			conn_abort(c, "write error");
 			return;
 		}
-		if (n > 0)
+		if (n > 0) {
 			stats.bytes_out += (uint64_t)n;
+			c->took_ms = (uint32_t)(bucket_now_us() / 1000);
+		}
 	}
 	conn_judge(c);
 	if (!c->dead && evbuffer_get_length(out) > 0) {
@@ -280,6 +296,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	struct conn	*c = arg;
 
 	c->judge_due = 0;
+	c->took_ms = (uint32_t)(bucket_now_us() / 1000);
 	conn_judge(c);
 	if (c->dead && !c->closing)
 		return;
@@ -317,6 +334,8 @@ conn_tick_flush(void)
 			c->judge_due = 1;
 			conn_schedule(c);
 		}
+		if (!c->dead)
+			conn_gate_note(c);
 		conn_pager_run(c);
 	}
 }

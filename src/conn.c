@@ -478,6 +478,7 @@ conn_free(struct conn *c)
 {
 	conn_forget_dirty(c);
 	conn_undefer(c);
+	conn_gate_release(c, 1);
 	TAILQ_REMOVE(&conn_all, c, all_entry);
 	conn_total--;
 	host_hold(c->host, -(int64_t)c->held);

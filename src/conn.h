@@ -19,6 +19,7 @@ struct config;
 struct conn;
 struct host;
 struct msg;
+struct msg_wire;
 struct session;
 struct ssl_st;		/* OpenSSL's SSL */
 struct conn_pager;
@@ -68,6 +69,8 @@ struct conn {
 	/* Flood control (conn-input.c) and memory held (conn-output.c). */
 	struct bucket		 flood;
 	size_t			 held;		/* bytes charged to the host */
+	uint32_t		 gate_epoch;	/* holds conn-input.c's gate */
+	uint32_t		 took_ms;	/* last took output (wraps) */
 	uint64_t		 queued;	/* bytes its own lines queued it */
 
 	/* Output: batched direct writes and the send-queue limits. */
@@ -120,6 +123,7 @@ void		 conn_send(struct conn *, const void *, size_t);
 void		 conn_printf(struct conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 conn_send_msg(struct conn *, struct msg *);
+void		 conn_send_wire(struct conn *, struct msg_wire *);
 void		 conn_page(struct conn *, conn_pager_fn *, void *arg,
 		    void (*free_arg)(void *));
 int		 conn_paging(const struct conn *);

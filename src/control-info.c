@@ -48,6 +48,8 @@ static const struct {
 	{ "bytes_out", &stats.bytes_out },
 	{ "flood_pauses", &stats.flood_pauses },
 	{ "scrollback_refused", &stats.scrollback_refused },
+	{ "gate_closed", &stats.gate_closed },
+	{ "gate_timeouts", &stats.gate_timeouts },
 	{ "errors_sent", &stats.errors_sent },
 	{ "peak_clients", &stats.peak_clients },
 	{ "control_requests", &stats.control_requests },

@@ -81,40 +81,38 @@ proto_format_msg(struct msg *m)
 
 /*
  * The lines of a fan-out run (room.c), rendered once for all its members:
- * the same serial gets the same buffer back.  NULL if a message is long
- * enough to be shared by reference instead (conn_send_msg).
+ * the same serial gets the same rendering back, which the members' queues
+ * share (conn_send_wire).  NULL if a message is long enough to be shared by
+ * reference on its own (conn_send_msg).
  */
-const char *
-proto_format_run(struct msg **msgs, size_t n, uint64_t serial, size_t *len)
+struct msg_wire *
+proto_format_run(struct msg **msgs, size_t n, uint64_t serial)
 {
-	static char	*buf;
-	static size_t	 cap, used;
-	static uint64_t	 done;
-	static int	 big;
-	struct msg_wire	*w;
-	size_t		 i;
+	static struct msg_wire	*run;
+	static uint64_t		 done;
+	static int		 big;
+	size_t			 i, len = 0;
 
-	if (serial != done) {
-		done = serial;
-		used = 0;
-		big = 0;
-		for (i = 0; i < n && !big; i++) {
-			proto_format_msg(msgs[i]);
-			w = msgs[i]->wire;
-			if (w->len >= CONN_REFERENCE_MIN) {
-				big = 1;
-				break;
-			}
-			if (used + w->len > cap) {
-				cap = (used + w->len) * 2;
-				buf = xreallocarray(buf, 1, cap);
-			}
-			memcpy(buf + used, w->data, w->len);
-			used += w->len;
+	if (serial == done)
+		return big ? NULL : run;
+	done = serial;
+	msg_wire_unref(run);	/* the queues that share it keep it */
+	run = NULL;
+	big = 0;
+	for (i = 0; i < n; i++) {
+		proto_format_msg(msgs[i]);
+		if (msgs[i]->wire->len >= CONN_REFERENCE_MIN) {
+			big = 1;
+			return NULL;
 		}
+		len += msgs[i]->wire->len;
 	}
-	*len = used;
-	return big ? NULL : buf;
+	run = msg_wire_new(len);
+	for (len = 0, i = 0; i < n; i++) {
+		memcpy(run->data + len, msgs[i]->wire->data, msgs[i]->wire->len);
+		len += msgs[i]->wire->len;
+	}
+	return run;
 }
 
 /* The length of m's HIST line. */

@@ -187,15 +187,15 @@ static void
 proto_deliver_run(struct session *s, struct msg **msgs, size_t n,
     uint64_t serial)
 {
-	const char	*lines;
-	size_t		 len, i;
+	struct msg_wire	*run;
+	size_t		 i;
 
-	if ((lines = proto_format_run(msgs, n, serial, &len)) == NULL) {
+	if ((run = proto_format_run(msgs, n, serial)) == NULL) {
 		for (i = 0; i < n; i++)
 			proto_deliver(s, msgs[i]);
 		return;
 	}
-	conn_send(s->client, lines, len);
+	conn_send_wire(s->client, run);
 }
 
 /* A fan-out run is pending: deliver it before any other output. */

@@ -8,6 +8,7 @@
 struct config;
 struct conn;
 struct msg;
+struct msg_wire;
 
 void		 proto_configure(const struct config *);
 void		 proto_connected(struct conn *);
@@ -18,8 +19,7 @@ const char	*proto_client_name(const struct conn *);
 
 /* proto-format.c: rendering events as lines. */
 void		 proto_format_msg(struct msg *);
-const char	*proto_format_run(struct msg **, size_t, uint64_t serial,
-		    size_t *len);
+struct msg_wire	*proto_format_run(struct msg **, size_t, uint64_t serial);
 size_t		 proto_history_size(const struct msg *);
 void		 proto_send_history(struct conn *, const struct msg *);
 

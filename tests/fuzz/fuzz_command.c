@@ -157,6 +157,14 @@ conn_send_msg(struct conn *c, struct msg *m)
 		record(fake_of(c), m->wire->data, m->wire->len);
 }
 
+void
+conn_send_wire(struct conn *c, struct msg_wire *w)
+{
+	release();
+	if (!c->dead)
+		record(fake_of(c), w->data, w->len);
+}
+
 /* A paged answer: conn.c starts it at the tick, after the line. */
 void
 conn_page(struct conn *c, conn_pager_fn *fn, void *arg,
