@@ -223,12 +223,13 @@ results=()
 pass() { echo "PASS $1"; results+=("PASS $1"); }
 fail() { echo "FAIL $1: $2"; results+=("FAIL $1"); }
 
-# The chatd started by the run command's shell (the last step of its &&).
-chatd_child() {
+# The chatd the run command started: the last step of its &&, which bash
+# runs in its own process (bash 5.2 execs it) or in a child.
+run_chatd() {
 	local pid
-	for pid in $(cat /proc/"$run_pid"/task/*/children 2>/dev/null); do
-		[ "$(cat /proc/"$pid"/comm 2>/dev/null)" = chatd ] && echo "$pid"
-	done
+	for pid in "$run_pid" $(cat /proc/"$run_pid"/task/*/children); do
+		[ "$(cat /proc/"$pid"/comm)" = chatd ] && echo "$pid"
+	done 2>/dev/null
 }
 
 # Drive the README's nc tour line by line: a line whose first word is in
@@ -306,9 +307,9 @@ run_command_steps() {
 		fail "run command" "chatd logged it listens, but 127.0.0.1:$readme_port has no listener"
 		return
 	fi
-	pid=$(chatd_child)
+	pid=$(run_chatd)
 	if [ -z "$pid" ]; then
-		fail "run command" "no chatd process under the run command's shell"
+		fail "run command" "no chatd process from the run command"
 		return
 	fi
 	if ! nc_tour; then
