@@ -16,7 +16,7 @@ import socket
 import threading
 import time
 
-from conftest import Client, rss_kib, wait_until
+from conftest import rss_kib, scaled, wait_until
 
 UNDER_WRAPPER = bool(os.environ.get("CHATD_WRAPPER"))
 
@@ -136,7 +136,7 @@ class Witness:
 
     def _read(self):
         prefix = "MSG %s %s " % (self.room, self.pub.nick)
-        deadline = time.monotonic() + 600
+        deadline = time.monotonic() + scaled(600)
         poke = time.monotonic()
         try:
             while time.monotonic() < deadline:
@@ -163,8 +163,8 @@ class Witness:
 
     def stop(self, timeout=60):
         self._stop.set()
-        self._pub_thread.join(timeout)
-        self._rd_thread.join(timeout)
+        self._pub_thread.join(scaled(timeout))
+        self._rd_thread.join(scaled(timeout))
         assert not self._rd_thread.is_alive(), \
             self.error or "witness reader did not see END"
         assert self.error is None, self.error
@@ -198,7 +198,7 @@ def assert_serving(d, room=None):
 def control_request(path, command, *args, timeout=10.0):
     """One admin request on the control socket; returns the final JSON."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
+    s.settimeout(scaled(timeout))
     try:
         s.connect(path)
         s.sendall((json.dumps({"version": 1, "command": command,
@@ -246,7 +246,7 @@ def churn(port, total, batch=200, payload=None, linger0=False, read_first=False,
     daemon's unread input).  Returns how many connected."""
     connected = 0
     sel = selectors.DefaultSelector()
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     done = 0
     while done < total:
         n = min(batch, total - done)

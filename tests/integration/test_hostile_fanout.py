@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 
+from conftest import scaled
 from hostile import FAST, RssGuard, Witness, assert_serving
 
 ROOM = "#fan"
@@ -28,7 +29,7 @@ class Member(threading.Thread):
         self.error = None
 
     def run(self):
-        deadline = time.monotonic() + self.seconds
+        deadline = time.monotonic() + scaled(self.seconds)
         try:
             while time.monotonic() < deadline:
                 line = self.c.try_line(timeout=1.0)
@@ -84,7 +85,7 @@ def _setup(d, nmembers=3):
 def _finish(p, members, total):
     p.send("END")
     for m in members:
-        m.join(60)
+        m.join(scaled(60))
         assert m.error is None, (m.c.name, m.error)
         assert m.seqs == list(range(total)), (
             "%s lost or reordered messages: %d of %d" % (m.c.name, len(m.seqs), total))
@@ -126,7 +127,7 @@ def test_reset_mid_fanout(chatd):
         quits = {l.split()[1] for l in m.others if l.startswith("QUIT ")}
         assert quits >= set(quitters), set(quitters) - quits
     n, worst = w.stop()
-    assert worst < 1.0, worst
+    assert worst < scaled(1.0), worst
     p.close()
     for m in members:
         m.c.close()
@@ -139,7 +140,7 @@ def _leaver_stream(c, publisher_nick, timeout=20):
     rejoin: a list of runs."""
     prefix = "MSG %s %s " % (ROOM, publisher_nick)
     runs = [[]]
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
         raw = c.try_raw_line(timeout=0.5)
         if raw is None:
@@ -283,6 +284,6 @@ def test_nick_races(chatd):
         holder.close()
         taker.close()
     n, worst = w.stop()
-    assert worst < 1.0, worst
+    assert worst < scaled(1.0), worst
     rss.check()
     assert_serving(d)

@@ -12,7 +12,7 @@ daemon's own (user-space) queue for the stalled client precisely:
 import threading
 import time
 
-from conftest import TCP_ESTABLISHED, daemon_queue, tcp_queues
+from conftest import TCP_ESTABLISHED, daemon_queue, scaled, tcp_queues
 
 CFG = {
     "sendq-hard": 65536,
@@ -42,7 +42,7 @@ class Reader(threading.Thread):
         self.error = None
 
     def run(self):
-        deadline = time.monotonic() + self.seconds
+        deadline = time.monotonic() + scaled(self.seconds)
         try:
             while time.monotonic() < deadline:
                 raw = self.c.try_raw_line(timeout=1.0)
@@ -102,7 +102,7 @@ def test_stalled_member_disconnected_readers_get_everything(chatd):
     t0 = time.monotonic()
     echo_prefix = "MSG #lobby %s " % p.nick
     while True:
-        assert time.monotonic() - t0 < 100, "publishing took too long (%d sent, %d acked)" % (seq, acked)
+        assert time.monotonic() - t0 < scaled(100), "publishing took too long (%d sent, %d acked)" % (seq, acked)
         want_more = seq < max_lines and not (s_gone and seq >= min_lines)
         if not want_more and acked == seq:
             break
@@ -141,7 +141,7 @@ def test_stalled_member_disconnected_readers_get_everything(chatd):
     p.send("END")
     p.expect("MSG #lobby %s END" % p.nick)
     for r in readers:
-        r.join(60)
+        r.join(scaled(60))
     for r in readers:
         assert r.done and r.error is None, (r.error, len(r.seqs))
         assert r.seqs == list(range(seq)), \
@@ -204,7 +204,7 @@ class SoftPusher:
         t_soft = None
         t0 = time.monotonic()
         while True:
-            assert time.monotonic() - t0 < deadline, "could not fill the queue"
+            assert time.monotonic() - t0 < scaled(deadline), "could not fill the queue"
             q = self.queue()
             assert q is not None, "stalled client disconnected while filling (queue %s)" % q
             assert q < limit, "queue %d went over %d" % (q, limit)
@@ -230,7 +230,7 @@ def test_soft_limit_exceeded_for_long_disconnects(chatd):
         if q is not None and q > 20000:
             break
     t_disc = None
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + scaled(10)
     while time.monotonic() < deadline:
         q = server_side(d, s)
         if q is None or q[2] != TCP_ESTABLISHED:
@@ -245,7 +245,7 @@ def test_soft_limit_exceeded_for_long_disconnects(chatd):
     held = t_disc - t_soft
     assert held >= 1.0, "disconnected %.2fs after passing sendq-soft: soft limit acted like " \
         "a hard one" % held
-    assert held <= 7.0, held
+    assert held <= scaled(7.0), held
     lines = s.wait_eof(timeout=60)
     prefix = "MSG #soft %s " % p.nick
     got = [int(l[len(prefix):][:6]) for l in lines if l.startswith(prefix)]
@@ -262,7 +262,7 @@ def test_brief_excursion_above_soft_limit_is_tolerated(chatd):
     # as soon as a few KB leave the kernel buffers, long before 2 s
     started = time.monotonic() - t_soft
     assert started < 1.0, "test too slow: started reading %.2fs after passing soft" % started
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + scaled(20)
     while s.rx_total - pusher.base_rx < pusher.expected:
         assert time.monotonic() < deadline, "could not drain"
         s.try_raw_line(timeout=0.5)
@@ -297,7 +297,7 @@ def test_sendq_limits_do_not_affect_fast_readers(chatd):
     sent = 0
     t0 = time.monotonic()
     while acked < n:
-        assert time.monotonic() - t0 < 60
+        assert time.monotonic() - t0 < scaled(60)
         while sent < n and sent - acked < window and \
                 sent - len(reader.seqs) < max_lead:
             p.send(text_for(sent, 1000))
@@ -310,6 +310,6 @@ def test_sendq_limits_do_not_affect_fast_readers(chatd):
             acked += 1
         assert not line.startswith(("NACK ", "BYE ")), line
     p.send("END")
-    reader.join(60)
+    reader.join(scaled(60))
     assert reader.done and reader.error is None, reader.error
     assert reader.seqs == list(range(n))
