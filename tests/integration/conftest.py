@@ -98,12 +98,6 @@ def daemon_env(extra=None):
     env = dict(os.environ)
     for k in _SCRUB_ENV:
         env.pop(k, None)
-    # Keep ASan's quarantine small so that RSS measurements are about the
-    # daemon's own buffering, not about freed memory ASan holds on to.
-    asan = env.get("ASAN_OPTIONS", "")
-    if "quarantine_size_mb" not in asan:
-        asan = (asan + ":" if asan else "") + "quarantine_size_mb=4"
-    env["ASAN_OPTIONS"] = asan
     if "UBSAN_OPTIONS" not in env:
         env["UBSAN_OPTIONS"] = "print_stacktrace=1"
     if extra:
