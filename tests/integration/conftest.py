@@ -770,6 +770,72 @@ def ipv6_loopback_available():
         s.close()
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def recv_to_eof(sock, timeout=10.0):
+    """Every byte sock receives until the peer closes it (EOF, or a reset,
+    which ends it with what came before); fails after scaled(timeout)."""
+    sock.settimeout(scaled(timeout))
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        except socket.timeout:
+            raise ClientError("peer did not close within %.1fs; received %d bytes, "
+                              "ending %r" % (scaled(timeout), len(data), data[-200:]))
+        if not chunk:
+            return data
+        data += chunk
+
+
+class Reader(threading.Thread):
+    """Reads everything a client receives until the publisher's `end`
+    message in room: keeps the sequence numbers (first word) of the
+    publisher's messages in .seqs, the other lines in .others; .done once
+    `end` arrived, .error says what went wrong otherwise."""
+
+    def __init__(self, client, publisher_nick, room="#lobby", end="END", seconds=150):
+        super().__init__(daemon=True)
+        self.c = client
+        self.prefix = "MSG %s %s " % (room, publisher_nick)
+        self.end = end
+        self.seconds = seconds
+        self.seqs = []
+        self.others = []
+        self.done = False
+        self.error = None
+
+    def run(self):
+        deadline = time.monotonic() + scaled(self.seconds)
+        try:
+            while time.monotonic() < deadline:
+                raw = self.c.try_raw_line(timeout=1.0)
+                if raw is None:
+                    if self.c.eof:
+                        self.error = "connection closed (others: %r)" % self.others[-5:]
+                        return
+                    continue
+                line = raw.decode("utf-8")
+                if line.startswith(self.prefix):
+                    text = line[len(self.prefix):]
+                    if text == self.end:
+                        self.done = True
+                        return
+                    self.seqs.append(int(text.split()[0]))
+                else:
+                    self.others.append(line)
+            self.error = "timed out after %ss with %d messages" % (self.seconds, len(self.seqs))
+        except Exception as e:  # reported by the test
+            self.error = repr(e)
+
+
 def wait_until(pred, timeout, interval=0.05):
     """Poll pred until it returns a true value (returned) or scaled(timeout)
     has passed (its last value is returned)."""

@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 
-from conftest import rss_kib, scaled, wait_until
+from conftest import recv_to_eof, rss_kib, scaled, wait_until
 
 UNDER_WRAPPER = bool(os.environ.get("CHATD_WRAPPER"))
 
@@ -199,23 +199,30 @@ def assert_serving(d, room=None):
     b.close()
 
 
-def control_request(path, command, *args, timeout=10.0):
-    """One admin request on the control socket; returns the final JSON."""
+def control_lines(path, payload, timeout=10.0):
+    """Send payload (bytes) on the control socket at path; return the JSON
+    lines of the answer, read until the daemon closes.  A daemon that
+    refuses a request may close before it read all of it: the answer it
+    wrote is still returned."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(scaled(timeout))
     try:
         s.connect(path)
-        s.sendall((json.dumps({"version": 1, "command": command,
-                               "args": list(args)}) + "\n").encode())
-        buf = b""
-        while True:
-            data = s.recv(65536)
-            if not data:
-                break
-            buf += data
+        try:
+            s.sendall(payload)
+        except OSError:
+            pass
+        data = recv_to_eof(s, timeout)
     finally:
         s.close()
-    lines = [json.loads(l) for l in buf.decode().splitlines() if l.strip()]
+    return [json.loads(l) for l in data.decode().splitlines() if l.strip()]
+
+
+def control_request(path, command, *args, timeout=10.0):
+    """One admin request on the control socket; returns the final JSON."""
+    lines = control_lines(path, (json.dumps({"version": 1, "command": command,
+                                             "args": list(args)}) + "\n").encode(),
+                          timeout)
     assert lines, "no answer on the control socket"
     return lines[-1]
 

@@ -21,9 +21,8 @@ import time
 import pytest
 
 from conftest import Client, chatd_exe, daemon_env, scaled, wait_until, write_config
+from hostile import FAST, control_lines
 
-FAST = {"flood-rate": 100000, "flood-burst": 100000, "flood-rate-per-ip": 0,
-        "connect-rate-per-ip": 0}
 RUN_TIMEOUT = scaled(20)
 
 
@@ -143,28 +142,6 @@ def admin(chatd, ctl_dir):
     for c in ctls:
         for s in c.streams:
             s.stop()
-
-
-def raw_request(sock, payload, timeout=5.0):
-    """Send raw bytes on the control socket; return the parsed reply lines."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(scaled(timeout))
-    s.connect(sock)
-    try:
-        s.sendall(payload)
-    except OSError:
-        pass    # refused before it read everything: the answer is there
-    data = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            break
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return [json.loads(l) for l in data.splitlines()]
 
 
 # ---------------------------------------------------------------- looking
@@ -752,12 +729,12 @@ def test_garbage_and_bad_requests(admin):
         (b'{"version":1,"command":"status","args":["x"]}\n', "bad-usage"),
     ]
     for payload, code in cases:
-        lines = raw_request(ctl.sock, payload)
+        lines = control_lines(ctl.sock, payload)
         assert len(lines) == 1 and lines[0]["ok"] is False, (payload, lines)
         assert lines[0]["code"] == code, (payload, lines)
         chat_works(d, a, b, "still here")
     # the documented request, by hand; args after the words join as text
-    lines = raw_request(ctl.sock, b'{"version":1,"command":"say","args":'
+    lines = control_lines(ctl.sock, b'{"version":1,"command":"say","args":'
                         b'["#lobby","two","words"]}\r\n')
     assert lines == [{"ok": True, "result": {"said_in": "#lobby"}}]
     assert a.expect("MSG #lobby @operator") == "MSG #lobby @operator two words"
@@ -766,7 +743,7 @@ def test_garbage_and_bad_requests(admin):
 def test_huge_line_and_half_a_request(admin):
     d, ctl = admin()
     a, b = d.client(), d.client()
-    lines = raw_request(ctl.sock, b"{" + b"x" * (200 * 1024))
+    lines = control_lines(ctl.sock, b"{" + b"x" * (200 * 1024))
     assert [l["code"] for l in lines] == ["request-too-long"]
     chat_works(d, a, b, "after the huge line")
     half = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -9,7 +9,7 @@ import resource
 import socket
 import time
 
-from conftest import scaled, wait_until
+from conftest import recv_to_eof, scaled, wait_until
 from hostile import (FAST, RssGuard, UNDER_WRAPPER, Witness, assert_serving,
                      churn, control_request, stats, wait_clients)
 
@@ -80,14 +80,7 @@ def test_silent_connections_and_idle_timeout(chatd):
         time.sleep(0.5)
         rss.sample()
     for s in silent:
-        s.settimeout(scaled(10))
-        data = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        lines = data.split(b"\r\n")
+        lines = recv_to_eof(s).split(b"\r\n")
         assert lines[0].startswith(b"HELLO "), lines[:3]
         assert lines[-2].startswith(b"BYE idle-timeout"), lines[-3:]
         s.close()
@@ -207,13 +200,7 @@ def test_ten_thousand_connects_with_sending(chatd, tmp_path):
 # ---------------------------------------------------------------- half-close
 
 def _read_to_eof(sock, timeout=10):
-    sock.settimeout(scaled(timeout))
-    data = b""
-    while True:
-        chunk = sock.recv(65536)
-        if not chunk:
-            return data.decode().split("\r\n")[:-1]
-        data += chunk
+    return recv_to_eof(sock, timeout).decode().split("\r\n")[:-1]
 
 
 def test_half_closed_client_gets_all_pending_output(chatd):

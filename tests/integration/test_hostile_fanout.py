@@ -9,45 +9,10 @@ import socket
 import threading
 import time
 
-from conftest import scaled
+from conftest import Reader, scaled
 from hostile import FAST, RssGuard, Witness, assert_serving
 
 ROOM = "#fan"
-
-
-class Member(threading.Thread):
-    """Reads everything a member receives; keeps the publisher's sequence
-    numbers and the other lines."""
-
-    def __init__(self, client, publisher_nick, seconds=120):
-        super().__init__(daemon=True)
-        self.c = client
-        self.prefix = "MSG %s %s " % (ROOM, publisher_nick)
-        self.seconds = seconds
-        self.seqs = []
-        self.others = []
-        self.error = None
-
-    def run(self):
-        deadline = time.monotonic() + scaled(self.seconds)
-        try:
-            while time.monotonic() < deadline:
-                line = self.c.try_line(timeout=1.0)
-                if line is None:
-                    if self.c.eof:
-                        self.error = "disconnected"
-                        return
-                    continue
-                if line.startswith(self.prefix):
-                    text = line[len(self.prefix):]
-                    if text == "END":
-                        return
-                    self.seqs.append(int(text.split()[0]))
-                else:
-                    self.others.append(line)
-            self.error = "no END within %ss" % self.seconds
-        except Exception as e:
-            self.error = repr(e)
 
 
 def _join(c, room=ROOM):
@@ -75,7 +40,7 @@ def _setup(d, nmembers=3):
         c = d.client(name="member%d" % i)
         _join(c)
         c.sync()
-        members.append(Member(c, p.nick))
+        members.append(Reader(c, p.nick, room=ROOM))
     p.sync()
     for m in members:
         m.start()

@@ -9,10 +9,9 @@ daemon's own (user-space) queue for the stalled client precisely:
                    - the daemon socket's kernel send queue (/proc/net/tcp)
 """
 
-import threading
 import time
 
-from conftest import TCP_ESTABLISHED, daemon_queue, scaled, tcp_queues
+from conftest import TCP_ESTABLISHED, Reader, daemon_queue, scaled, tcp_queues
 
 CFG = {
     "sendq-hard": 65536,
@@ -24,45 +23,6 @@ CFG = {
 }
 RSS_LIMIT_MIB = 64
 SMALL_RCVBUF = 4096
-
-
-class Reader(threading.Thread):
-    """Reads everything a client receives; keeps the sequence numbers of the
-    publisher's messages."""
-
-    def __init__(self, client, publisher_nick, room="#lobby", end="END", seconds=150):
-        super().__init__(daemon=True)
-        self.c = client
-        self.prefix = "MSG %s %s " % (room, publisher_nick)
-        self.end = end
-        self.seconds = seconds
-        self.seqs = []
-        self.others = []
-        self.done = False
-        self.error = None
-
-    def run(self):
-        deadline = time.monotonic() + scaled(self.seconds)
-        try:
-            while time.monotonic() < deadline:
-                raw = self.c.try_raw_line(timeout=1.0)
-                if raw is None:
-                    if self.c.eof:
-                        self.error = "connection closed (others: %r)" % self.others[-5:]
-                        return
-                    continue
-                line = raw.decode("utf-8")
-                if line.startswith(self.prefix):
-                    text = line[len(self.prefix):]
-                    if text == self.end:
-                        self.done = True
-                        return
-                    self.seqs.append(int(text[:6]))
-                else:
-                    self.others.append(line)
-            self.error = "timed out after %ss with %d messages" % (self.seconds, len(self.seqs))
-        except Exception as e:  # reported by the test
-            self.error = repr(e)
 
 
 def server_side(d, c):

@@ -11,17 +11,11 @@ import time
 
 import pytest
 
-from conftest import Client, chatd_exe, scaled, share_with_daemon, write_config
+from conftest import Client, chatd_exe, free_port, scaled, share_with_daemon, write_config
 
 ACTIVATE = shutil.which("systemd-socket-activate")
 pytestmark = pytest.mark.skipif(ACTIVATE is None,
                                 reason="systemd-socket-activate not installed")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Notifications:

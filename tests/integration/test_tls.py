@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import Client, scaled
+from conftest import Client, free_port, scaled
 
 OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="needs openssl(1)")
@@ -204,12 +204,6 @@ def test_check_config_rejects_bad_certificate(tmp_path):
                        capture_output=True, text=True)
     assert r.returncode == 1
     assert "tls-cert" in r.stderr
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.mark.skipif(shutil.which("systemd-socket-activate") is None,
