@@ -159,7 +159,10 @@ fi
 logdir=${logdir:-$(mktemp -d /var/tmp/chatd-fresh-debian-logs.XXXXXX)}
 mkdir -p "$logdir" || exit 1
 if [ -z "$root" ]; then
-	root=$(mktemp -d /var/tmp/chatd-fresh-debian.XXXXXX) || exit 1
+	# mktemp's 0700 would become the mode of / inside, shutting out the
+	# tests that run chatctl as nobody
+	root=$(mktemp -d /var/tmp/chatd-fresh-debian.XXXXXX) &&
+		chmod 755 "$root" || exit 1
 	remove_root=1
 fi
 mkdir -p "$root" && root=$(realpath "$root") || exit 1
