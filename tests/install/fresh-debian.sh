@@ -237,9 +237,11 @@ run_chatd() {
 
 # Drive the README's nc tour line by line: a line whose first word is in
 # capitals is the daemon's, to be read and compared; any other line is
-# typed.  After the last line (BYE) the daemon must close the connection.
+# typed.  After the last line (BYE) the daemon must close the connection:
+# nc keeps running while its input is open, but once that is closed too
+# it exits, and only then (without -q it waits for the daemon's EOF).
 nc_tour() {
-	local line got status i
+	local line got status i nc_in
 	coproc NC {
 		exec chroot "$root" /usr/bin/env -i PATH="$path_in_root" \
 		    nc 127.0.0.1 "$readme_port" 2>&1
@@ -265,6 +267,8 @@ nc_tour() {
 			printf '%s\n' "$line" >&"${NC[1]}"
 		fi
 	done
+	nc_in=${NC[1]}
+	exec {nc_in}>&-
 	IFS= read -r -t 10 -u "${NC[0]}" got
 	status=$?
 	if [ "$status" = 0 ]; then
