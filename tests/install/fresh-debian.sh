@@ -97,6 +97,7 @@ mounts_in_root() {
 cleanup() {
 	local rc=$? m
 	trap - EXIT INT TERM
+	[ "$rc" -gt 128 ] && echo "fresh-debian: interrupted, cleaning up"
 	[ -n "$nc_pid" ] && kill "$nc_pid" 2>/dev/null
 	for pid in $run_pid $test_pid; do
 		stop_group "$pid"
