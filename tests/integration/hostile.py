@@ -251,6 +251,32 @@ def wait_clients(path, n, timeout=10.0):
 HANDLED = ("accepted", "refused_full", "refused_per_ip", "refused_banned")
 
 
+# What chatd counts alive now (stats): back at its baseline after a hostile
+# test, where RSS cannot say (the allocator keeps freed memory, ASan
+# quarantines it).
+LIVE = ("clients", "sessions", "rooms", "messages_live", "held_bytes")
+
+
+def live(path):
+    """chatd's live counters (LIVE), from the control socket at path."""
+    st = stats(path)
+    return {k: st[k] for k in LIVE}
+
+
+def wait_live(path, want, timeout=10.0):
+    """Wait until chatd's live counters equal want (a dict of some of
+    them); return all of them."""
+    last = {}
+
+    def settled():
+        last.update(live(path))
+        return all(last[k] == v for k, v in want.items())
+
+    assert wait_until(settled, timeout, 0.1), \
+        "chatd's live counters are %r, expected %r" % (last, want)
+    return last
+
+
 def churn(port, control, total, batch=200, payload=None, linger0=False,
           read_first=False, graceful=False, host="127.0.0.1", timeout=30.0):
     """Open and close `total` connections, `batch` at a time, with
