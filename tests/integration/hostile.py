@@ -34,14 +34,19 @@ def under_asan(pid):
         return False
 
 
-class RssGuard:
-    """RSS of the daemon at the start; check() waits (a little) for it to
-    come back within slack of that.  Only where RSS is the daemon's own:
-    under a wrapper (valgrind) it is the tool's, and ASan holds freed memory
+def rss_meaningful(pid):
+    """Whether the RSS of process pid is its own: not under a wrapper
+    (valgrind: it is the tool's), nor under ASan, which holds freed memory
     in its quarantine and per-size-class caches, returns it when it likes
     and has no malloc_trim (there LeakSanitizer checks for leaks, and the
-    daemon's own counters for what it holds).  Elsewhere check() only
-    prints.
+    daemon's own counters, live(), for what it holds)."""
+    return not UNDER_WRAPPER and not under_asan(pid)
+
+
+class RssGuard:
+    """RSS of the daemon at the start; check() waits (a little) for it to
+    come back within slack of that, where that means something
+    (rss_meaningful); elsewhere check() only prints.
 
     glibc keeps freed heap pages: after a burst of 200 clients that never
     read, chatd had 116 KB in use but 19 MB of heap.  conn.c gives free
@@ -52,7 +57,7 @@ class RssGuard:
         self.d = d
         self.start = rss_kib(d.pid)
         self.peak = self.start
-        self.meaningful = not UNDER_WRAPPER and not under_asan(d.pid)
+        self.meaningful = rss_meaningful(d.pid)
         self.slack_kib = slack_mib * 1024
 
     def sample(self):

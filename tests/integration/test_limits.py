@@ -4,6 +4,7 @@ import re
 import time
 
 from conftest import scaled
+from hostile import rss_meaningful
 
 CFG512 = {"max-line": 512}
 
@@ -96,8 +97,9 @@ def test_ten_megabytes_without_newline(chatd):
     assert not any("AAAA" in l for l in skipped), [l[:80] for l in skipped]
     peak = max(peak, d.rss_kib())
     growth_mib = (peak - base) / 1024.0
-    assert growth_mib < 8, "daemon RSS grew by %.1f MiB while a 10 MB line arrived " \
-        "(base %.1f MiB, peak %.1f MiB)" % (growth_mib, base / 1024.0, peak / 1024.0)
+    assert growth_mib < 8 or not rss_meaningful(d.pid), \
+        "daemon RSS grew by %.1f MiB while a 10 MB line arrived (base %.1f MiB, " \
+        "peak %.1f MiB)" % (growth_mib, base / 1024.0, peak / 1024.0)
     assert time.monotonic() - t0 < scaled(60)
 
 

@@ -12,6 +12,7 @@ daemon's own (user-space) queue for the stalled client precisely:
 import time
 
 from conftest import TCP_ESTABLISHED, Reader, daemon_queue, scaled, tcp_queues
+from hostile import rss_meaningful
 
 CFG = {
     "sendq-hard": 65536,
@@ -108,8 +109,8 @@ def test_stalled_member_disconnected_readers_get_everything(chatd):
             "reader %s lost or reordered messages: got %d of %d" % (r.c.name, len(r.seqs), seq)
         assert any(o.startswith("QUIT %s" % s.nick) for o in r.others), r.others[-10:]
 
-    assert max_rss / 1024.0 < RSS_LIMIT_MIB, "daemon RSS reached %.1f MiB (base %.1f MiB)" % (
-        max_rss / 1024.0, base_rss / 1024.0)
+    assert max_rss / 1024.0 < RSS_LIMIT_MIB or not rss_meaningful(d.pid), \
+        "daemon RSS reached %.1f MiB (base %.1f MiB)" % (max_rss / 1024.0, base_rss / 1024.0)
 
     # The stalled client now reads: what it got is a gap-free prefix, then EOF.
     lines = s.wait_eof(timeout=60)
