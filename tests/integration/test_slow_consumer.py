@@ -17,7 +17,9 @@ from hostile import rss_meaningful
 CFG = {
     "sendq-hard": 65536,
     "sendq-soft": 16384,
-    "sendq-soft-seconds": 2,
+    # the scenarios' clock: a slower machine gets a longer grace, or a
+    # test that is merely slow to react would see the limit act
+    "sendq-soft-seconds": round(scaled(2)),
     "flood-rate": 100000,
     "flood-burst": 100000,
     "flood-rate-per-ip": 0,
@@ -201,12 +203,12 @@ def test_soft_limit_exceeded_for_long_disconnects(chatd):
         if line is not None and line.startswith("QUIT %s" % s.nick):
             t_disc = time.monotonic()
             break
-    assert t_disc is not None, "client above sendq-soft for 10 s was not disconnected " \
-        "(sendq-soft-seconds = 2)"
+    assert t_disc is not None, "client above sendq-soft for %.0f s was not disconnected " \
+        "(sendq-soft-seconds = %d)" % (scaled(10), CFG["sendq-soft-seconds"])
     held = t_disc - t_soft
-    assert held >= 1.0, "disconnected %.2fs after passing sendq-soft: soft limit acted like " \
-        "a hard one" % held
-    assert held <= scaled(7.0), held
+    assert held >= CFG["sendq-soft-seconds"] / 2, "disconnected %.2fs after passing " \
+        "sendq-soft: soft limit acted like a hard one" % held
+    assert held <= CFG["sendq-soft-seconds"] + scaled(5), held
     lines = s.wait_eof(timeout=60)
     prefix = "MSG #soft %s " % p.nick
     got = [int(l[len(prefix):][:6]) for l in lines if l.startswith(prefix)]
@@ -220,17 +222,18 @@ def test_brief_excursion_above_soft_limit_is_tolerated(chatd):
     pusher = SoftPusher(d, s, p)
     t_soft = pusher.push_above(CFG["sendq-soft"] + 1000, 50000)
     # start reading at once: the daemon's queue falls below the soft limit
-    # as soon as a few KB leave the kernel buffers, long before 2 s
+    # as soon as a few KB leave the kernel buffers, long before the grace
     started = time.monotonic() - t_soft
-    assert started < 1.0, "test too slow: started reading %.2fs after passing soft" % started
+    assert started < CFG["sendq-soft-seconds"] / 2, \
+        "test too slow: started reading %.2fs after passing soft" % started
     deadline = time.monotonic() + scaled(20)
     while s.rx_total - pusher.base_rx < pusher.expected:
         assert time.monotonic() < deadline, "could not drain"
         s.try_raw_line(timeout=0.5)
         while s.try_raw_line(timeout=0) is not None:
             pass
-        assert not s.eof, "client was disconnected after %.2fs above sendq-soft (limit 2 s)" \
-            % (time.monotonic() - t_soft)
+        assert not s.eof, "client was disconnected after %.2fs above sendq-soft (limit %d s)" \
+            % (time.monotonic() - t_soft, CFG["sendq-soft-seconds"])
     time.sleep(CFG["sendq-soft-seconds"] + 1.5)
     assert s.sync(timeout=5) == [], "client was disturbed"
     q = server_side(d, s)
