@@ -21,6 +21,7 @@ import fcntl
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import struct
@@ -131,6 +132,23 @@ def share_with_daemon(path):
     while d != top and d.startswith(top + os.sep):
         os.chmod(d, (os.stat(d).st_mode & 0o7777) | 0o011)
         d = os.path.dirname(d)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """As root, a base temporary directory of this session's own.
+
+    share_with_daemon() opens pytest's directories to nobody, but every
+    pytest session that starts makes /tmp/pytest-of-root private (0700)
+    again, and meson runs one session per test file, in parallel: a daemon
+    of another session then found its config unreadable on reload
+    ("reload failed ... Permission denied").  No other session touches a
+    directory of this session's own."""
+    if os.geteuid() != 0 or config.option.basetemp is not None:
+        return
+    base = tempfile.mkdtemp(prefix="chatd-tests-")
+    config.option.basetemp = base
+    config.add_cleanup(lambda: shutil.rmtree(base, ignore_errors=True))
 
 
 def write_config(path, config):
