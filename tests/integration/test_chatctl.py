@@ -531,7 +531,7 @@ class SilentServer:
     def close(self):
         self.stop = True
         if self.accept:
-            self.thread.join(5)
+            self.thread.join(scaled(5))
         for s in self.held:
             s.close()
         self.sock.close()
@@ -593,7 +593,7 @@ def test_tail_and_drain_outlive_the_timeout(admin):
     a.close()
     b.close()
     drain.expect(r"^ended +every client has left$")
-    assert drain.proc.wait(10) == 0
+    assert drain.proc.wait(scaled(10)) == 0
     assert d.wait_exit(10) == 0
 
 

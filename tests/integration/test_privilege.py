@@ -187,7 +187,7 @@ def _status_as(uid, gid, sock):
             "print(s.makefile().readline())\n")
     r = subprocess.run(["setpriv", "--reuid", str(uid), "--regid", str(gid),
                         "--clear-groups", "/usr/bin/python3", "-c", code, sock],
-                       capture_output=True, text=True, timeout=20)
+                       capture_output=True, text=True, timeout=scaled(20))
     assert r.returncode == 0, r.stderr
     return json.loads(r.stdout)
 
