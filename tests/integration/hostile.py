@@ -371,12 +371,12 @@ def crowd(port, n, room_of=None, batch=200, host="127.0.0.1", timeout=60.0):
     their sockets, in connection order.  They are never read again: nothing
     is sent to a client alone in its room, or in none."""
     socks = []
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     sel = selectors.DefaultSelector()
     for first in range(0, n, batch):
         todo = {}
         for i in range(first, min(n, first + batch)):
-            s = socket.create_connection((host, port), timeout=10)
+            s = socket.create_connection((host, port), timeout=scaled(10))
             cmd = b"/part\n" if room_of is None else \
                 ("/join %s\n/part #lobby\n" % room_of(i)).encode()
             s.sendall(cmd)
@@ -545,7 +545,7 @@ class Members:
             return
         self._stop.set()
         if self._thread.is_alive():
-            self._thread.join(5)
+            self._thread.join(scaled(5))
         self._sel.close()
         for s in self.socks:
             s.close()
@@ -596,7 +596,7 @@ class Watch:
 
     def stop(self):
         self._stop.set()
-        self._thread.join(15)
+        self._thread.join(scaled(15))
         last = self.sample()
         assert self.error is None, self.error
         return last
@@ -635,7 +635,7 @@ def assert_held(watch, bound):
     print("held_bytes: before %s, peak %s (bound %d); RSS %.1f -> peak %.1f MiB"
           % (watch.first.get("held_bytes"), held, bound,
              watch.rss_start_kib / 1024.0, watch.rss_peak_kib / 1024.0))
-    if not UNDER_WRAPPER and not under_asan(watch.d.pid):
+    if rss_meaningful(watch.d.pid):
         grew = (watch.rss_peak_kib - watch.rss_start_kib) * 1024
         assert grew <= bound + 32 * 1024 * 1024, "RSS grew by %d bytes" % grew
     assert held is not None, "chatd does not say what it holds (held_bytes)"
