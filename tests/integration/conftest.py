@@ -5,6 +5,15 @@ The tests start the real daemon named by the environment variable CHATD
 to it over real TCP sockets.  Everything is bounded in time: every read has a
 timeout, and an alarm per test turns a hang into a failure.
 
+Wall-clock numbers in the tests are for an ordinary machine.  On a slower
+one (sanitizers, a loaded CI host) set CHATD_TEST_SLOWDOWN to how many times
+slower it is (.ci/run sets 3 for the ASan suite): scaled() multiplies by it.
+The helpers here and in hostile.py that wait for something expected
+(expect, line, sync, wait_eof, wait_until, wait_log, wait_exit, ...) scale
+the timeout they are given; those that only watch for a while (try_line,
+no_line, lines_for, is_closed_by_peer) do not.  A test scales its own
+deadlines and time bounds with scaled().
+
 Run: CHATD=/path/to/chatd /usr/bin/python3 -m pytest -q tests/integration
 """
 
@@ -12,6 +21,7 @@ import fcntl
 import os
 import re
 import shlex
+import shutil
 import signal
 import socket
 import struct
@@ -23,9 +33,32 @@ import time
 
 import pytest
 
+
+
+def _slowdown():
+    raw = os.environ.get("CHATD_TEST_SLOWDOWN", "1")
+    try:
+        factor = float(raw)
+    except ValueError:
+        factor = 0.0
+    if not 1.0 <= factor <= 100.0:
+        raise ValueError("CHATD_TEST_SLOWDOWN must be a number from 1 to 100 "
+                         "(how many times slower this machine is), got %r" % raw)
+    return factor
+
+
+SLOWDOWN = _slowdown()
+
+
+def scaled(seconds):
+    """A wall-clock time (a deadline, a latency bound) measured on an
+    ordinary machine, for this one: seconds * CHATD_TEST_SLOWDOWN."""
+    return seconds * SLOWDOWN
+
+
 # A test that takes longer than this is failed (backstop: every socket
 # operation below has its own, much shorter timeout).
-TEST_ALARM_SECONDS = int(os.environ.get("CHATD_TEST_ALARM", "150"))
+TEST_ALARM_SECONDS = scaled(int(os.environ.get("CHATD_TEST_ALARM", "150")))
 
 READY_TIMEOUT = 10.0
 STOP_TIMEOUT = 10.0
@@ -66,12 +99,6 @@ def daemon_env(extra=None):
     env = dict(os.environ)
     for k in _SCRUB_ENV:
         env.pop(k, None)
-    # Keep ASan's quarantine small so that RSS measurements are about the
-    # daemon's own buffering, not about freed memory ASan holds on to.
-    asan = env.get("ASAN_OPTIONS", "")
-    if "quarantine_size_mb" not in asan:
-        asan = (asan + ":" if asan else "") + "quarantine_size_mb=4"
-    env["ASAN_OPTIONS"] = asan
     if "UBSAN_OPTIONS" not in env:
         env["UBSAN_OPTIONS"] = "print_stacktrace=1"
     if extra:
@@ -105,6 +132,23 @@ def share_with_daemon(path):
     while d != top and d.startswith(top + os.sep):
         os.chmod(d, (os.stat(d).st_mode & 0o7777) | 0o011)
         d = os.path.dirname(d)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """As root, a base temporary directory of this session's own.
+
+    share_with_daemon() opens pytest's directories to nobody, but every
+    pytest session that starts makes /tmp/pytest-of-root private (0700)
+    again, and meson runs one session per test file, in parallel: a daemon
+    of another session then found its config unreadable on reload
+    ("reload failed ... Permission denied").  No other session touches a
+    directory of this session's own."""
+    if os.geteuid() != 0 or config.option.basetemp is not None:
+        return
+    base = tempfile.mkdtemp(prefix="chatd-tests-")
+    config.option.basetemp = base
+    config.add_cleanup(lambda: shutil.rmtree(base, ignore_errors=True))
 
 
 def write_config(path, config):
@@ -188,7 +232,7 @@ class Client:
         self.name = name
         if sock is not None:
             self.sock = sock
-            self.sock.settimeout(timeout)
+            self.sock.settimeout(scaled(timeout))
         else:
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             self.sock = socket.socket(family, socket.SOCK_STREAM)
@@ -196,7 +240,7 @@ class Client:
                 self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             if source is not None:
                 self.sock.bind((source, 0))
-            self.sock.settimeout(timeout)
+            self.sock.settimeout(scaled(timeout))
             try:
                 self.sock.connect((host, port))
             except BaseException:
@@ -258,12 +302,12 @@ class Client:
     def send_raw(self, data, timeout=30.0):
         if isinstance(data, str):
             data = data.encode("utf-8")
-        self.sock.settimeout(timeout)
+        self.sock.settimeout(scaled(timeout))
         try:
             self.sock.sendall(data)
         except socket.timeout:
             raise ClientError("send of %d bytes timed out after %ss (daemon not reading?)"
-                              % (len(data), timeout))
+                              % (len(data), scaled(timeout)))
         self.sent_lines += data.count(b"\n")
 
     def send(self, line, timeout=30.0):
@@ -324,6 +368,7 @@ class Client:
                 return None
 
     def raw_line(self, timeout=5.0):
+        timeout = scaled(timeout)
         raw = self.try_raw_line(timeout)
         if raw is None:
             if self.eof:
@@ -362,6 +407,7 @@ class Client:
     def _read_until(self, match, what, timeout):
         """Read lines until match(line) is true; return (its result, [lines
         skipped before it]).  Fails listing the lines seen on timeout/EOF."""
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         seen = []
         while True:
@@ -418,25 +464,15 @@ class Client:
         Returns the lines that arrived before it.  Note: uses one line
         number."""
         self.send("/zz-sync-unknown-command")
-        n = self.sent_lines
-        rx = re.compile(r"(ERR unknown-command\b|NACK %d unknown-command\b)" % n)
-        deadline = time.monotonic() + timeout
-        seen = []
-        while True:
-            raw = self.try_raw_line(max(0.0, deadline - time.monotonic()))
-            if raw is None:
-                why = "connection closed" if self.eof else "timeout after %.1fs" % timeout
-                raise ClientError("%r: sync (unknown command round trip) failed: %s; lines seen: %r"
-                                  % (self, why, seen))
-            s = self._decode(raw)
-            self.history.append(s)
-            if rx.match(s):
-                return seen
-            seen.append(s)
+        rx = re.compile(r"(ERR unknown-command\b|NACK %d unknown-command\b)"
+                        % self.sent_lines)
+        return self._read_until(rx.match, "answering the sync (an unknown "
+                                "command)", timeout)[1]
 
     def wait_eof(self, timeout=5.0):
         """Read until the server closes the connection (EOF or reset);
         return the complete lines received before that."""
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         lines = []
         while True:
@@ -544,6 +580,7 @@ class Daemon:
         return self.proc.poll() is None
 
     def wait_ready(self, timeout=READY_TIMEOUT):
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -575,6 +612,7 @@ class Daemon:
         """Wait until a stderr line (index >= start) matches regex pattern
         (re.search, case-insensitive); return the line."""
         rx = re.compile(pattern, re.I)
+        timeout = scaled(timeout)
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -598,7 +636,7 @@ class Daemon:
 
     def wait_exit(self, timeout):
         try:
-            self.returncode = self.proc.wait(timeout)
+            self.returncode = self.proc.wait(scaled(timeout))
         except subprocess.TimeoutExpired:
             return None
         if self._reader:
@@ -647,13 +685,13 @@ class Daemon:
             except ProcessLookupError:
                 pass
             try:
-                self.proc.wait(STOP_TIMEOUT)
+                self.proc.wait(scaled(STOP_TIMEOUT))
             except subprocess.TimeoutExpired:
                 self.killed = True
                 self.proc.kill()
                 self.proc.wait(10)
                 problems.append("chatd did not exit within %.0fs of SIGTERM (SIGKILLed)"
-                                % STOP_TIMEOUT)
+                                % scaled(STOP_TIMEOUT))
         if self._reader:
             self._reader.join(5)
         rc = self.proc.returncode
@@ -723,7 +761,7 @@ def _test_alarm():
         return
 
     def on_alarm(signum, frame):
-        raise ClientError("test exceeded %ds (alarm)" % TEST_ALARM_SECONDS)
+        raise ClientError("test exceeded %.0fs (alarm)" % TEST_ALARM_SECONDS)
 
     old = signal.signal(signal.SIGALRM, on_alarm)
     signal.setitimer(signal.ITIMER_REAL, TEST_ALARM_SECONDS)
@@ -750,8 +788,76 @@ def ipv6_loopback_available():
         s.close()
 
 
+def free_port():
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def recv_to_eof(sock, timeout=10.0):
+    """Every byte sock receives until the peer closes it (EOF, or a reset,
+    which ends it with what came before); fails after scaled(timeout)."""
+    sock.settimeout(scaled(timeout))
+    data = b""
+    while True:
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data
+        except socket.timeout:
+            raise ClientError("peer did not close within %.1fs; received %d bytes, "
+                              "ending %r" % (scaled(timeout), len(data), data[-200:]))
+        if not chunk:
+            return data
+        data += chunk
+
+
+class Reader(threading.Thread):
+    """Reads everything a client receives until the publisher's `end`
+    message in room: keeps the sequence numbers (first word) of the
+    publisher's messages in .seqs, the other lines in .others; .done once
+    `end` arrived, .error says what went wrong otherwise."""
+
+    def __init__(self, client, publisher_nick, room="#lobby", end="END", seconds=150):
+        super().__init__(daemon=True)
+        self.c = client
+        self.prefix = "MSG %s %s " % (room, publisher_nick)
+        self.end = end
+        self.seconds = seconds
+        self.seqs = []
+        self.others = []
+        self.done = False
+        self.error = None
+
+    def run(self):
+        deadline = time.monotonic() + scaled(self.seconds)
+        try:
+            while time.monotonic() < deadline:
+                raw = self.c.try_raw_line(timeout=1.0)
+                if raw is None:
+                    if self.c.eof:
+                        self.error = "connection closed (others: %r)" % self.others[-5:]
+                        return
+                    continue
+                line = raw.decode("utf-8")
+                if line.startswith(self.prefix):
+                    text = line[len(self.prefix):]
+                    if text == self.end:
+                        self.done = True
+                        return
+                    self.seqs.append(int(text.split()[0]))
+                else:
+                    self.others.append(line)
+            self.error = "timed out after %ss with %d messages" % (self.seconds, len(self.seqs))
+        except Exception as e:  # reported by the test
+            self.error = repr(e)
+
+
 def wait_until(pred, timeout, interval=0.05):
-    deadline = time.monotonic() + timeout
+    """Poll pred until it returns a true value (returned) or scaled(timeout)
+    has passed (its last value is returned)."""
+    deadline = time.monotonic() + scaled(timeout)
     while True:
         v = pred()
         if v:

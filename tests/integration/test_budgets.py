@@ -4,7 +4,7 @@ autotuned a non-reading client's send buffer to megabytes that no send
 queue counted."""
 import time
 
-from conftest import tcp_queues, wait_until
+from conftest import scaled, tcp_queues, wait_until
 from hostile import FAST, assert_serving, stats
 
 
@@ -33,5 +33,5 @@ def test_kernel_send_buffer_is_bounded_and_the_send_queue_counts(chatd, tmp_path
     assert worst > 0
     assert worst <= 2 * 16 * 1024 + 4096, "kernel held %d bytes" % worst
     assert wait_until(lambda: stats(ctl)["closed_slow_consumer"] == 1, 10)
-    assert sink.is_closed_by_peer(timeout=5)
+    assert sink.is_closed_by_peer(timeout=scaled(5))
     assert_serving(d)

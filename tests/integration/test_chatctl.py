@@ -20,11 +20,10 @@ import time
 
 import pytest
 
-from conftest import Client, chatd_exe, daemon_env, wait_until, write_config
+from conftest import Client, chatd_exe, daemon_env, scaled, wait_until, write_config
+from hostile import FAST, control_lines
 
-FAST = {"flood-rate": 100000, "flood-burst": 100000, "flood-rate-per-ip": 0,
-        "connect-rate-per-ip": 0}
-RUN_TIMEOUT = 20
+RUN_TIMEOUT = scaled(20)
 
 
 def chatctl_exe():
@@ -43,12 +42,12 @@ class Stream:
         self.buf = b""
 
     def line(self, timeout=10.0):
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise AssertionError("no line from chatctl within %.1fs (have %r)"
-                                     % (timeout, self.buf))
+                                     % (scaled(timeout), self.buf))
             ready, _, _ = select.select([self.proc.stdout], [], [], left)
             if ready:
                 data = os.read(self.proc.stdout.fileno(), 65536)
@@ -62,9 +61,9 @@ class Stream:
     def expect(self, pattern, timeout=10.0):
         rx = re.compile(pattern)
         seen = []
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
-            s = self.line(max(0.1, deadline - time.monotonic()))
+            s = self.line(timeout)
             if rx.search(s):
                 return s
             seen.append(s)
@@ -74,7 +73,7 @@ class Stream:
     def stop(self):
         if self.proc.poll() is None:
             self.proc.terminate()
-        self.proc.wait(10)
+        self.proc.wait(scaled(10))
 
 
 class Ctl:
@@ -143,28 +142,6 @@ def admin(chatd, ctl_dir):
     for c in ctls:
         for s in c.streams:
             s.stop()
-
-
-def raw_request(sock, payload, timeout=5.0):
-    """Send raw bytes on the control socket; return the parsed reply lines."""
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(timeout)
-    s.connect(sock)
-    try:
-        s.sendall(payload)
-    except OSError:
-        pass    # refused before it read everything: the answer is there
-    data = b""
-    while True:
-        try:
-            chunk = s.recv(65536)
-        except (ConnectionResetError, socket.timeout):
-            break
-        if not chunk:
-            break
-        data += chunk
-    s.close()
-    return [json.loads(l) for l in data.splitlines()]
 
 
 # ---------------------------------------------------------------- looking
@@ -475,7 +452,7 @@ def test_drain_ends_the_daemon_when_the_last_client_leaves(admin):
     b.close()
     assert drain.line() == "clients left  0"
     assert drain.line() == "ended         every client has left"
-    assert drain.proc.wait(10) == 0
+    assert drain.proc.wait(scaled(10)) == 0
     assert d.wait_exit(10) == 0
 
 
@@ -514,7 +491,7 @@ def test_prefixes_usage_and_exit_status(admin, ctl_dir):
     assert ctl.run("status", "extra", rc=2).err
     r = ctl.run("status", rc=3, sock=os.path.join(ctl_dir, "absent.sock"))
     assert "not running" in r.err
-    h = subprocess.run([ctl.exe, "-h"], capture_output=True, timeout=10, env=daemon_env())
+    h = subprocess.run([ctl.exe, "-h"], capture_output=True, timeout=scaled(10), env=daemon_env())
     assert h.returncode == 0 and b"tail [ROOM...]" in h.stdout
 
 
@@ -554,7 +531,7 @@ class SilentServer:
     def close(self):
         self.stop = True
         if self.accept:
-            self.thread.join(5)
+            self.thread.join(scaled(5))
         for s in self.held:
             s.close()
         self.sock.close()
@@ -616,7 +593,7 @@ def test_tail_and_drain_outlive_the_timeout(admin):
     a.close()
     b.close()
     drain.expect(r"^ended +every client has left$")
-    assert drain.proc.wait(10) == 0
+    assert drain.proc.wait(scaled(10)) == 0
     assert d.wait_exit(10) == 0
 
 
@@ -662,11 +639,11 @@ def test_control_socket_from_systemd(ctl_dir):
         st = ctl.json("status")         # the first connection starts chatd
         assert st["control"] == sock
         ctl.json("shutdown")
-        assert proc.wait(10) == 0
+        assert proc.wait(scaled(10)) == 0
     finally:
         if proc.poll() is None:
             proc.kill()
-            proc.wait(5)
+            proc.wait(scaled(5))
     err = proc.stderr.read().decode()
     assert "control socket on %s (from systemd)" % sock in err, err
     assert os.path.exists(sock)         # systemd's, not chatd's, to remove
@@ -752,12 +729,12 @@ def test_garbage_and_bad_requests(admin):
         (b'{"version":1,"command":"status","args":["x"]}\n', "bad-usage"),
     ]
     for payload, code in cases:
-        lines = raw_request(ctl.sock, payload)
+        lines = control_lines(ctl.sock, payload)
         assert len(lines) == 1 and lines[0]["ok"] is False, (payload, lines)
         assert lines[0]["code"] == code, (payload, lines)
         chat_works(d, a, b, "still here")
     # the documented request, by hand; args after the words join as text
-    lines = raw_request(ctl.sock, b'{"version":1,"command":"say","args":'
+    lines = control_lines(ctl.sock, b'{"version":1,"command":"say","args":'
                         b'["#lobby","two","words"]}\r\n')
     assert lines == [{"ok": True, "result": {"said_in": "#lobby"}}]
     assert a.expect("MSG #lobby @operator") == "MSG #lobby @operator two words"
@@ -766,7 +743,7 @@ def test_garbage_and_bad_requests(admin):
 def test_huge_line_and_half_a_request(admin):
     d, ctl = admin()
     a, b = d.client(), d.client()
-    lines = raw_request(ctl.sock, b"{" + b"x" * (200 * 1024))
+    lines = control_lines(ctl.sock, b"{" + b"x" * (200 * 1024))
     assert [l["code"] for l in lines] == ["request-too-long"]
     chat_works(d, a, b, "after the huge line")
     half = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -774,7 +751,7 @@ def test_huge_line_and_half_a_request(admin):
     half.sendall(b'{"version": 1, "comm')
     chat_works(d, a, b, "during half a request")
     assert ctl.json("status")["clients"] == 2
-    half.settimeout(20)
+    half.settimeout(scaled(20))
     answer = half.recv(4096)      # the daemon gives up on it in 10 s
     assert json.loads(answer)["code"] == "timeout"
     assert half.recv(4096) == b""

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import LISTEN_RE, chatd_exe, daemon_env, write_config
+from conftest import LISTEN_RE, chatd_exe, daemon_env, scaled, write_config
 
 ALL_DEFAULTS = [
     "# chatd.conf with every key at its default",
@@ -35,9 +35,9 @@ ALL_DEFAULTS = [
 def run(args, timeout=10):
     try:
         return subprocess.run([chatd_exe()] + list(args), stdin=subprocess.DEVNULL,
-                              capture_output=True, timeout=timeout, env=daemon_env())
+                              capture_output=True, timeout=scaled(timeout), env=daemon_env())
     except subprocess.TimeoutExpired:
-        pytest.fail("chatd %s did not exit within %ss" % (" ".join(args), timeout))
+        pytest.fail("chatd %s did not exit within %ss" % (" ".join(args), scaled(timeout)))
 
 
 def check_no_sanitizer(r):
@@ -154,7 +154,7 @@ def test_journald_log_format(tmp_path):
     t = threading.Thread(target=reader, daemon=True)
     t.start()
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + scaled(10)
         while time.monotonic() < deadline and not any("listening on" in l for l in lines):
             if proc.poll() is not None:
                 break
@@ -166,11 +166,11 @@ def test_journald_log_format(tmp_path):
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
-                proc.wait(10)
+                proc.wait(scaled(10))
             except subprocess.TimeoutExpired:
                 proc.kill()
-                proc.wait(5)
-        t.join(5)
+                proc.wait(scaled(5))
+        t.join(scaled(5))
     assert proc.returncode == 0, (proc.returncode, lines)
     text = "\n".join(lines)
     for pat in ("ERROR: AddressSanitizer", "runtime error:", "LeakSanitizer"):

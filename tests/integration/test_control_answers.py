@@ -16,7 +16,7 @@ import socket
 import struct
 import subprocess
 
-from conftest import daemon_env, wait_until
+from conftest import daemon_env, recv_to_eof, scaled, wait_until
 from hostile import FAST, assert_serving, control_request, crowd, wait_clients
 from test_chatctl import chatctl_exe
 
@@ -40,7 +40,7 @@ def inq(s):
 def ask(path, command):
     """A request whose answer is not read yet."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(30)
+    s.settimeout(scaled(30))
     s.connect(path)
     s.sendall((json.dumps({"version": 1, "command": command}) + "\n").encode())
     assert wait_until(lambda: inq(s) > 0, 10), "no answer begun"
@@ -48,12 +48,7 @@ def ask(path, command):
 
 
 def read_answer(s):
-    data = b""
-    while True:
-        chunk = s.recv(1 << 20)
-        if not chunk:
-            break
-        data += chunk
+    data = recv_to_eof(s, 30)
     s.close()
     assert data.endswith(b"\n") and data.count(b"\n") == 1, data[-200:]
     return json.loads(data)
@@ -103,7 +98,7 @@ def test_chatctl_table_memory(chatd, tmp_path):
         if limit:
             resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
 
-    r = subprocess.run([exe, "-s", admin, "clients"], capture_output=True, timeout=60,
+    r = subprocess.run([exe, "-s", admin, "clients"], capture_output=True, timeout=scaled(60),
                        env=daemon_env(), preexec_fn=cap)
     assert r.returncode == 0, r.stderr
     table = r.stdout.decode().splitlines()

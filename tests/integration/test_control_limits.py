@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from conftest import daemon_env, write_config
+from conftest import daemon_env, scaled, write_config
 from hostile import FAST, assert_serving, control_request
 from test_chatctl import NOBODY, Ctl, as_uid, ctl_dir  # noqa: F401 (fixture)
 
@@ -137,7 +137,7 @@ class Holder:
     def stop(self):
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(10)
+        self.proc.wait(scaled(10))
 
 
 @pytest.fixture
@@ -209,7 +209,7 @@ def test_admin_socket_keeps_places_for_root(chatd, ctl_dir, holders):
                             env=daemon_env())
     t0 = time.monotonic()
     assert ctl.json("status")["pid"] == d.pid      # root, meanwhile
-    out = json.loads(loop.communicate(timeout=60)[0])
+    out = json.loads(loop.communicate(timeout=scaled(60))[0])
     elapsed = time.monotonic() - t0
     assert out["answers"] == 0 and set(out["refused"]) == {"busy"}, out
     assert 0 < out["refused"]["busy"] <= 32 * 10 * (elapsed + 1), (out, elapsed)
@@ -237,7 +237,7 @@ def test_read_only_loops_are_paced(chatd, ctl_dir):
     t0 = time.monotonic()
     # root on the admin socket pays nothing, and is answered meanwhile
     assert len(control_request(admin, "clients")["result"]["clients"]) == 40
-    outs = [json.loads(p.communicate(timeout=60)[0]) for p in loops]
+    outs = [json.loads(p.communicate(timeout=scaled(60))[0]) for p in loops]
     elapsed = time.monotonic() - t0
     for uid, (x, y) in ((65533, outs[:2]), (65532, outs[2:])):
         rows = x["rows"] + y["rows"]
@@ -291,7 +291,7 @@ for s in socks:
     r = json.loads(buf)
     codes.append(len(r["result"]["clients"]) if r["ok"] else r["code"])
 print(json.dumps(codes))
-""", ro], capture_output=True, timeout=30, env=daemon_env())
+""", ro], capture_output=True, timeout=scaled(30), env=daemon_env())
     assert json.loads(batch.stdout) == [100] * 8, batch
     r = Ctl(ro).run("clients", rc=1, prefix=user)
     assert "has asked the read-only socket for too much; try again in" in r.err, r.err

@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from conftest import chatd_exe, daemon_env, write_config
+from conftest import chatd_exe, daemon_env, scaled, write_config
 from test_chatctl import NOBODY, as_uid
 
 STARTS = 1000          # daemon starts at most...
@@ -102,6 +102,7 @@ def start_once(argv, env, cwd, timeout=10.0):
                             stderr=subprocess.PIPE, env=env, cwd=cwd)
     os.set_blocking(proc.stderr.fileno(), False)
     err = b""
+    timeout = scaled(timeout)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -120,14 +121,14 @@ def start_once(argv, env, cwd, timeout=10.0):
             return proc, err.decode("utf-8", "replace"), False
         time.sleep(0.002)
     proc.kill()
-    proc.wait(10)
+    proc.wait(scaled(10))
     raise AssertionError("chatd neither served nor exited within %.0fs:\n%s"
                          % (timeout, err.decode("utf-8", "replace")))
 
 
 def stop(proc):
     proc.terminate()
-    rc = proc.wait(10)
+    rc = proc.wait(scaled(10))
     rest = proc.stderr.read() or b""
     proc.stderr.close()
     return rc, rest.decode("utf-8", "replace")
@@ -139,7 +140,7 @@ def status_through(path):
         if not stat.S_ISSOCK(os.lstat(path).st_mode):
             return None
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.settimeout(5)
+        s.settimeout(scaled(5))
         s.connect(path)
         s.sendall(b'{"version":1,"command":"status"}\n')
         data = b""
@@ -199,7 +200,7 @@ def test_symlink_race_on_the_socket_path(arena, tmp_path):
             assert secret_unchanged(arena["secret"]), (i, text)
     finally:
         open(stopfile, "w").close()
-        racer.wait(10)
+        racer.wait(scaled(10))
     assert secret_unchanged(arena["secret"])
     print("outcomes", outcomes)
     assert outcomes["served"] > 0, outcomes

@@ -9,44 +9,10 @@ import socket
 import threading
 import time
 
+from conftest import Reader, scaled
 from hostile import FAST, RssGuard, Witness, assert_serving
 
 ROOM = "#fan"
-
-
-class Member(threading.Thread):
-    """Reads everything a member receives; keeps the publisher's sequence
-    numbers and the other lines."""
-
-    def __init__(self, client, publisher_nick, seconds=120):
-        super().__init__(daemon=True)
-        self.c = client
-        self.prefix = "MSG %s %s " % (ROOM, publisher_nick)
-        self.seconds = seconds
-        self.seqs = []
-        self.others = []
-        self.error = None
-
-    def run(self):
-        deadline = time.monotonic() + self.seconds
-        try:
-            while time.monotonic() < deadline:
-                line = self.c.try_line(timeout=1.0)
-                if line is None:
-                    if self.c.eof:
-                        self.error = "disconnected"
-                        return
-                    continue
-                if line.startswith(self.prefix):
-                    text = line[len(self.prefix):]
-                    if text == "END":
-                        return
-                    self.seqs.append(int(text.split()[0]))
-                else:
-                    self.others.append(line)
-            self.error = "no END within %ss" % self.seconds
-        except Exception as e:
-            self.error = repr(e)
 
 
 def _join(c, room=ROOM):
@@ -74,7 +40,7 @@ def _setup(d, nmembers=3):
         c = d.client(name="member%d" % i)
         _join(c)
         c.sync()
-        members.append(Member(c, p.nick))
+        members.append(Reader(c, p.nick, room=ROOM))
     p.sync()
     for m in members:
         m.start()
@@ -84,7 +50,7 @@ def _setup(d, nmembers=3):
 def _finish(p, members, total):
     p.send("END")
     for m in members:
-        m.join(60)
+        m.join(scaled(60))
         assert m.error is None, (m.c.name, m.error)
         assert m.seqs == list(range(total)), (
             "%s lost or reordered messages: %d of %d" % (m.c.name, len(m.seqs), total))
@@ -126,7 +92,7 @@ def test_reset_mid_fanout(chatd):
         quits = {l.split()[1] for l in m.others if l.startswith("QUIT ")}
         assert quits >= set(quitters), set(quitters) - quits
     n, worst = w.stop()
-    assert worst < 1.0, worst
+    assert worst < scaled(1.0), worst
     p.close()
     for m in members:
         m.c.close()
@@ -139,7 +105,7 @@ def _leaver_stream(c, publisher_nick, timeout=20):
     rejoin: a list of runs."""
     prefix = "MSG %s %s " % (ROOM, publisher_nick)
     runs = [[]]
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while time.monotonic() < deadline:
         raw = c.try_raw_line(timeout=0.5)
         if raw is None:
@@ -283,6 +249,6 @@ def test_nick_races(chatd):
         holder.close()
         taker.close()
     n, worst = w.stop()
-    assert worst < 1.0, worst
+    assert worst < scaled(1.0), worst
     rss.check()
     assert_serving(d)

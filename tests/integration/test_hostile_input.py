@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from conftest import assert_terminal_safe
+from conftest import assert_terminal_safe, scaled
 from hostile import FAST, RssGuard, Witness, assert_serving
 
 R = "\ufffd"
@@ -96,7 +96,7 @@ def test_cr_lf_mixes_cut_at_every_byte(chatd):
         got.append(line)
     assert got == MIXED_EXPECT, got
     n, worst = w.stop()
-    assert worst < 1.0
+    assert worst < scaled(1.0)
     rss.check()
     assert_serving(d)
 

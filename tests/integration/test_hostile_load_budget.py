@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import TCP_ESTABLISHED, Client, tcp_queues, wait_until
+from conftest import TCP_ESTABLISHED, Client, scaled, tcp_queues, wait_until
 from hostile import (FAST, Members, Watch, Witness, assert_held, assert_serving,
                      control_request, keep_lines, send_nonblocking,
                      source_addresses, stats)
@@ -76,7 +76,7 @@ def test_invalid_bytes_are_paced_by_their_sanitized_size(chatd, tmp_path):
     for t in threads:
         t.start()
     for t in threads:
-        t.join(20)
+        t.join(scaled(20))
     n, worst = w.stop()
     rates = []
     for i, (c, _) in enumerate(work):
@@ -138,7 +138,7 @@ class SlowReader(threading.Thread):
 
     def stop(self):
         self._quit.set()
-        self.join(10)
+        self.join(scaled(10))
 
 
 def test_member_reading_at_500_kb_s_is_not_pushed_over(chatd, tmp_path):
@@ -175,11 +175,11 @@ def test_member_reading_at_500_kb_s_is_not_pushed_over(chatd, tmp_path):
                 worst_q = max(worst_q, row["sendq_bytes"])
         time.sleep(0.1)
     for t in threads:
-        t.join(10)
+        t.join(scaled(10))
     senders.close()
     assert wait_until(lambda: reader.eof or stats(ctl)["clients"] <= base["clients"] - 10, 20)
     m.send("/zz-sync")          # its answer comes after all the rest
-    assert reader.synced.wait(10) or reader.eof, "the member's sync got no answer"
+    assert reader.synced.wait(scaled(10)) or reader.eof, "the member's sync got no answer"
     reader.stop()
     last = watch.stop()
     n, worst = w.stop()
@@ -425,7 +425,7 @@ def test_pending_tls_handshakes_hit_the_address_share(chatd, tmp_path):
         pending.append(refused)
     else:
         pytest.fail("50 pending handshakes of one address, none refused")
-    refused.settimeout(5)
+    refused.settimeout(scaled(5))
     bye = refused.recv(4096)
     print("%d pending handshakes taken, then %r" % (len(pending), bye))
     assert share // (TLS_PENDING + 1024) <= len(pending) <= share // TLS_PENDING + 1

@@ -3,6 +3,9 @@
 import re
 import time
 
+from conftest import scaled
+from hostile import rss_meaningful
+
 CFG512 = {"max-line": 512}
 
 
@@ -94,9 +97,10 @@ def test_ten_megabytes_without_newline(chatd):
     assert not any("AAAA" in l for l in skipped), [l[:80] for l in skipped]
     peak = max(peak, d.rss_kib())
     growth_mib = (peak - base) / 1024.0
-    assert growth_mib < 8, "daemon RSS grew by %.1f MiB while a 10 MB line arrived " \
-        "(base %.1f MiB, peak %.1f MiB)" % (growth_mib, base / 1024.0, peak / 1024.0)
-    assert time.monotonic() - t0 < 60
+    assert growth_mib < 8 or not rss_meaningful(d.pid), \
+        "daemon RSS grew by %.1f MiB while a 10 MB line arrived (base %.1f MiB, " \
+        "peak %.1f MiB)" % (growth_mib, base / 1024.0, peak / 1024.0)
+    assert time.monotonic() - t0 < scaled(60)
 
 
 # ---------------------------------------------------------------- flood control
@@ -117,7 +121,7 @@ def test_flood_is_slowed_not_dropped(chatd):
     next_chat = t0 + 0.25
     k = 0
     t_last = None
-    while len(got) < 30 and time.monotonic() < t0 + 25:
+    while len(got) < 30 and time.monotonic() < t0 + scaled(25):
         now = time.monotonic()
         if now >= next_chat and k < 16:
             text = "chat %d" % k
@@ -134,12 +138,12 @@ def test_flood_is_slowed_not_dropped(chatd):
     assert got == ["flood %02d" % i for i in range(30)], got
     elapsed = t_last - t0
     assert elapsed >= 3.0, "30 lines at 5/s with burst 5 relayed in %.2fs: not rate limited" % elapsed
-    assert elapsed < 15.0, "30 lines at 5/s with burst 5 took %.2fs" % elapsed
+    assert elapsed < scaled(15.0), "30 lines at 5/s with burst 5 took %.2fs" % elapsed
     assert len(latencies) >= 5
-    assert max(latencies) < 0.5, "another client waited %.2fs for its echo during a flood" \
+    assert max(latencies) < scaled(0.5), "another client waited %.2fs for its echo during a flood" \
         % max(latencies)
     # the flooder itself got all its echoes, in order, and still works
-    echoes = [l[len(prefix):] for l in flooder.lines_for(0.5) if l.startswith(prefix)]
+    echoes = [l[len(prefix):] for l in flooder.lines_for(scaled(0.5)) if l.startswith(prefix)]
     assert echoes == ["flood %02d" % i for i in range(30)], echoes
 
 

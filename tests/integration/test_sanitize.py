@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import assert_terminal_safe
+from conftest import assert_terminal_safe, scaled
 from test_chatctl import Ctl
 
 R = "\ufffd"
@@ -77,7 +77,7 @@ class Pair:
     def recv_from_a(self, kind="MSG #lobby"):
         """Next raw line at b that carries something sent by a."""
         prefix = ("%s %s " % (kind, self.a.nick)).encode()
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + scaled(5)
         while True:
             raw = self.b.try_raw_line(max(0.0, deadline - time.monotonic()))
             assert raw is not None, "receiver got no %r line (lines: %r)" % (prefix, self.raw_b)

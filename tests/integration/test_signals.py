@@ -7,18 +7,18 @@ import time
 
 import pytest
 
-from conftest import daemon_queue
+from conftest import daemon_queue, scaled
 
 
 def assert_refused(port, host="127.0.0.1"):
     try:
-        s = socket.create_connection((host, port), timeout=2)
+        s = socket.create_connection((host, port), timeout=scaled(2))
     except (ConnectionRefusedError, ConnectionResetError):
         return
     except socket.timeout:
         pytest.fail("connection attempt to a stopping daemon timed out instead of being refused")
     # Accepted at the TCP level: the daemon must at least not greet us.
-    s.settimeout(2)
+    s.settimeout(scaled(2))
     try:
         data = s.recv(4096)
     except (ConnectionResetError, socket.timeout):
@@ -49,7 +49,7 @@ def test_shutdown_says_bye_and_exits_zero(chatd, sig):
     rc = d.wait_exit(grace + 5)
     assert rc is not None, "daemon still running %ds after the signal" % (grace + 5)
     assert rc == 0, "exit status %s" % rc
-    assert time.monotonic() - t0 < grace + 3
+    assert time.monotonic() - t0 < grace + scaled(3)
     assert_refused(d.port)
 
 
@@ -73,7 +73,7 @@ def test_shutdown_grace_bounds_exit_with_stalled_client(chatd):
     t0 = time.monotonic()
     # fill the kernel buffers and leave >= 100 KB inside the daemon
     while True:
-        assert time.monotonic() - t0 < 60, "could not fill the stalled client's queue"
+        assert time.monotonic() - t0 < scaled(60), "could not fill the stalled client's queue"
         q = daemon_queue(d, s, expected, base_rx)
         assert q is not None, "stalled client was disconnected early"
         if q > 100000:
@@ -94,7 +94,7 @@ def test_shutdown_grace_bounds_exit_with_stalled_client(chatd):
     elapsed = time.monotonic() - t0
     assert rc is not None, "daemon did not exit within grace (%ds) + 5 s" % grace
     assert rc == 0
-    assert elapsed < grace + 3, "exit took %.1fs with shutdown-grace %d" % (elapsed, grace)
+    assert elapsed < grace + scaled(3), "exit took %.1fs with shutdown-grace %d" % (elapsed, grace)
 
 
 def test_sighup_applies_new_config_without_disconnecting(chatd):
@@ -103,7 +103,7 @@ def test_sighup_applies_new_config_without_disconnecting(chatd):
     a.send("x" * 600)
     assert a.expect(("ERR ", "MSG ")).startswith("ERR line-too-long")
     d.reload({"max-line": 1024})
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + scaled(5)
     while True:
         a.send("z" * 600)
         line = a.expect(("ERR ", "MSG "))
@@ -124,7 +124,7 @@ def test_sighup_changes_scrollback(chatd):
     d = chatd(config=dict(fast, scrollback=20))
     a = d.client()
     d.reload(dict(fast, scrollback=3))
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + scaled(5)
     k = 0
     while True:
         # a room created after the reload keeps 3 messages
@@ -162,7 +162,7 @@ def test_sighup_with_invalid_config_keeps_old(chatd):
     assert a.expect(("ERR ", "MSG ")) == "MSG #lobby %s %s" % (a.nick, "y" * 500)
     # a later good reload still works
     d.reload({"max-line": 1024})
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + scaled(5)
     while True:
         a.send("w" * 600)
         line = a.expect(("ERR ", "MSG "))

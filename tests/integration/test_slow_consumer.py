@@ -9,60 +9,23 @@ daemon's own (user-space) queue for the stalled client precisely:
                    - the daemon socket's kernel send queue (/proc/net/tcp)
 """
 
-import threading
 import time
 
-from conftest import TCP_ESTABLISHED, daemon_queue, tcp_queues
+from conftest import TCP_ESTABLISHED, Reader, daemon_queue, scaled, tcp_queues
+from hostile import rss_meaningful
 
 CFG = {
     "sendq-hard": 65536,
     "sendq-soft": 16384,
-    "sendq-soft-seconds": 2,
+    # the scenarios' clock: a slower machine gets a longer grace, or a
+    # test that is merely slow to react would see the limit act
+    "sendq-soft-seconds": round(scaled(2)),
     "flood-rate": 100000,
     "flood-burst": 100000,
     "flood-rate-per-ip": 0,
 }
 RSS_LIMIT_MIB = 64
 SMALL_RCVBUF = 4096
-
-
-class Reader(threading.Thread):
-    """Reads everything a client receives; keeps the sequence numbers of the
-    publisher's messages."""
-
-    def __init__(self, client, publisher_nick, room="#lobby", end="END", seconds=150):
-        super().__init__(daemon=True)
-        self.c = client
-        self.prefix = "MSG %s %s " % (room, publisher_nick)
-        self.end = end
-        self.seconds = seconds
-        self.seqs = []
-        self.others = []
-        self.done = False
-        self.error = None
-
-    def run(self):
-        deadline = time.monotonic() + self.seconds
-        try:
-            while time.monotonic() < deadline:
-                raw = self.c.try_raw_line(timeout=1.0)
-                if raw is None:
-                    if self.c.eof:
-                        self.error = "connection closed (others: %r)" % self.others[-5:]
-                        return
-                    continue
-                line = raw.decode("utf-8")
-                if line.startswith(self.prefix):
-                    text = line[len(self.prefix):]
-                    if text == self.end:
-                        self.done = True
-                        return
-                    self.seqs.append(int(text[:6]))
-                else:
-                    self.others.append(line)
-            self.error = "timed out after %ss with %d messages" % (self.seconds, len(self.seqs))
-        except Exception as e:  # reported by the test
-            self.error = repr(e)
 
 
 def server_side(d, c):
@@ -102,7 +65,7 @@ def test_stalled_member_disconnected_readers_get_everything(chatd):
     t0 = time.monotonic()
     echo_prefix = "MSG #lobby %s " % p.nick
     while True:
-        assert time.monotonic() - t0 < 100, "publishing took too long (%d sent, %d acked)" % (seq, acked)
+        assert time.monotonic() - t0 < scaled(100), "publishing took too long (%d sent, %d acked)" % (seq, acked)
         want_more = seq < max_lines and not (s_gone and seq >= min_lines)
         if not want_more and acked == seq:
             break
@@ -141,15 +104,15 @@ def test_stalled_member_disconnected_readers_get_everything(chatd):
     p.send("END")
     p.expect("MSG #lobby %s END" % p.nick)
     for r in readers:
-        r.join(60)
+        r.join(scaled(60))
     for r in readers:
         assert r.done and r.error is None, (r.error, len(r.seqs))
         assert r.seqs == list(range(seq)), \
             "reader %s lost or reordered messages: got %d of %d" % (r.c.name, len(r.seqs), seq)
         assert any(o.startswith("QUIT %s" % s.nick) for o in r.others), r.others[-10:]
 
-    assert max_rss / 1024.0 < RSS_LIMIT_MIB, "daemon RSS reached %.1f MiB (base %.1f MiB)" % (
-        max_rss / 1024.0, base_rss / 1024.0)
+    assert max_rss / 1024.0 < RSS_LIMIT_MIB or not rss_meaningful(d.pid), \
+        "daemon RSS reached %.1f MiB (base %.1f MiB)" % (max_rss / 1024.0, base_rss / 1024.0)
 
     # The stalled client now reads: what it got is a gap-free prefix, then EOF.
     lines = s.wait_eof(timeout=60)
@@ -204,7 +167,7 @@ class SoftPusher:
         t_soft = None
         t0 = time.monotonic()
         while True:
-            assert time.monotonic() - t0 < deadline, "could not fill the queue"
+            assert time.monotonic() - t0 < scaled(deadline), "could not fill the queue"
             q = self.queue()
             assert q is not None, "stalled client disconnected while filling (queue %s)" % q
             assert q < limit, "queue %d went over %d" % (q, limit)
@@ -230,7 +193,7 @@ def test_soft_limit_exceeded_for_long_disconnects(chatd):
         if q is not None and q > 20000:
             break
     t_disc = None
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + scaled(10)
     while time.monotonic() < deadline:
         q = server_side(d, s)
         if q is None or q[2] != TCP_ESTABLISHED:
@@ -240,12 +203,12 @@ def test_soft_limit_exceeded_for_long_disconnects(chatd):
         if line is not None and line.startswith("QUIT %s" % s.nick):
             t_disc = time.monotonic()
             break
-    assert t_disc is not None, "client above sendq-soft for 10 s was not disconnected " \
-        "(sendq-soft-seconds = 2)"
+    assert t_disc is not None, "client above sendq-soft for %.0f s was not disconnected " \
+        "(sendq-soft-seconds = %d)" % (scaled(10), CFG["sendq-soft-seconds"])
     held = t_disc - t_soft
-    assert held >= 1.0, "disconnected %.2fs after passing sendq-soft: soft limit acted like " \
-        "a hard one" % held
-    assert held <= 7.0, held
+    assert held >= CFG["sendq-soft-seconds"] / 2, "disconnected %.2fs after passing " \
+        "sendq-soft: soft limit acted like a hard one" % held
+    assert held <= CFG["sendq-soft-seconds"] + scaled(5), held
     lines = s.wait_eof(timeout=60)
     prefix = "MSG #soft %s " % p.nick
     got = [int(l[len(prefix):][:6]) for l in lines if l.startswith(prefix)]
@@ -259,17 +222,18 @@ def test_brief_excursion_above_soft_limit_is_tolerated(chatd):
     pusher = SoftPusher(d, s, p)
     t_soft = pusher.push_above(CFG["sendq-soft"] + 1000, 50000)
     # start reading at once: the daemon's queue falls below the soft limit
-    # as soon as a few KB leave the kernel buffers, long before 2 s
+    # as soon as a few KB leave the kernel buffers, long before the grace
     started = time.monotonic() - t_soft
-    assert started < 1.0, "test too slow: started reading %.2fs after passing soft" % started
-    deadline = time.monotonic() + 20
+    assert started < CFG["sendq-soft-seconds"] / 2, \
+        "test too slow: started reading %.2fs after passing soft" % started
+    deadline = time.monotonic() + scaled(20)
     while s.rx_total - pusher.base_rx < pusher.expected:
         assert time.monotonic() < deadline, "could not drain"
         s.try_raw_line(timeout=0.5)
         while s.try_raw_line(timeout=0) is not None:
             pass
-        assert not s.eof, "client was disconnected after %.2fs above sendq-soft (limit 2 s)" \
-            % (time.monotonic() - t_soft)
+        assert not s.eof, "client was disconnected after %.2fs above sendq-soft (limit %d s)" \
+            % (time.monotonic() - t_soft, CFG["sendq-soft-seconds"])
     time.sleep(CFG["sendq-soft-seconds"] + 1.5)
     assert s.sync(timeout=5) == [], "client was disturbed"
     q = server_side(d, s)
@@ -297,7 +261,7 @@ def test_sendq_limits_do_not_affect_fast_readers(chatd):
     sent = 0
     t0 = time.monotonic()
     while acked < n:
-        assert time.monotonic() - t0 < 60
+        assert time.monotonic() - t0 < scaled(60)
         while sent < n and sent - acked < window and \
                 sent - len(reader.seqs) < max_lead:
             p.send(text_for(sent, 1000))
@@ -310,6 +274,6 @@ def test_sendq_limits_do_not_affect_fast_readers(chatd):
             acked += 1
         assert not line.startswith(("NACK ", "BYE ")), line
     p.send("END")
-    reader.join(60)
+    reader.join(scaled(60))
     assert reader.done and reader.error is None, reader.error
     assert reader.seqs == list(range(n))

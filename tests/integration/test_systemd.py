@@ -11,17 +11,11 @@ import time
 
 import pytest
 
-from conftest import Client, chatd_exe, share_with_daemon, write_config
+from conftest import Client, chatd_exe, free_port, scaled, share_with_daemon, write_config
 
 ACTIVATE = shutil.which("systemd-socket-activate")
 pytestmark = pytest.mark.skipif(ACTIVATE is None,
                                 reason="systemd-socket-activate not installed")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Notifications:
@@ -37,7 +31,7 @@ class Notifications:
         self.seen = []
 
     def wait_for(self, key, timeout=10.0):
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             for msg in self.seen:
                 if key in msg.split("\n"):
@@ -75,7 +69,7 @@ def activated(tmp_path):
         proc = subprocess.Popen(args, stderr=log, stdin=subprocess.DEVNULL)
         procs.append((proc, log))
         # systemd-socket-activate starts chatd on the first connection.
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + scaled(10)
         while True:
             try:
                 first = Client(port)
@@ -115,7 +109,7 @@ def test_inherited_socket_chat_and_ready(activated):
     proc.send_signal(signal.SIGTERM)
     notify.wait_for("STOPPING=1")
     alice.expect("BYE shutdown")
-    assert proc.wait(10) == 0
+    assert proc.wait(scaled(10)) == 0
 
 
 def test_reload_notifies_reloading_then_ready(activated):
@@ -129,7 +123,7 @@ def test_reload_notifies_reloading_then_ready(activated):
     alice.send("/who")
     alice.expect("WHO #lobby 1")
     proc.send_signal(signal.SIGTERM)
-    assert proc.wait(10) == 0
+    assert proc.wait(scaled(10)) == 0
 
 
 def test_journal_stream_priorities(tmp_path):
@@ -140,13 +134,13 @@ def test_journal_stream_priorities(tmp_path):
     proc = subprocess.Popen([chatd_exe(), "-l", "127.0.0.1:0"], stderr=log,
                             env=env, stdin=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + scaled(10)
         while "listening on" not in open(log.name).read():
             assert time.monotonic() < deadline, open(log.name).read()
             time.sleep(0.05)
     finally:
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
+        assert proc.wait(scaled(10)) == 0
     lines = open(log.name).read().splitlines()
     assert lines and all(line[:1] == "<" and line[2:3] == ">" for line in lines), lines
     assert any(line.startswith("<6>listening on 127.0.0.1:") for line in lines)

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from conftest import Client
+from conftest import Client, free_port, scaled
 
 OPENSSL = shutil.which("openssl")
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="needs openssl(1)")
@@ -51,7 +51,7 @@ class TLSClient(Client):
         ctx = ssl.create_default_context()
         ctx.check_hostname = False
         ctx.verify_mode = ssl.CERT_NONE
-        raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+        raw = socket.create_connection(("127.0.0.1", port), timeout=scaled(5))
         self._tls = ctx.wrap_socket(raw)
         self.peer_cert = self._tls.getpeercert(binary_form=True)
         super().__init__(port, sock=self._tls, **kw)
@@ -65,7 +65,7 @@ def server_cert(port):
     ctx = ssl.create_default_context()
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw:
+    with socket.create_connection(("127.0.0.1", port), timeout=scaled(5)) as raw:
         with ctx.wrap_socket(raw) as s:
             return s.getpeercert(binary_form=True)
 
@@ -111,7 +111,7 @@ def test_same_limits_apply_over_tls(tls_daemon):
 
 def test_plain_text_on_tls_port_is_refused(tls_daemon):
     d = tls_daemon()
-    s = socket.create_connection(("127.0.0.1", d.tls_port), timeout=5)
+    s = socket.create_connection(("127.0.0.1", d.tls_port), timeout=scaled(5))
     s.sendall(b"hello, this is not TLS\r\n")
     data = b""
     try:
@@ -136,7 +136,7 @@ def test_plain_text_on_tls_port_is_refused(tls_daemon):
 def test_stalled_handshake_times_out(tls_daemon, first_bytes):
     d = tls_daemon()
     start = time.monotonic()
-    s = socket.create_connection(("127.0.0.1", d.tls_port), timeout=5)
+    s = socket.create_connection(("127.0.0.1", d.tls_port), timeout=scaled(5))
     if first_bytes:
         s.sendall(first_bytes)
     try:
@@ -145,7 +145,7 @@ def test_stalled_handshake_times_out(tls_daemon, first_bytes):
         pass                            # ...or RST, with bytes unread
     elapsed = time.monotonic() - start
     s.close()
-    assert 0.8 <= elapsed < 4, elapsed
+    assert 0.8 <= elapsed < scaled(4), elapsed
     d.wait_log(r"TLS handshake timed out")
     # a silent TLS connection never became a chatter
     assert d.client().expect("ROOM #lobby 1")
@@ -206,12 +206,6 @@ def test_check_config_rejects_bad_certificate(tmp_path):
     assert "tls-cert" in r.stderr
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.skipif(shutil.which("systemd-socket-activate") is None,
                     reason="needs systemd-socket-activate")
 @pytest.mark.parametrize("with_cert", [True, False], ids=["cert", "no-cert"])
@@ -230,10 +224,10 @@ def test_tls_socket_from_systemd(tmp_path, with_cert):
                              "--fdname=tls", os.environ["CHATD"], "-c", str(conf)],
                             stderr=log, stdin=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + scaled(10)
         while True:     # chatd starts on the first connection
             try:
-                raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+                raw = socket.create_connection(("127.0.0.1", port), timeout=scaled(5))
                 break
             except OSError:
                 assert time.monotonic() < deadline
@@ -246,10 +240,10 @@ def test_tls_socket_from_systemd(tmp_path, with_cert):
             c.send("hello from an activated TLS socket")
             c.expect("MSG #lobby %s hello from an activated TLS socket" % c.nick)
             proc.send_signal(signal.SIGTERM)
-            assert proc.wait(10) == 0
+            assert proc.wait(scaled(10)) == 0
         else:
             raw.close()
-            assert proc.wait(10) == 1
+            assert proc.wait(scaled(10)) == 1
             log.seek(0)
             assert "socket named tls, but the config has no tls-cert" in log.read()
     finally:
