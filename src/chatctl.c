@@ -71,7 +71,7 @@ join_args(int argc, char **argv)
 	return line;
 }
 
-static _Noreturn void
+static void
 ambiguous(const char *word)
 {
 	const struct cmd_spec	*v;
@@ -86,26 +86,31 @@ ambiguous(const char *word)
 		}
 	}
 	fprintf(stderr, "\n");
-	exit(EXIT_USAGE);
 }
 
-/* Parse line, the verb (typed as word) and its arguments, or exit. */
-static enum ctl_verb
+/*
+ * Parse line, the verb (typed as word) and its arguments; -1, said why,
+ * if they are not a request.
+ */
+static int
 parse_verb(char *line, const char *word, struct cmd_args *args)
 {
 	const struct cmd_spec	*spec;
 
 	switch (cmd_parse(ctl_verbs, line, 1, &spec, args)) {
 	case CMD_OK:
-		return (enum ctl_verb)(spec - ctl_verbs);
+		return (int)(spec - ctl_verbs);
 	case CMD_AMBIGUOUS:
 		ambiguous(word);
+		break;
 	case CMD_USAGE:
-		errx(EXIT_USAGE, "usage: chatctl %s", spec->usage);
+		warnx("usage: chatctl %s", spec->usage);
+		break;
 	case CMD_UNKNOWN:
+		warnx("unknown verb \"%s\" (chatctl -h lists them)", word);
 		break;
 	}
-	errx(EXIT_USAGE, "unknown verb \"%s\" (chatctl -h lists them)", word);
+	return -1;
 }
 
 /* Bound reads (SO_RCVTIMEO) or connect and writes (SO_SNDTIMEO). */
@@ -237,7 +242,7 @@ main(int argc, char **argv)
 	struct cmd_args			 args;
 	enum ctl_verb			 verb;
 	char				*line, *request;
-	int				 ch, fd;
+	int				 ch, fd, parsed;
 
 	/* "+": options end at the verb, so text may start with '-'. */
 	while ((ch = getopt_long(argc, argv, "+hjs:t:", longopts, NULL)) !=
@@ -265,7 +270,11 @@ main(int argc, char **argv)
 	if (optind == argc)
 		usage(EXIT_USAGE);
 	line = join_args(argc - optind, argv + optind);
-	verb = parse_verb(line, argv[optind], &args);
+	if ((parsed = parse_verb(line, argv[optind], &args)) == -1) {
+		free(line);
+		return EXIT_USAGE;
+	}
+	verb = (enum ctl_verb)parsed;
 	request = ctl_request_encode(verb, &args);
 	free(line);
 	if (request == NULL)
