@@ -31,7 +31,7 @@ import time
 
 import pytest
 
-from chatmodel import COUNTERS, FLOOD_COUNTERS, Model, matches
+from chatmodel import COUNTERS, FLOOD_COUNTERS, Model, fold, matches
 from conftest import Client, assert_terminal_safe, wait_until, write_config
 from hostile import control_request
 from test_tls import OPENSSL, make_cert
@@ -605,6 +605,7 @@ class Run:
             (4, ("say", room, text)), (2, ("announce", text)), (3, ("msg", nick, text)),
             (3, ("topic", room, text)), (1, ("close", room)), (1, ("close", room, "moving on")),
             (1, ("kick",)), (1, ("frobnicate",)),
+            (1, ("ban", "add", "guest%d" % self.model.next_guest)),
         ]
         return r.choices([v for _, v in verbs], [w for w, _ in verbs])[0]
 
@@ -766,3 +767,17 @@ def test_model(chatd, tmp_path, seed):
     print("seed %d: %d steps in %.1f s, the end (everyone gone, hosts swept) in %.1f s"
           % (seed, STEPS, steps_done - start, time.monotonic() - steps_done))
 
+
+def test_banned_guest_nick_is_not_given(chatd, tmp_path):
+    """Found by the model: a nick ban on the next guest nick is ignored at
+    connect; the newcomer is given the banned nick (chatctl(1): "a banned
+    nick cannot be taken")."""
+    ctl = str(tmp_path / "ctl.sock")
+    d = chatd("--control", ctl)
+    first = d.client()
+    banned = "guest%d" % (int(first.nick[len("guest"):]) + 1)
+    r = control_request(ctl, "ban", "add", banned)
+    assert r["ok"], r
+    second = d.client()
+    assert fold(second.nick) != fold(banned), \
+        "a new client was given the banned nick %s" % second.nick
