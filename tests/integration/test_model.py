@@ -45,7 +45,7 @@ HISTORY = int(os.environ.get("CHATD_MODEL_HISTORY", "25"))
 CONFIG = {
     # Per-address pacing off: the model does not reproduce it.  A client's
     # own bucket is big enough for the chatters and small for the flooder.
-    "flood-rate": 200, "flood-burst": 200, "flood-rate-per-ip": 0,
+    "flood-rate": 200, "flood-burst": 60, "flood-rate-per-ip": 0,
     "connect-rate-per-ip": 0, "max-per-ip": 0,
     "scrollback": 6, "max-line": 1024, "max-rooms": 8,
     "max-rooms-per-client": 4,
@@ -58,10 +58,19 @@ CONFIG = {
 ADDRS = ["127.0.0.2", "127.0.0.3", "127.0.0.4", "127.0.0.5"]
 FLOOD_ADDR = "127.0.0.6"
 CIDRS = ["127.0.0.4/31", "127.0.0.0/30", "127.0.0.0/29", "127.0.0.5/32"]
-# Bytes the model lets a stalled client be sent before it overflows it: one
-# step sends at most a scrollback replay and a few lines more, so its queue
-# stays below sendq-hard until the model means to cut it.
-STALL_LIMIT = 20000
+# Bytes the model lets a stalled client be sent before it overflows it:
+# enough for its queue to go past sendq-soft (the kernel takes some 8 to 20
+# KiB); and one step sends at most a scrollback replay (6 lines of up to 3
+# KiB) or a few lines more, so it stays below sendq-hard until the model
+# means to cut it.
+STALL_LIMIT = 40000
+# A stalled client sends lines only while it has been sent fewer bytes than
+# this.  Once its receive buffer is full its kernel drops what the daemon
+# sends, the ACKs of its own lines with it, and its next line waits in
+# retransmission backoff for seconds (measured: rto 6.5 s, backoff 5); and
+# while its queue is still in the kernel's buffers, a paged answer to it
+# (/who, /rooms) ends at once, so the lines after one are handled.
+STALL_SENDS = 2000
 CHATTERS = 7                        # the population the steps aim at
 # A TLS record header announcing a 512-byte handshake, and its first bytes.
 PARTIAL_HELLO = bytes.fromhex("1603010200" "010001fc0303")
@@ -343,7 +352,7 @@ class Run:
             self.peers.remove(p)
             return
         if how == "half-close":
-            lines = [self.chat_line(p.sess) for _ in range(self.rng.randint(0, 4))]
+            lines = self.lines(p.sess, self.rng.randint(0, 4))
             self.history[-1] += " after %r" % lines
             self.send_lines(p, lines)
             p.sock.shutdown(socket.SHUT_WR)
@@ -365,7 +374,7 @@ class Run:
             return
         # A plain flooder may half-close after its burst: every line must
         # still be handled before the daemon closes.
-        half = not p.sess.tls and self.rng.random() < 0.3
+        half = not p.sess.tls and self.rng.random() < 0.25
         self.floods += 1
         room = "#flood-%d" % self.floods
         lines = [b"/part #lobby\n", b"/join " + room.encode() + b"\n"]
@@ -373,7 +382,8 @@ class Run:
             lines.append(b"/ack on\n")
         self.send_lines(p, lines)
         self.settle()
-        n = CONFIG["flood-burst"] + self.rng.randint(20, 300)
+        # Twice the bucket at least: however slow the daemon, it pauses.
+        n = 2 * CONFIG["flood-burst"] + self.rng.randint(0, 240)
         burst = [b"flood %d %s\n" % (i, b"." * self.rng.randint(0, 60)) for i in range(n)]
         self.note("%r floods %s with %d lines (acks %s%s)"
                   % (p, room, n, p.sess.ack, ", then half-closes" if half else ""))
@@ -449,17 +459,33 @@ class Run:
                             % (p, p.sess.inflow, CONFIG["sendq-hard"]))
 
     # ---- what to say -------------------------------------------------------
-    def text(self):
-        """A line of text for a room: words, hostile bytes, long ones."""
+    def text(self, small=False):
+        """A line of text for a room: words, hostile bytes, long ones (up
+        to max-line invalid bytes: three times as long relayed)."""
         r = self.rng
         parts = [r.choice(WORDS) if r.random() < 0.7 else r.choice(HOSTILE)
                  for _ in range(r.randint(1, 6))]
         line = b" ".join(parts)
         if r.random() < 0.05:
             line = (line + b" ") * (300 // len(line) + 1)
-        if r.random() < 0.03:
+        if r.random() < 0.03 and not small:
             line = b"\x80" * r.randint(200, CONFIG["max-line"])
         return line.lstrip(b"/") or b"x"
+
+    def lines(self, s, n):
+        """n lines to send at once.  A scrollback replay is cut to what fits
+        below sendq-soft with what is queued already, and whether the lines
+        before it were flushed first is the daemon's timing: so the lines
+        are small, and one at most replays."""
+        out = []
+        while len(out) < n:
+            line = self.chat_line(s, small=True)
+            replays = (b"/join", b"/history")
+            if line.lower().startswith(replays) and \
+                    any(o.lower().startswith(replays) for o in out):
+                continue
+            out.append(line)
+        return out
 
     def a_nick(self, s):
         r = self.rng
@@ -500,20 +526,21 @@ class Run:
             return r.choice(nicks)
         return r.choice(["nobody", "@operator", "x" * 17, r.choice(NICKS)])
 
-    def chat_line(self, s, quit_ok=True):
-        """One client line (bytes, with its end) for s to send."""
+    def chat_line(self, s, small=False):
+        """One client line (bytes, with its end) for s to send; small: one
+        whose answers are small (see lines)."""
         r = self.rng
         kinds = ["text"] * 20 + ["me"] * 3 + ["blank"] * 2 + ["toolong"] * 2 + \
             ["edge", "slashes", "help", "unknown", "usage", "usage"] + \
             ["nick"] * 5 + ["join"] * 8 + ["part"] * 4 + ["msg"] * 5 + \
             ["topic"] * 3 + ["who"] * 3 + ["rooms"] * 2 + ["history"] * 3 + \
-            ["ack"] * 3 + (["quit"] if quit_ok else [])
+            ["ack"] * 3 + ["quit"]
         kind = r.choice(kinds)
         max_line = CONFIG["max-line"]
         if kind == "text":
-            line = self.text()
+            line = self.text(small)
         elif kind == "me":
-            line = b"/me " + self.text()
+            line = b"/me " + self.text(small)
         elif kind == "blank":
             line = r.choice([b"", b"   ", b"\t", b" \t "])
         elif kind == "toolong":
@@ -521,7 +548,7 @@ class Run:
         elif kind == "edge":
             line = b"e" * (max_line - r.choice([0, 1])) + r.choice([b"", b"\r"])
         elif kind == "slashes":
-            line = b"//" + self.text()
+            line = b"//" + self.text(small)
         elif kind == "help":
             line = b"/help" + r.choice([b"", b" nick", b" /join", b" frob", b" /"])
         elif kind == "unknown":
@@ -537,9 +564,9 @@ class Run:
         elif kind == "part":
             line = b"/part" + (b" " + self.a_room(s).encode() if r.random() < 0.6 else b"")
         elif kind == "msg":
-            line = b"/msg " + self.a_target().encode() + b" " + self.text()
+            line = b"/msg " + self.a_target().encode() + b" " + self.text(small)
         elif kind == "topic":
-            line = b"/topic" + r.choice([b"", b" " + self.text(), b" " + b"t" * 301,
+            line = b"/topic" + r.choice([b"", b" " + self.text(small), b" " + b"t" * 301,
                                          b" " + b"\xe2\x82\xac" * 100, b"   "])
         elif kind == "who":
             line = b"/who" + (b" " + self.a_room(s).encode() if r.random() < 0.5 else b"")
@@ -551,13 +578,15 @@ class Run:
         elif kind == "ack":
             line = b"/ack " + r.choice([b"on", b"off", b"ON", b"maybe"])
         else:
-            line = b"/quit" + r.choice([b"", b" see you", b" " + self.text()])
+            line = b"/quit" + r.choice([b"", b" see you", b" " + self.text(small)])
         return line + r.choice([b"\n", b"\r\n"])
 
     def stalled_line(self, s):
         r = self.rng
         pick = r.random()
-        if pick < 0.3:
+        if r.random() < 0.3:
+            line = r.choice([b"/who", b"/rooms", b"/history", b"/who #lobby", b"/help"])
+        elif pick < 0.3:
             line = self.text()
         elif pick < 0.4:
             line = b"/me " + self.text()
@@ -627,6 +656,7 @@ class Run:
         for p in stalled:
             if p.sess.inflow > STALL_LIMIT:
                 return self.overflow(p)
+        talkers = [p for p in stalled if p.sess.inflow < STALL_SENDS]
         chatters = self.chatters()
         pending = self.of_kind("pending")
         flooding = [p for p in self.peers if p.flood is not None]
@@ -641,7 +671,7 @@ class Run:
             ("flood-end", 2 if flooding else 0),
             ("chat", 35 if chatters else 0),
             ("pipeline", 8 if chatters else 0),
-            ("stalled", 3 if stalled else 0),
+            ("stalled", 3 if talkers else 0),
             ("overflow", 0.3 if stalled else 0),
             ("half-close", 1.5 if chatters else 0),
             ("close", 1 if chatters or pending else 0),
@@ -670,11 +700,11 @@ class Run:
             self.send_lines(p, [line])
         elif action == "pipeline":
             p = r.choice(chatters)
-            lines = [self.chat_line(p.sess) for _ in range(r.randint(2, 6))]
+            lines = self.lines(p.sess, r.randint(2, 6))
             self.note("%r sends %r" % (p, lines))
             self.send_lines(p, lines)
         elif action == "stalled":
-            p = r.choice(stalled)
+            p = r.choice(talkers)
             line = self.stalled_line(p.sess)
             self.note("%r sends %r" % (p, line))
             self.send_lines(p, [line])
