@@ -742,6 +742,8 @@ class Model:
     def admin(self, verb, args):
         """The answer to {"command": verb, "args": args}, as a Reply."""
         spec = VERBS.get(verb)
+        if not all(isinstance(a, str) for a in args):
+            return Reply("bad-request")
         if spec is None:
             return Reply("unknown-command")
         lo, hi, mode = spec

@@ -11,8 +11,11 @@ counted).  Chat: every command, text with hostile bytes, blank, long and
 too-long lines.  Admin: every verb that looks or acts on clients and rooms.
 
 After each step: every chatter received exactly the lines the model says,
-in order; the daemon answers status; its counters, clients and rooms are
-the model's; one chatter does a round trip.  At the end, with every client
+in order, and nothing else (so its view is the model's: its nick, its
+rooms and current room, their members as JOIN, PART, QUIT, NICK and WHO
+show them, its ACK numbers, the others' messages in the rooms it shares);
+the daemon answers status; its counters (stats), clients and rooms are the
+model's; one chatter does a round trip.  At the end, with every client
 gone: no connections, only @operator's session, only the default room, no
 live messages or bytes held beyond the start, and no hosts once swept.
 
@@ -39,7 +42,7 @@ from test_tls import OPENSSL, make_cert
 pytestmark = pytest.mark.skipif(OPENSSL is None, reason="needs openssl(1)")
 
 SEEDS = [int(s) for s in os.environ.get("CHATD_MODEL_SEED", "1,2,3").split(",")]
-STEPS = int(os.environ.get("CHATD_MODEL_STEPS", "700"))
+STEPS = int(os.environ.get("CHATD_MODEL_STEPS", "1500"))
 HISTORY = int(os.environ.get("CHATD_MODEL_HISTORY", "25"))
 
 CONFIG = {
@@ -579,6 +582,9 @@ class Run:
             line = b"/ack " + r.choice([b"on", b"off", b"ON", b"maybe"])
         else:
             line = b"/quit" + r.choice([b"", b" see you", b" " + self.text(small)])
+        if line.startswith(b"/") and r.random() < 0.1:
+            # words may be apart by more than one space, and the name too
+            line = b"/" + b" " * r.randint(0, 2) + line[1:].replace(b" ", b"   ", 1)
         return line + r.choice([b"\n", b"\r\n"])
 
     def stalled_line(self, s):
@@ -614,6 +620,9 @@ class Run:
             nick = "nobody"
         text = r.choice(["hello all", "with \x1b[1mbold\x1b[0m", "\u00e9t\u00e9 \U0001f642",
                          "   ", "z" * (CONFIG["max-line"] + 1), "t" * 301, "a  b "])
+        # Reasons are cut to 300 bytes, whole characters, and blank ones
+        # give way to the daemon's own.
+        reason = r.choice(["go away", "\x1b[31mred\x1b[0m", "\u00e9" * 200, "   ", "x" * 400])
         addr = r.choice(ADDRS + CIDRS + [FLOOD_ADDR, "300.1.1.1", "127.0.0.1/33",
                                          "::1", "2001:db8::7/32", "127.0.0.2/x"])
         ban_target = r.choice([addr, addr, nick, "bad!target"])
@@ -623,17 +632,20 @@ class Run:
         verbs = [
             (3, ("status",)), (3, ("stats",)), (4, ("clients",)), (4, ("clients", room)),
             (4, ("rooms",)), (1, ("version",)), (2, ("kick", nick)),
-            (1, ("kick", nick, "go away")), (1, ("ban", "add", ban_target)),
+            (1, ("kick", nick, reason)), (1, ("ban", "add", ban_target)),
             (1, ("ban", "add", ban_target, "1h")),
-            (1, ("ban", "add", ban_target, "2d", "spam from here")),
+            (1, ("ban", "add", ban_target, "2d", reason)),
             (1, ("ban", "add", ban_target, "no reason given")),
             (3 if bans else 1, ("ban", "del", r.choice(bans + [addr, nick]))),
             (6 if bans else 0, ("ban", "del", r.choice(bans or [addr]))),
             (2, ("ban", "list")), (1, ("ban", "frob")), (3, ("mute", nick)),
-            (1, ("mute", nick, "1h")), (1, ("mute", nick, "soon")), (4, ("unmute", nick)),
+            (1, ("mute", nick, r.choice(["1h", "90", "2d"]))),
+            (1, ("mute", nick, r.choice(["soon", "0", "-5", "5x"]))), (4, ("unmute", nick)),
             (4, ("say", room, text)), (2, ("announce", text)), (3, ("msg", nick, text)),
-            (3, ("topic", room, text)), (1, ("close", room)), (1, ("close", room, "moving on")),
-            (1, ("kick",)), (1, ("frobnicate",)),
+            (3, ("topic", room, text)), (1, ("close", room)), (1, ("close", room, reason)),
+            (1, ("kick",)), (1, ("frobnicate",)), (1, ("kick", 5)),
+            (1, r.choice([("kick", ""), ("say", "", "hi"), ("ban", "add", ""),
+                          ("clients", "#lo bby"), ("msg", "a b", "hi")])),
             (1, ("ban", "add", "guest%d" % self.model.next_guest)),
         ]
         return r.choices([v for _, v in verbs], [w for w, _ in verbs])[0]
