@@ -107,10 +107,16 @@ def _utf8_length(data, i):
     return n, cp
 
 
+def _spoofs(cp):
+    """Bidirectional embeddings, overrides and isolates, line and paragraph
+    separators: replaced like controls (U+200E, U+200F, U+061C stay)."""
+    return 0x2028 <= cp <= 0x202E or 0x2066 <= cp <= 0x2069
+
+
 def sanitize(data):
     """bytes -> str as chatd-protocol(7) SANITIZING says: telnet commands
-    removed, TAB a space, each invalid byte and each control character
-    U+FFFD."""
+    removed, TAB a space, each invalid byte, each control character and
+    each bidirectional control or separator U+FFFD."""
     out, i = [], 0
     while i < len(data):
         b = data[i]
@@ -124,7 +130,7 @@ def sanitize(data):
             i += 1
         else:
             n, cp = _utf8_length(data, i) if b >= 0x80 else (0, 0)
-            if n == 0 or cp <= 0x9F:
+            if n == 0 or cp <= 0x9F or _spoofs(cp):
                 out.append(REPLACEMENT)
                 i += n or 1
             else:
@@ -506,7 +512,7 @@ class Model:
         if len(s.rooms) >= self.max_per_client:
             return self.fail(s, "too-many-rooms")
         if r is None:
-            if len(self.rooms) >= self.max_rooms:
+            if len(self.rooms) - 1 >= self.max_rooms:     # the kept one aside
                 return self.fail(s, "rooms-full")
             r = self.rooms[fold(name)] = Room(name)
         r.members[fold(s.nick)] = s
@@ -772,7 +778,8 @@ class Model:
             r = self.admin_room(words[0])
             if r is None:
                 return Reply("no-such-room")
-            nicks = [m.nick for m in r.sorted_members()]
+            # in the order they connected (chatctl(1))
+            nicks = [m.nick for m in sorted(r.members.values(), key=lambda m: m.cid)]
 
             def check(result):
                 got = [c["nick"] for c in result["clients"]]
@@ -798,6 +805,10 @@ class Model:
         assert shaking == {(p.addr, p.port) for p in self.pendings()}, (
             "TLS handshakes %s, model %s" % (sorted(shaking),
                                              sorted((p.addr, p.port) for p in self.pendings())))
+        order = [(c["address"], c["port"]) for c in rows if c["state"] != "closing"]
+        model = [(c.addr, c.port) for c in sorted(self.conns.values(), key=lambda c: c.cid)]
+        assert order == model, "clients in the order %s, model (as they connected) %s" % (
+            order, model)
 
     def admin_rooms(self, words, rest):
         return Reply(check=self.check_rooms)
