@@ -35,7 +35,8 @@ import time
 import pytest
 
 from chatmodel import COUNTERS, FLOOD_COUNTERS, Model, fold, matches
-from conftest import Client, assert_terminal_safe, wait_until, write_config
+from conftest import (Client, assert_terminal_safe, recv_to_eof, scaled, wait_until,
+                      write_config)
 from hostile import control_request, stats
 from test_tls import OPENSSL, make_cert
 
@@ -123,25 +124,12 @@ def tls_wrap(raw):
 
 def connect_from(addr, port, rcvbuf=None):
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.settimeout(10)
+    s.settimeout(scaled(10))
     if rcvbuf is not None:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.bind((addr, 0))
     s.connect(("127.0.0.1", port))
     return s
-
-
-def read_to_eof(sock, timeout=10.0):
-    sock.settimeout(timeout)
-    data = b""
-    try:
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
-    except (ConnectionResetError, ssl.SSLError):
-        return data
 
 
 class Run:
@@ -309,7 +297,7 @@ class Run:
                            4096 if kind == "stalled" else None)
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         if bye is not None:
-            data = read_to_eof(raw)
+            data = recv_to_eof(raw)
             raw.close()
             if data != bye.encode() + b"\r\n":
                 raise ModelMismatch("a connection from banned %s got %r, model %r"
