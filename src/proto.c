@@ -286,6 +286,13 @@ proto_close(void *client, const char *code, const char *reason)
 	conn_close(client, code, reason);
 }
 
+/* Whether nick is banned: no guest is given a banned nick either. */
+static int
+proto_nick_banned(const char *nick)
+{
+	return ban_match(NULL, nick) != NULL;
+}
+
 static const struct session_client_ops proto_client_ops = {
 	proto_describe,
 	proto_close,
@@ -296,7 +303,8 @@ proto_connected(struct conn *c)
 {
 	size_t	i;
 
-	c->session = session_new(proto_deliver, &proto_client_ops, c);
+	c->session = session_new(proto_deliver, &proto_client_ops, c,
+	    proto_nick_banned);
 	c->session->host = c->host;
 	conn_printf(c, "HELLO %s %s Welcome to chatd %s. You are %s in %s. "
 	    "Type /help for help.\r\n", c->session->nick,

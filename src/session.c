@@ -2,7 +2,7 @@
  * The nick registry.  Nicks are ASCII and unique without regard to case;
  * the registry is a search tree (tsearch(3)) keyed by nick, so lookups and
  * listings cost log n and come out sorted.  A new session gets the first
- * free "guestN".
+ * free "guestN" that is not banned.
  */
 #include <search.h>
 #include <stdio.h>
@@ -77,9 +77,13 @@ session_register(struct session *s)
 	return s;
 }
 
+/*
+ * A new session called by the first guestN that is free and that refused
+ * (the ban list's say, when not NULL) does not turn down.
+ */
 struct session *
 session_new(session_deliver_fn *deliver, const struct session_client_ops *ops,
-    void *client)
+    void *client, int (*refused)(const char *nick))
 {
 	struct session	*s = session_alloc(deliver);
 
@@ -88,7 +92,8 @@ session_new(session_deliver_fn *deliver, const struct session_client_ops *ops,
 	do {
 		snprintf(s->nick, sizeof s->nick, "guest%lu",
 		    session_next_guest++);
-	} while (session_find(s->nick) != NULL);
+	} while (session_find(s->nick) != NULL ||
+	    (refused != NULL && refused(s->nick)));
 	return session_register(s);
 }
 

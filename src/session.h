@@ -61,7 +61,8 @@ struct session {
 
 int		 session_nick_valid(const char *);
 struct session	*session_new(session_deliver_fn *,
-		    const struct session_client_ops *, void *client);
+		    const struct session_client_ops *, void *client,
+		    int (*refused)(const char *nick));
 struct session	*session_new_named(session_deliver_fn *, const char *name);
 void		 session_free(struct session *);
 struct session	*session_find(const char *nick);

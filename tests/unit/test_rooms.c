@@ -89,7 +89,7 @@ static size_t		 nmade;
 static struct session *
 new_session(const char *nick)
 {
-	struct session	*s = session_new(record_deliver, NULL, NULL);
+	struct session	*s = session_new(record_deliver, NULL, NULL, NULL);
 
 	assert_non_null(s);
 	assert_true(nmade < MADE_MAX);
