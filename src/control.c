@@ -28,6 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bucket.h"
 #include "config.h"
 #include "control-cmd.h"
 #include "control.h"
@@ -132,10 +133,7 @@ control_config(void)
 uint64_t
 control_now_ms(void)
 {
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return bucket_now_us() / 1000;
 }
 
 time_t
