@@ -14,6 +14,9 @@
  * latency is measured end to end.  The daemon's CPU (utime + stime from
  * /proc/PID/stat) is read at the start and end of the measured window.
  * It measures and prints one "RESULT key=value ..." line; it never asserts.
+ * With --lobby the clients stay in chatd's default room and take the nicks
+ * b0, b1, ...: the bystanders of the attack scenario (attack.py, started by
+ * --at-start), who count how many of them the server cut.
  * Every run is bounded: an alarm ends it however the server behaves.
  */
 #include <arpa/inet.h>
@@ -62,6 +65,7 @@ struct client {
 	struct rx	*rx;		/* [npub]: per publisher of the room */
 	uint32_t	 next_seq;	/* publisher: last sequence sent */
 	uint32_t	 base;		/* first sequence not yet everywhere */
+	uint32_t	 seen_max;	/* publisher: highest sequence received */
 	uint32_t	*ring;		/* receipts per sequence in flight */
 };
 
@@ -75,7 +79,8 @@ static uint32_t		 window;		/* in flight per publisher */
 static double		 rate;			/* msgs/s per publisher */
 static double		 duration = 5, warmup = 1, settle = 1;
 static int		 idle_mode, nstall;
-static unsigned		 src_base = 2, per_src = 1000;
+static unsigned		 src_base = 2, per_src = 1000, nsources;
+static int		 lobby;			/* chatd's default room */
 static size_t		 msg_size = 100;
 static const char	*label = "run";
 static unsigned		 hard_timeout = 180;
@@ -96,7 +101,8 @@ static uint64_t		 hist[HIST_BUCKETS], hist_n;
 static uint64_t		 rate_k, rate_t0;
 static double		 rate_interval;
 static uint64_t		 stall_last_ts, stall_msgs;
-static uint32_t		 stall_eofs;
+static uint32_t		 stall_eofs, ncut, ncut_pubs;
+static uint64_t		 first_cut;
 static uint32_t		 mask;
 
 static _Noreturn void die(const char *, ...)
@@ -267,8 +273,14 @@ client_dead(struct client *c, const char *why)
 		stall_eofs++;
 	if (c->state == S_CONNECTING || c->state == S_JOINING)
 		pending--;
-	if (c->state == S_READY)
+	if (c->state == S_READY) {
 		nready--;
+		if (!c->stalled) {	/* the server cut a client */
+			if (ncut++ == 0)
+				first_cut = now_ns();
+			ncut_pubs += c->idx < npub;
+		}
+	}
 	if (!c->stalled && ndead < 5)
 		fprintf(stderr, "loadgen: client %u (room %u): %s\n",
 		    (unsigned)(c - cl), c->room, why);
@@ -377,6 +389,8 @@ payload(struct client *c, const char *s, size_t len, uint64_t now)
 		return;
 	}
 	r = &c->rx[pc->idx];
+	if (seq > pc->seen_max)
+		pc->seen_max = seq;
 	if (seq > r->last) {
 		r->last = seq;
 		r->count++;
@@ -447,6 +461,15 @@ item(struct client *c, const char *s, size_t len, uint64_t now)
 		return;
 	switch (proto) {
 	case P_CHATD:
+		if (lobby) {	/* "NICK guestN bI": its own nick change */
+			n = snprintf(want, sizeof want, " b%u",
+			    (unsigned)(c - cl));
+			if (len > 5 + (size_t)n && memcmp(s, "NICK ", 5) == 0 &&
+			    memcmp(s + len - (size_t)n, want, (size_t)n) == 0 &&
+			    memchr(s + 5, ' ', len - 5 - (size_t)n) == NULL)
+				ready(c);
+			break;
+		}
 		n = snprintf(want, sizeof want, "ROOM #r%u ", c->room);
 		if (len > (size_t)n && memcmp(s, want, (size_t)n) == 0)
 			ready(c);
@@ -531,7 +554,10 @@ handshake(struct client *c)
 
 	switch (proto) {
 	case P_CHATD:
-		queuef(c, "/part #lobby\r\n/join #%s\r\n", room);
+		if (lobby)
+			queuef(c, "/nick b%u\r\n", (unsigned)(c - cl));
+		else
+			queuef(c, "/part #lobby\r\n/join #%s\r\n", room);
 		break;
 	case P_ROOF:
 		queuef(c, "%u\n", c->room);
@@ -565,6 +591,17 @@ connected(struct client *c)
 	handshake(c);
 }
 
+/*
+ * The last byte of client i's source address: blocks of per_src clients,
+ * or with --sources K dealt round-robin over K addresses, so that the
+ * publishers (the first members of each room) each have their own.
+ */
+static unsigned
+client_source(uint32_t i)
+{
+	return src_base + (nsources > 0 ? i % nsources : i / per_src);
+}
+
 static void
 start_connect(struct client *c)
 {
@@ -583,10 +620,9 @@ start_connect(struct client *c)
 	    sizeof one);
 	if (c->stalled)		/* a small window: the server's queue fills */
 		setsockopt(c->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-	src.sin_addr.s_addr = htonl(0x7f000000u + src_base + i / per_src);
+	src.sin_addr.s_addr = htonl(0x7f000000u + client_source(i));
 	if (bind(c->fd, (struct sockaddr *)&src, sizeof src) == -1)
-		die("bind 127.0.0.%u: %s", src_base + i / per_src,
-		    strerror(errno));
+		die("bind 127.0.0.%u: %s", client_source(i), strerror(errno));
 	inet_pton(AF_INET, addr, &sin.sin_addr);
 	sin.sin_port = htons((uint16_t)port);
 	if (connect(c->fd, (struct sockaddr *)&sin, sizeof sin) == -1 &&
@@ -723,7 +759,7 @@ usage(void)
 	    "  [--window W | --rate MSGS_PER_S | --idle] [--stall K]\n"
 	    "  [--duration S] [--warmup S] [--settle S (idle: wait before RSS)]\n"
 	    "  [--size BYTES] [--src-base X]\n"
-	    "  [--per-src N] [--label NAME] [--timeout S]\n"
+	    "  [--per-src N | --sources K] [--lobby] [--label NAME] [--timeout S]\n"
 	    "  [--at-start CMD (run by sh when measuring starts, e.g. perf)]\n");
 	exit(2);
 }
@@ -749,6 +785,8 @@ options(int argc, char **argv)
 		{ "size", required_argument, NULL, 'z' },
 		{ "src-base", required_argument, NULL, 'b' },
 		{ "per-src", required_argument, NULL, 'e' },
+		{ "sources", required_argument, NULL, 'k' },
+		{ "lobby", no_argument, NULL, 'L' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "at-start", required_argument, NULL, 'x' },
@@ -786,6 +824,8 @@ options(int argc, char **argv)
 		case 'z': msg_size = (size_t)atol(optarg); break;
 		case 'b': src_base = (unsigned)atoi(optarg); break;
 		case 'e': per_src = (unsigned)atoi(optarg); break;
+		case 'k': nsources = (unsigned)atoi(optarg); break;
+		case 'L': lobby = 1; break;
 		case 'l': label = optarg; break;
 		case 't': hard_timeout = (unsigned)atoi(optarg); break;
 		case 'x': at_start = optarg; break;
@@ -795,7 +835,9 @@ options(int argc, char **argv)
 	if (port <= 0 || nrooms == 0 || nclients < nrooms ||
 	    nclients % nrooms != 0 || npub > nclients / nrooms ||
 	    msg_size < PAYLOAD_HDR || msg_size > 1000 || per_src == 0 ||
-	    src_base + (nclients - 1) / per_src > 254 ||
+	    (nsources > 0 ? src_base + nsources - 1 > 254 || nsources > nclients :
+	    src_base + (nclients - 1) / per_src > 254) ||
+	    (lobby && (proto != P_CHATD || nrooms != 1)) ||
 	    (!idle_mode && (window > 0) == (rate > 0)) ||
 	    (nstall > 0 && (window > 0 || npub + 1 > nclients / nrooms ||
 	    (uint32_t)nstall > nrooms)))
@@ -940,13 +982,16 @@ main(int argc, char **argv)
 		struct client	*c = &cl[i];
 		uint64_t	 l = 0;
 
-		if (c->stalled)
+		if (c->stalled || c->state == S_DEAD)	/* counted as cut */
 			continue;
 		for (j = 0; j < npub; j++) {
 			struct client	*pc = &cl[j * nrooms + c->room];
+			/* a cut publisher: what the server took of it */
+			uint32_t	 sent = pc->state == S_DEAD ?
+			    pc->seen_max : pc->next_seq;
 
-			if (pc->next_seq > c->rx[j].count)
-				l += pc->next_seq - c->rx[j].count;
+			if (sent > c->rx[j].count)
+				l += sent - c->rx[j].count;
 		}
 		lost += l;
 		lost_recv += l > 0;
@@ -961,7 +1006,8 @@ main(int argc, char **argv)
 	    "window=%u rate=%g secs=%.2f sent=%llu deliveries=%llu dps=%.0f "
 	    "cpu=%.2f dpcs=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f "
 	    "max_us=%.1f rss_kb=%ld hwm_kb=%ld lost=%llu lost_receivers=%u "
-	    "dup=%llu ooo=%llu bad=%llu dead=%u stall_cut_s=%.2f "
+	    "dup=%llu ooo=%llu bad=%llu dead=%u cut=%u cut_pubs=%u "
+	    "first_cut_ms=%.0f stall_cut_s=%.2f "
 	    "stall_msgs=%llu lag_max_us=%.0f lg_cpu=%.2f\n",
 	    label, proto_name(), window > 0 ? "window" : "rate",
 	    nclients, nrooms, npub, window, rate, secs,
@@ -972,7 +1018,9 @@ main(int argc, char **argv)
 	    hist_pct(1.0 - 1e-12), daemon_vm("VmRSS"), daemon_vm("VmHWM"),
 	    (unsigned long long)lost, lost_recv, (unsigned long long)dups,
 	    (unsigned long long)ooo, (unsigned long long)bad,
-	    ndead - stall_eofs, stall_eofs > 0 && stall_last_ts > t_pub ?
+	    ndead - stall_eofs, ncut, ncut_pubs, ncut > 0 ?
+	    ((double)first_cut - (double)t_start) / 1e6 : -1.0,
+	    stall_eofs > 0 && stall_last_ts > t_pub ?
 	    (double)(stall_last_ts - t_pub) / 1e9 : -1.0,
 	    (unsigned long long)stall_msgs,
 	    (double)lag_max / 1000.0, lg_cpu);
