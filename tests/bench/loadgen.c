@@ -77,7 +77,7 @@ static long		 daemon_pid;
 static uint32_t		 nclients = 100, nrooms = 1, npub = 1;
 static uint32_t		 window;		/* in flight per publisher */
 static double		 rate;			/* msgs/s per publisher */
-static double		 duration = 5, warmup = 1, settle = 1;
+static double		 duration = 5, warmup = 1, settle = 1, drain = 5;
 static int		 idle_mode, nstall;
 static unsigned		 src_base = 2, per_src = 1000, nsources;
 static int		 lobby;			/* chatd's default room */
@@ -758,6 +758,7 @@ usage(void)
 	    "  [--clients N] [--rooms R] [--publishers P (per room)]\n"
 	    "  [--window W | --rate MSGS_PER_S | --idle] [--stall K]\n"
 	    "  [--duration S] [--warmup S] [--settle S (idle: wait before RSS)]\n"
+	    "  [--drain S (wait for what is in flight: 5)]\n"
 	    "  [--size BYTES] [--src-base X]\n"
 	    "  [--per-src N | --sources K] [--lobby] [--label NAME] [--timeout S]\n"
 	    "  [--at-start CMD (run by sh when measuring starts, e.g. perf)]\n");
@@ -782,6 +783,7 @@ options(int argc, char **argv)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "warmup", required_argument, NULL, 'W' },
 		{ "settle", required_argument, NULL, 'S' },
+		{ "drain", required_argument, NULL, 'T' },
 		{ "size", required_argument, NULL, 'z' },
 		{ "src-base", required_argument, NULL, 'b' },
 		{ "per-src", required_argument, NULL, 'e' },
@@ -821,6 +823,7 @@ options(int argc, char **argv)
 		case 'd': duration = atof(optarg); break;
 		case 'W': warmup = atof(optarg); break;
 		case 'S': settle = atof(optarg); break;
+		case 'T': drain = atof(optarg); break;
 		case 'z': msg_size = (size_t)atol(optarg); break;
 		case 'b': src_base = (unsigned)atoi(optarg); break;
 		case 'e': per_src = (unsigned)atoi(optarg); break;
@@ -835,6 +838,7 @@ options(int argc, char **argv)
 	if (port <= 0 || nrooms == 0 || nclients < nrooms ||
 	    nclients % nrooms != 0 || npub > nclients / nrooms ||
 	    msg_size < PAYLOAD_HDR || msg_size > 1000 || per_src == 0 ||
+	    drain < 0 || drain > 120 ||
 	    (nsources > 0 ? src_base + nsources - 1 > 254 || nsources > nclients :
 	    src_base + (nclients - 1) / per_src > 254) ||
 	    (lobby && (proto != P_CHATD || nrooms != 1)) ||
@@ -850,7 +854,7 @@ main(int argc, char **argv)
 	struct rlimit	 rl;
 	struct rusage	 ru;
 	uint32_t	 i, j, members, pubc, lost_recv = 0;
-	uint64_t	 lost = 0, t_pub, deadline;
+	uint64_t	 lost = 0, t_pub, deadline, t_drained;
 	double		 cpu0, cpu1, lg_cpu, secs;
 	long		 rss0;
 	pid_t		 hook = -1;
@@ -953,13 +957,14 @@ main(int argc, char **argv)
 	publishing = 0;
 
 	/* Drain: everything sent must arrive (or the run says it did not). */
-	deadline = now_ns() + 5 * 1000000000ull;
+	deadline = now_ns() + (uint64_t)(drain * 1e9);
 	while (now_ns() < deadline) {
 		pump(1);
 		if (window > 0 ? all_delivered() :
 		    now_ns() - last_rx > 500 * 1000000ull)
 			break;
 	}
+	t_drained = now_ns();
 	/*
 	 * The stalled readers read again: a cut one finds its stream ends in
 	 * EOF, and the last message in it says when the server stopped
@@ -1007,7 +1012,7 @@ main(int argc, char **argv)
 	    "cpu=%.2f dpcs=%.0f p50_us=%.1f p99_us=%.1f p999_us=%.1f "
 	    "max_us=%.1f rss_kb=%ld hwm_kb=%ld lost=%llu lost_receivers=%u "
 	    "dup=%llu ooo=%llu bad=%llu dead=%u cut=%u cut_pubs=%u "
-	    "first_cut_ms=%.0f stall_cut_s=%.2f "
+	    "first_cut_ms=%.0f drain_s=%.2f stall_cut_s=%.2f "
 	    "stall_msgs=%llu lag_max_us=%.0f lg_cpu=%.2f\n",
 	    label, proto_name(), window > 0 ? "window" : "rate",
 	    nclients, nrooms, npub, window, rate, secs,
@@ -1020,6 +1025,7 @@ main(int argc, char **argv)
 	    (unsigned long long)ooo, (unsigned long long)bad,
 	    ndead - stall_eofs, ncut, ncut_pubs, ncut > 0 ?
 	    ((double)first_cut - (double)t_start) / 1e6 : -1.0,
+	    (double)(t_drained - t_end) / 1e9,
 	    stall_eofs > 0 && stall_last_ts > t_pub ?
 	    (double)(stall_last_ts - t_pub) / 1e9 : -1.0,
 	    (unsigned long long)stall_msgs,
