@@ -12,9 +12,10 @@
  * daemon.  The buckets may go into debt: no line is too big to pass, and
  * its sender waits for it afterwards.
  *
- * Within one loop iteration, lines are handled until each recipient may
- * have been sent sendq-soft bytes; clients with more to say wait for the
- * next iteration (deferred), after every queue had a write.  So no burst,
+ * Within one loop iteration, lines are handled until some client has been
+ * sent sendq-soft bytes (counted as they are queued, and with a fan-out run
+ * still held back counted for every member); clients with more to say
+ * wait for the next iteration (deferred), after every queue had a write.  So no burst,
  * however many clients or addresses send it, is judged by the send-queue
  * limits before the kernel was offered it (conn-output.c).
  *
@@ -59,7 +60,8 @@
 
 static struct conn_list	 conn_deferred = TAILQ_HEAD_INITIALIZER(conn_deferred);
 static struct event	*conn_resume;	/* next iteration: the deferred */
-static uint64_t		 conn_iteration_bytes;	/* per recipient, so far */
+static uint32_t		 conn_iteration = 1;	/* loop iterations so far */
+static uint64_t		 conn_iteration_most;	/* to one client in this one */
 static int		 conn_budget_spent;	/* this iteration */
 
 /* The gate deferred lines wait at while the clients they fed catch up. */
@@ -170,6 +172,21 @@ conn_gate_release(struct conn *c, int gone)
 		conn_gate_open();
 }
 
+/* len bytes were queued to c: keep the most any client got this iteration. */
+void
+conn_iteration_count(struct conn *c, size_t len)
+{
+	if (c->iteration != conn_iteration) {
+		c->iteration = conn_iteration;
+		c->iteration_bytes = 0;
+	}
+	if (len > UINT32_MAX - c->iteration_bytes)
+		len = UINT32_MAX - c->iteration_bytes;
+	c->iteration_bytes += (uint32_t)len;
+	if (c->iteration_bytes > conn_iteration_most)
+		conn_iteration_most = c->iteration_bytes;
+}
+
 /* The loop iteration is over: every queue has had its write. */
 void
 conn_iteration_end(void)
@@ -184,7 +201,8 @@ conn_iteration_end(void)
 		stats.gate_closed++;
 		evtimer_add(conn_gate.timer, &max);
 	}
-	conn_iteration_bytes = 0;
+	conn_iteration++;
+	conn_iteration_most = 0;
 	conn_budget_spent = 0;
 	conn_gate.next_behind = 0;
 }
@@ -280,7 +298,7 @@ conn_output_cost(size_t bytes)
 /* What c's line made since the meter was read, and what it costs. */
 struct conn_meter {
 	struct msg_meter	start;
-	uint64_t		queued;
+	uint32_t		queued;
 };
 
 static void
@@ -300,7 +318,7 @@ conn_meter_charge(struct conn *c, const struct conn_meter *m)
 {
 	uint64_t	deliveries = msg_meter.deliveries - m->start.deliveries;
 	uint64_t	bytes = msg_meter.bytes - m->start.bytes;
-	uint64_t	own = c->queued - m->queued;
+	uint64_t	own = (uint32_t)(c->queued - m->queued);
 	uint64_t	each, size, fan, cost;
 
 	each = deliveries > 0 ? bytes / deliveries : 0;
@@ -314,7 +332,6 @@ conn_meter_charge(struct conn *c, const struct conn_meter *m)
 		fan = BUCKET_TOKEN;
 	cost = size > UINT64_MAX / fan ? UINT64_MAX : size * fan / BUCKET_TOKEN;
 	conn_charge(c, cost);
-	conn_iteration_bytes += each;
 }
 
 /* Frame, pace and hand over every complete line that may be handled now. */
@@ -332,8 +349,9 @@ conn_process_input(struct conn *c)
 			conn_pause(c);
 			break;
 		}
-		if (conn_iteration_bytes >= conn_config->sendq_soft ||
-		    conn_gate.closed) {
+		/* what any one client got, and a run still held for many */
+		if (conn_iteration_most + msg_meter.held_back >=
+		    conn_config->sendq_soft || conn_gate.closed) {
 			conn_budget_spent |= !conn_gate.closed;
 			conn_defer(c);
 			break;

@@ -125,6 +125,7 @@ conn_queue(struct conn *c, const char *data, size_t len, struct msg_wire *w)
 	if (c->dead)
 		return;
 	conn_count_queued(c, len);
+	conn_iteration_count(c, len);
 	/*
 	 * Held output handed out by the tick (a fan-out run, the same bytes
 	 * for every member) is this client's whole output for the iteration:
@@ -224,7 +225,8 @@ conn_judge(struct conn *c)
 	const char	*why = NULL;
 
 	conn_account(c);
-	if (c->dead || c->closing)
+	/* nothing of ours is queued before a TLS handshake (conn.h) */
+	if (c->dead || c->closing || (c->tls && !c->handshaken))
 		return;
 	conn_gate_release(c, 0);
 	if (queued <= conn_config->sendq_soft) {
@@ -368,14 +370,14 @@ conn_paging(const struct conn *c)
 void
 conn_pager_run(struct conn *c)
 {
-	uint64_t	before;
+	uint32_t	before;
 	int		more;
 
 	while (c->pager != NULL && !c->dead &&
 	    conn_sendq(c) < conn_config->sendq_soft / 2) {
 		before = c->queued;
 		more = c->pager->fn(c, c->pager->arg);
-		conn_charge(c, conn_output_cost(c->queued - before));
+		conn_charge(c, conn_output_cost((uint32_t)(c->queued - before)));
 		if (!more) {
 			conn_pager_end(c);
 			conn_defer(c);	/* its next lines: next iteration */

@@ -53,6 +53,7 @@ void		 conn_input_free(void);
 void		 conn_welcome(struct conn *);
 void		 conn_farewell(struct conn *);
 void		 conn_iteration_end(void);
+void		 conn_iteration_count(struct conn *, size_t);
 void		 conn_gate_note(struct conn *);
 void		 conn_gate_release(struct conn *, int gone);
 

@@ -326,6 +326,7 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_CONNECTED) {	/* TLS handshake done */
 		c->handshaken = 1;
+		c->soft_since_ms = 0;	/* was the handshake's deadline */
 		conn_account(c);
 		conn_schedule(c);
 		conn_welcome(c);
@@ -362,6 +363,10 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		log_debug("client %llu from %s:%u: TLS handshake timed out",
 		    (unsigned long long)c->id, conn_address(c), c->port);
 		conn_abort(c, "TLS handshake timeout");
+		return;
+	}
+	if (c->tls && !c->handshaken) {
+		conn_schedule(c);
 		return;
 	}
 	if (c->judge_due) {	/* libevent has had its write */
@@ -416,11 +421,11 @@ conn_schedule(struct conn *c)
 		wait_us = 0;
 	if (c->paused && conn_pause_wait_us(c) < wait_us)
 		wait_us = conn_pause_wait_us(c);
-	if (c->soft_since_ms != 0)
-		conn_deadline(&wait_us, c->soft_since_ms +
-		    conn_config->sendq_soft_seconds * 1000);
 	if (c->tls && !c->handshaken)
 		conn_deadline(&wait_us, c->handshake_deadline_ms);
+	else if (c->soft_since_ms != 0)
+		conn_deadline(&wait_us, c->soft_since_ms +
+		    conn_config->sendq_soft_seconds * 1000);
 	if (c->timer == NULL)
 		c->timer = evtimer_new(conn_base, conn_timer_cb, c);
 	if (wait_us == UINT64_MAX) {

@@ -71,14 +71,20 @@ struct conn {
 	size_t			 held;		/* bytes charged to the host */
 	uint32_t		 gate_epoch;	/* holds conn-input.c's gate */
 	uint32_t		 took_ms;	/* last took output (wraps) */
-	uint64_t		 queued;	/* bytes its own lines queued it */
+	uint32_t		 queued;	/* bytes its own lines queued it */
+	uint32_t		 iteration;	/* ...when iteration_bytes counts */
+	uint32_t		 iteration_bytes;	/* queued in that one */
 
-	/* Output: batched direct writes and the send-queue limits. */
-	uint64_t		 soft_since_ms;	/* above sendq-soft since */
+	/*
+	 * Output: above sendq-soft since when.  A TLS client has nothing
+	 * queued before its handshake is done (OpenSSL's bufferevent writes
+	 * the handshake), so the same word holds that deadline until then.
+	 */
+	union {
+		uint64_t	 soft_since_ms;
+		uint64_t	 handshake_deadline_ms;
+	};
 	struct conn_pager	*pager;		/* an answer being paged */
-
-	/* TLS: the bufferevent is OpenSSL's; no chat before the handshake. */
-	uint64_t		 handshake_deadline_ms;
 
 	/* Closing: marked dead, torn down once, then flushed and freed. */
 	const char		*bye_code;	/* NULL: say nothing */

@@ -35,13 +35,15 @@ msg_new(enum msg_kind kind, const char *room, const char *from,
 {
 	struct msg	*m;
 	char		*cursor;
+	size_t		 len;
 
 	room = room != NULL ? room : "";
 	from = from != NULL ? from : "";
 	to = to != NULL ? to : "";
 	text = text != NULL ? text : "";
-	m = xmalloc(sizeof *m + strlen(room) + strlen(from) + strlen(to) +
-	    strlen(text) + 4);
+	len = strlen(room) + strlen(from) + strlen(to) + strlen(text);
+	m = xmalloc(sizeof *m + len + 4);
+	m->weight = MSG_OVERHEAD + len;
 	m->refs = 1;
 	m->kind = kind;
 	m->time = time(NULL);
@@ -77,8 +79,7 @@ msg_unref(struct msg *m)
 size_t
 msg_weight(const struct msg *m)
 {
-	return MSG_OVERHEAD + strlen(m->room) + strlen(m->from) +
-	    strlen(m->to) + strlen(m->text);
+	return m->weight;
 }
 
 /* Every recipient has it: the rendering goes once the queues let it. */

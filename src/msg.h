@@ -46,6 +46,7 @@ struct msg {
 	 */
 	struct msg_wire	*wire;
 	struct host	*held_by;	/* charged for it in scrollback */
+	size_t		 weight;	/* msg_weight */
 	char		 data[];	/* the four strings above */
 };
 
@@ -57,6 +58,7 @@ struct msg {
 struct msg_meter {
 	uint64_t	deliveries;
 	uint64_t	bytes;
+	uint64_t	held_back;	/* per recipient, in runs not yet out */
 };
 extern struct msg_meter msg_meter;
 

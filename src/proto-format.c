@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include "conn.h"
-#include "log.h"
 #include "msg.h"
 #include "proto.h"
 #include "xmalloc.h"
@@ -48,23 +47,47 @@ proto_field(const struct msg *m, enum proto_field f)
 	}
 }
 
+/* Append n bytes of s at *p (if buf is not NULL) and count them. */
+static void
+proto_piece(char **p, size_t *len, const char *s, size_t n)
+{
+	if (*p != NULL) {
+		memcpy(*p, s, n);
+		*p += n;
+	}
+	*len += n;
+}
+
 /*
- * "KIND field... [text]\r\n" into buf (size bytes; NULL: just measure),
- * leaving out the space before empty text; returns the length.
+ * "KIND field... [text]\r\n" into buf (NULL: just measure), leaving out
+ * the space before empty text; returns the length.  Pieces are copied, not
+ * printed: this runs for every message (snprintf twice was a tenth of the
+ * daemon's CPU, tests/bench/RESULTS.md).
  */
 static size_t
-proto_render(const struct msg *m, char *buf, size_t size)
+proto_render(const struct msg *m, char *buf)
 {
+	const char	*kind = proto_kinds[m->kind].name;
 	const char	*f1 = proto_field(m, proto_kinds[m->kind].f1);
 	const char	*f2 = proto_field(m, proto_kinds[m->kind].f2);
-	const char	*sep = *m->text != '\0' ? " " : "";
-	int		 n;
+	char		*p = buf;
+	size_t		 len = 0;
 
-	n = snprintf(buf, size, "%s %s%s%s%s%s\r\n", proto_kinds[m->kind].name,
-	    f1, f2 != NULL ? " " : "", f2 != NULL ? f2 : "", sep, m->text);
-	if (n < 0)
-		fatal("snprintf");
-	return (size_t)n;
+	proto_piece(&p, &len, kind, strlen(kind));
+	proto_piece(&p, &len, " ", 1);
+	proto_piece(&p, &len, f1, strlen(f1));
+	if (f2 != NULL) {
+		proto_piece(&p, &len, " ", 1);
+		proto_piece(&p, &len, f2, strlen(f2));
+	}
+	if (*m->text != '\0') {
+		proto_piece(&p, &len, " ", 1);
+		proto_piece(&p, &len, m->text, strlen(m->text));
+	}
+	proto_piece(&p, &len, "\r\n", 2);
+	if (p != NULL)
+		*p = '\0';
+	return len;
 }
 
 void
@@ -74,9 +97,9 @@ proto_format_msg(struct msg *m)
 
 	if (m->wire != NULL)
 		return;
-	len = proto_render(m, NULL, 0);
+	len = proto_render(m, NULL);
 	m->wire = msg_wire_new(len);
-	proto_render(m, m->wire->data, len + 1);
+	proto_render(m, m->wire->data);
 }
 
 /*
@@ -119,7 +142,7 @@ proto_format_run(struct msg **msgs, size_t n, uint64_t serial)
 size_t
 proto_history_size(const struct msg *m)
 {
-	return PROTO_HIST_PREFIX + proto_render(m, NULL, 0);
+	return PROTO_HIST_PREFIX + proto_render(m, NULL);
 }
 
 /* A scrollback line: "HIST 2026-11-27T14:03:12Z MSG #room nick text". */
@@ -128,13 +151,13 @@ proto_send_history(struct conn *c, const struct msg *m)
 {
 	char		 stamp[32], line[1024], *big = NULL;
 	struct tm	 tm;
-	size_t		 len = proto_render(m, NULL, 0);
+	size_t		 len = proto_render(m, NULL);
 
 	gmtime_r(&m->time, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (len >= sizeof line)
 		big = xmalloc(len + 1);
-	proto_render(m, big != NULL ? big : line, len + 1);
+	proto_render(m, big != NULL ? big : line);
 	conn_printf(c, "HIST %s %s", stamp, big != NULL ? big : line);
 	free(big);
 }

@@ -156,6 +156,7 @@ room_flush(void)
 	memcpy(msgs, run_msgs, n * sizeof *msgs);
 	run_room = NULL;
 	run_len = 0;
+	msg_meter.held_back = 0;
 	run_serial++;
 	for (i = 0; i < r->nmembers; i++) {
 		s = r->members[i];
@@ -322,6 +323,7 @@ room_fanout(struct room *r, struct msg *m)
 			run_hold();
 		}
 		run_msgs[run_len++] = msg_ref(m);
+		msg_meter.held_back += msg_weight(m);
 	} else {
 		for (i = 0; i < r->nmembers; i++)
 			r->members[i]->deliver(r->members[i], m);
