@@ -14,6 +14,7 @@ own.  test_hostile_load_budget.py has items 5 to 8.
 """
 
 import os
+import shutil
 import select
 import socket
 import subprocess
@@ -463,6 +464,8 @@ def test_connect_close_storm_is_refused_beyond_the_burst(chatd, tmp_path):
 def ipv6_neighbours():
     """Two addresses of one /64 on lo (nodad: usable at once), removed
     afterwards; skips if they cannot be added (needs root and IPv6)."""
+    if shutil.which("ip") is None:
+        pytest.skip("needs ip(8) from iproute2 (.ci/debian-packages has it)")
     prefix = "fd00:c4a7:%x:%x" % (os.getpid() & 0xffff, threading.get_ident() & 0xffff)
     addrs = [prefix + "::1", prefix + "::2"]
     added = []
