@@ -18,10 +18,10 @@
 #include "control.h"
 #include "fdlimit.h"
 #include "host.h"
+#include "line.h"
 #include "listen.h"
 #include "log.h"
 #include "privilege.h"
-#include "proto.h"
 #include "room.h"
 #include "service.h"
 #include "tls.h"
@@ -73,8 +73,20 @@ apply_config(struct config *c)
 	host_configure(c);
 	conn_configure(c);
 	listen_configure(c);
-	proto_configure(c);
+	room_configure(c->scrollback, c->max_rooms_per_client, c->max_rooms);
+	room_keep(c->default_room);
+	line_configure(c);
 	control_configure(c);
+}
+
+/*
+ * Fan-out runs (room.c) are held until the loop iteration's input is read;
+ * conn_hold makes room_flush run before any connection writes.
+ */
+static void
+hold_runs(void)
+{
+	conn_hold(room_flush);
 }
 
 static void
@@ -230,7 +242,8 @@ open_listeners(void)
 			    "config has no tls-cert and tls-key");
 		else {
 			rc = listen_adopt(sockets[i].fd, sockets[i].name,
-			    strcmp(sockets[i].name, "tls") == 0, &cause);
+			    strcmp(sockets[i].name, "tls") == 0,
+			    &line_protocol, &cause);
 			adopted++;
 		}
 		if (rc == -1)
@@ -245,11 +258,13 @@ open_listeners(void)
 		return;
 	}
 	for (i = 0; i < config->nlisten; i++) {
-		if (listen_open(config->listen[i], 0, &cause) == -1)
+		if (listen_open(config->listen[i], 0, &line_protocol,
+		    &cause) == -1)
 			fatalx("%s", cause);
 	}
 	for (i = 0; i < config->nlisten_tls; i++) {
-		if (listen_open(config->listen_tls[i], 1, &cause) == -1)
+		if (listen_open(config->listen_tls[i], 1, &line_protocol,
+		    &cause) == -1)
 			fatalx("%s", cause);
 	}
 }
@@ -364,6 +379,7 @@ main(int argc, char **argv)
 		fatalx("cannot create the event base");
 	host_init(base);
 	conn_init(base);
+	room_batch(hold_runs);
 	listen_init(base);
 	listen_set_tls(tls);
 	control_init(base);

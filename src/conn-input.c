@@ -5,19 +5,19 @@
  * (shared by every connection from its address) hold a token; otherwise
  * reading stops (TCP pushes back on the sender) until a timer sees tokens
  * again, acknowledgements on or off.  A line is charged after it is
- * handled, for the work it made (msg_meter): one token for a short line
- * to a few people, more for long lines (one per flood-line-bytes that each
- * recipient gets) and for many recipients (one per flood-fanout), so a
- * nick change in a big room or a /who of it costs what it costs the
- * daemon.  The buckets may go into debt: no line is too big to pass, and
- * its sender waits for it afterwards.
+ * handled, for the work it made (msg_meter): one token for a short line to
+ * a few people, more for long lines (one per flood-line-bytes that each
+ * recipient gets) and for many recipients (one per flood-fanout), so a nick
+ * change in a big room or a /who of it costs what it costs the daemon.  The
+ * buckets may go into debt: no line is too big to pass, and its sender
+ * waits for it afterwards.
  *
  * Within one loop iteration, lines are handled until some client has been
  * sent sendq-soft bytes (counted as they are queued, and with a fan-out run
- * still held back counted for every member); clients with more to say
- * wait for the next iteration (deferred), after every queue had a write.  So no burst,
- * however many clients or addresses send it, is judged by the send-queue
- * limits before the kernel was offered it (conn-output.c).
+ * still held back counted for every member); clients with more to say wait
+ * for the next iteration (deferred), after every queue had a write.  So no
+ * burst, however many clients or addresses send it, is judged by the
+ * send-queue limits before the kernel was offered it (conn-output.c).
  *
  * The next iteration may come before any reader had time to read, so
  * deferred lines also wait at a gate: when an iteration spent its budget
@@ -25,10 +25,10 @@
  * the gate closes until each of them has taken its output (or gone).  The
  * readers set the pace of a burst, not the senders.  Only a client that is
  * reading holds the gate (one that took nothing for CONN_GATE_MAX_MS is
- * left to the send-queue limits), and none for longer than that at a time.  While it is closed every client waits at it, since
- * which room a line is for is only known once it is handled; it closes
- * only after an iteration that spent its budget, so chat at ordinary rates
- * never meets it.
+ * left to the send-queue limits), and none for longer than that at a time.
+ * While it is closed every client waits at it, since which room a line is
+ * for is only known once it is handled; it closes only after an iteration
+ * that spent its budget, so chat at ordinary rates never meets it.
  */
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -39,20 +39,20 @@
 #include "conn-private.h"
 #include "host.h"
 #include "msg.h"
-#include "proto.h"
+#include "protocol.h"
 #include "stats.h"
 #include "text.h"
 #include "xmalloc.h"
 
 /*
  * Input is bounded by one partial line (frame.c refuses one longer than
- * max-line) plus one read: conn_read_cb takes every complete line, or
- * stops reading, before it reads again.  This needs no read watermark
- * (whose evbuffer callback costs 48 bytes per client).  libevent 2.1 reads
- * at most CONN_LIBEVENT_READ at a time (EVBUFFER_MAX_READ); conn_read_cb
- * reads on, up to CONN_READ_CHUNK (conn-private.h) per callback, so that a client's burst
- * of lines is fanned out in one loop iteration, not in several that each
- * cost every member of the room a write() (tests/bench/RESULTS.md).
+ * max-line) plus one read: conn_read_cb takes every complete line, or stops
+ * reading, before it reads again.  This needs no read watermark (whose
+ * evbuffer callback costs 48 bytes per client).  libevent 2.1 reads at most
+ * CONN_LIBEVENT_READ at a time (EVBUFFER_MAX_READ); conn_read_cb reads on,
+ * up to CONN_READ_CHUNK (conn-private.h) per callback, so that a client's
+ * burst of lines is fanned out in one loop iteration, not in several that
+ * each cost every member of the room a write() (tests/bench/RESULTS.md).
  */
 #define CONN_LIBEVENT_READ	4096	/* EVBUFFER_MAX_READ in buffer.c */
 
@@ -87,17 +87,23 @@ conn_input_init(struct event_base *base)
 	conn_gate.timer = evtimer_new(base, conn_gate_timer_cb, NULL);
 }
 
-/* Scratch for the longest line the config allows; it only grows. */
+/* Scratch for lines of up to max bytes; it only grows. */
+static void
+conn_scratch_reserve(size_t max)
+{
+	if (max <= conn_scratch_max)
+		return;
+	conn_scratch_max = max;
+	conn_line = xreallocarray(conn_line, 1,
+	    FRAME_BUFFER_MAX(conn_scratch_max));
+	conn_clean = xreallocarray(conn_clean, 1,
+	    TEXT_SANITIZE_MAX(FRAME_BUFFER_MAX(conn_scratch_max)));
+}
+
 void
 conn_input_configure(const struct config *config)
 {
-	if (config->max_line <= conn_scratch_max)
-		return;
-	conn_scratch_max = config->max_line;
-	conn_line = xreallocarray(conn_line, 1,
-	    FRAME_BUFFER_MAX(conn_scratch_max));
-	conn_clean = xreallocarray(conn_clean, 3,
-	    FRAME_BUFFER_MAX(conn_scratch_max));
+	conn_scratch_reserve(config->max_line);
 }
 
 void
@@ -341,8 +347,9 @@ conn_process_input(struct conn *c)
 	struct evbuffer		*in = bufferevent_get_input(c->bev);
 	struct conn_meter	 meter;
 	enum frame_result	 r;
-	size_t			 len;
+	size_t			 len, max = c->proto->max_line(conn_config);
 
+	conn_scratch_reserve(max);
 	while (!c->dead && !c->closing && !c->paused && !c->deferred &&
 	    c->pager == NULL) {
 		if (!conn_may_handle(c, bucket_now_us())) {
@@ -356,8 +363,7 @@ conn_process_input(struct conn *c)
 			conn_defer(c);
 			break;
 		}
-		r = frame_next(&c->framer, in, conn_config->max_line,
-		    conn_line, &len);
+		r = frame_next(&c->framer, in, max, conn_line, &len);
 		if (r == FRAME_NEED_MORE)
 			break;
 		c->lines++;
@@ -365,10 +371,10 @@ conn_process_input(struct conn *c)
 		stats.lines_in++;
 		conn_meter_start(c, &meter);
 		if (r == FRAME_TOO_LONG)
-			proto_line_too_long(c, conn_config->max_line);
+			c->proto->line_too_long(c, max);
 		else
-			proto_line(c, conn_clean,
-			    text_sanitize(conn_line, len, conn_clean));
+			c->proto->line(c, conn_clean,
+			    c->proto->sanitize(conn_line, len, conn_clean));
 		conn_meter_charge(c, &meter);
 	}
 	conn_account(c);
@@ -381,7 +387,7 @@ conn_welcome(struct conn *c)
 	struct conn_meter	meter;
 
 	conn_meter_start(c, &meter);
-	proto_connected(c);
+	c->proto->connected(c);
 	conn_meter_charge(c, &meter);
 }
 
@@ -392,7 +398,7 @@ conn_farewell(struct conn *c)
 	struct conn_meter	meter;
 
 	conn_meter_start(c, &meter);
-	proto_disconnected(c, c->close_reason);
+	c->proto->disconnected(c, c->close_reason);
 	conn_meter_charge(c, &meter);
 }
 

@@ -32,7 +32,7 @@
 #include "host.h"
 #include "log.h"
 #include "msg.h"
-#include "proto.h"
+#include "protocol.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -197,13 +197,6 @@ conn_printf(struct conn *c, const char *fmt, ...)
 	free(big);
 }
 
-/* Queue a shared message, already rendered in m->wire. */
-void
-conn_send_msg(struct conn *c, struct msg *m)
-{
-	conn_send_wire(c, m->wire);
-}
-
 /* Count what c holds now against its host and the daemon's budget. */
 void
 conn_account(struct conn *c)
@@ -252,7 +245,7 @@ conn_judge(struct conn *c)
 	}
 	log_notice("client %llu (%s, %s): slow consumer: %zu bytes not taken, "
 	    "%s", (unsigned long long)c->id, conn_address(c),
-	    proto_client_name(c), queued, why);
+	    c->proto->client_name(c), queued, why);
 	stats.closed_slow++;
 	conn_abort(c, "slow consumer");
 }

@@ -31,7 +31,7 @@
 #include "host.h"
 #include "log.h"
 #include "msg.h"
-#include "proto.h"
+#include "protocol.h"
 #include "stats.h"
 #include "text.h"
 #include "tick.h"
@@ -99,8 +99,8 @@ conn_configure(const struct config *config)
 }
 
 struct conn *
-conn_new(evutil_socket_t fd, struct host *host, const char *address,
-    uint16_t port, SSL *ssl)
+conn_new(evutil_socket_t fd, const struct protocol *proto, struct host *host,
+    const char *address, uint16_t port, SSL *ssl)
 {
 	struct conn	*c = xcalloc(1, sizeof *c);
 
@@ -122,6 +122,7 @@ conn_new(evutil_socket_t fd, struct host *host, const char *address,
 	/* Fan-out touches it for every member: spare the bufferevent. */
 	c->out = bufferevent_get_output(c->bev);
 	c->id = conn_next_id++;
+	c->proto = proto;
 	c->fd = fd;
 	c->host = host;
 	host_attach(host);
@@ -193,6 +194,7 @@ conn_describe(const struct conn *c, struct conn_info *info)
 	info->address = conn_address(c);
 	info->port = c->port;
 	info->tls = c->tls;
+	info->protocol = c->proto->name;
 	info->since = c->since;
 	info->active = c->active;
 	info->sendq = conn_sendq(c);
@@ -243,9 +245,12 @@ conn_reading(struct conn *c)
 		bufferevent_disable(c->bev, EV_READ);
 }
 
-/* Mark c for teardown: a goodbye (if bye_code) and a flush, then close. */
+/*
+ * Mark c for teardown: a goodbye (the protocol's words for code, unless it
+ * is NULL) and a flush, then close.
+ */
 void
-conn_close(struct conn *c, const char *bye_code, const char *reason)
+conn_close(struct conn *c, const char *close_code, const char *reason)
 {
 	/*
 	 * A fan-out run still held back (conn_hold) was said before the
@@ -254,7 +259,7 @@ conn_close(struct conn *c, const char *bye_code, const char *reason)
 	 */
 	if (!c->dead)
 		conn_release();
-	conn_mark_dead(c, bye_code, reason);
+	conn_mark_dead(c, close_code, reason);
 }
 
 /* Mark c for teardown without flushing: the peer is gone or too slow. */
@@ -266,14 +271,14 @@ conn_abort(struct conn *c, const char *reason)
 }
 
 static void
-conn_mark_dead(struct conn *c, const char *bye_code, const char *reason)
+conn_mark_dead(struct conn *c, const char *close_code, const char *reason)
 {
 	if (c->dead)
 		return;
 	conn_undefer(c);	/* wait_entry: the dead list from now on */
 	c->dead = 1;
 	c->flush_on_close = 1;
-	c->bye_code = bye_code;
+	c->close_code = close_code;
 	/* The reason may be the client's text in a scratch buffer: copy. */
 	c->close_reason = xstrndup(reason, text_utf8_truncate(reason,
 	    strlen(reason), CONN_REASON_MAX));
@@ -382,7 +387,7 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		log_notice("client %llu (%s, %s): slow consumer: send queue "
 		    "above sendq-soft (%zu bytes) for %zu s",
 		    (unsigned long long)c->id, conn_address(c),
-		    proto_client_name(c), conn_config->sendq_soft,
+		    c->proto->client_name(c), conn_config->sendq_soft,
 		    conn_config->sendq_soft_seconds);
 		stats.closed_slow++;
 		conn_abort(c, "slow consumer");
@@ -447,7 +452,7 @@ conn_teardown(struct conn *c)
 	/* A quit reason is the client's text: log the code, not the words. */
 	log_debug("client %llu from %s:%u closed: %s",
 	    (unsigned long long)c->id, conn_address(c), c->port,
-	    c->bye_code != NULL ? c->bye_code : c->close_reason);
+	    c->close_code != NULL ? c->close_code : c->close_reason);
 	conn_pager_end(c);
 	conn_farewell(c);
 	if (!c->flush_on_close) {
@@ -455,9 +460,8 @@ conn_teardown(struct conn *c)
 		return;
 	}
 	/* The goodbye is small and bypasses the limits: it is the last. */
-	if (c->bye_code != NULL)
-		evbuffer_add_printf(c->out,
-		    "BYE %s %s\r\n", c->bye_code, c->close_reason);
+	if (c->close_code != NULL)
+		c->proto->goodbye(c, c->out, c->close_code, c->close_reason);
 	c->closing = 1;
 	c->paused = 0;
 	c->judge_due = 0;
@@ -542,7 +546,7 @@ conn_free_all(void)
 			TAILQ_REMOVE(&conn_dead, c, wait_entry);
 		c->dead = 1;	/* nothing more is queued */
 		conn_pager_end(c);
-		proto_disconnected(c, "server exiting");
+		c->proto->disconnected(c, "server exiting");
 		conn_free(c);
 	}
 	tick_free(&conn_tick);

@@ -18,8 +18,8 @@
 struct config;
 struct conn;
 struct host;
-struct msg;
 struct msg_wire;
+struct protocol;
 struct session;
 struct ssl_st;		/* OpenSSL's SSL */
 struct conn_pager;
@@ -44,8 +44,7 @@ struct conn {
 	 * 100,000 clients every 8 bytes here costs most of a megabyte
 	 * (tests/bench/RESULTS.md, chatd(8) MEMORY).
 	 */
-	unsigned		 ack:1;		/* acknowledgements on */
-	unsigned		 failed:1;	/* current line got an error */
+	unsigned		 proto_flags:4;	/* the protocol's own */
 	unsigned		 paused:1;	/* flood: not reading for now */
 	unsigned		 deferred:1;	/* read on next loop iteration */
 	unsigned		 reading:1;	/* EV_READ enabled */
@@ -62,9 +61,10 @@ struct conn {
 	time_t			 since;
 	time_t			 active;	/* last line received */
 
-	/* The line protocol's per-client state (proto.c). */
+	/* The protocol the listener speaks, and the session it made. */
+	const struct protocol	*proto;
 	struct session		*session;
-	uint64_t		 lines;		/* lines received: ACK numbers */
+	uint64_t		 lines;		/* lines received */
 
 	/* Flood control (conn-input.c) and memory held (conn-output.c). */
 	struct bucket		 flood;
@@ -87,7 +87,7 @@ struct conn {
 	struct conn_pager	*pager;		/* an answer being paged */
 
 	/* Closing: marked dead, torn down once, then flushed and freed. */
-	const char		*bye_code;	/* NULL: say nothing */
+	const char		*close_code;	/* NULL: say nothing */
 	char			*close_reason;
 
 	struct event		*timer;		/* made on first need */
@@ -109,6 +109,7 @@ struct conn_info {
 	const char		*address;
 	uint16_t		 port;
 	int			 tls;
+	const char		*protocol;	/* its name */
 	time_t			 since;
 	time_t			 active;	/* last line received */
 	size_t			 sendq;		/* bytes not yet written */
@@ -122,19 +123,19 @@ TAILQ_HEAD(conn_list, conn);
 
 void		 conn_init(struct event_base *);
 void		 conn_configure(const struct config *);
-struct conn	*conn_new(evutil_socket_t, struct host *, const char *address,
-		    uint16_t port, struct ssl_st *);
+struct conn	*conn_new(evutil_socket_t, const struct protocol *,
+		    struct host *, const char *address, uint16_t port,
+		    struct ssl_st *);
 const char	*conn_address(const struct conn *);
 void		 conn_send(struct conn *, const void *, size_t);
 void		 conn_printf(struct conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
-void		 conn_send_msg(struct conn *, struct msg *);
 void		 conn_send_wire(struct conn *, struct msg_wire *);
 void		 conn_page(struct conn *, conn_pager_fn *, void *arg,
 		    void (*free_arg)(void *));
 int		 conn_paging(const struct conn *);
 void		 conn_hold(void (*)(void));
-void		 conn_close(struct conn *, const char *bye_code,
+void		 conn_close(struct conn *, const char *code,
 		    const char *reason);
 void		 conn_abort(struct conn *, const char *reason);
 size_t		 conn_count(void);

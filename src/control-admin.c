@@ -27,7 +27,7 @@ admin_find(const char *nick)
 {
 	struct session	*s = session_find(nick);
 
-	return s != NULL && s->ops != NULL ? s : NULL;
+	return s != NULL && s->ops->describe != NULL ? s : NULL;
 }
 
 /* The room called name, with or without its '#', or NULL. */
@@ -48,7 +48,7 @@ admin_find_room(const char *name)
 static void
 admin_deliver(struct session *s, void *arg)
 {
-	s->deliver(s, arg);
+	session_deliver(s, arg);
 }
 
 /* A NOTICE from @operator to every session; returns how many clients. */
@@ -69,7 +69,7 @@ admin_notice(struct session *s, const char *text)
 	struct msg	*m = msg_new(MSG_NOTICE, NULL, CONTROL_OPERATOR, NULL,
 			    text);
 
-	s->deliver(s, m);
+	session_deliver(s, m);
 	msg_unref(m);
 }
 
@@ -334,8 +334,8 @@ control_admin_msg(struct control_client *c, struct cmd_args *args)
 		return;
 	stats.messages++;
 	m = msg_new(MSG_PRIVATE, NULL, op->nick, to->nick, text);
-	to->deliver(to, m);
-	op->deliver(op, m);	/* the operator's echo, for tail */
+	session_deliver(to, m);
+	session_deliver(op, m);	/* the operator's echo, for tail */
 	msg_unref(m);
 	control_reply(c, json_pack("{s:s}", "sent_to", to->nick));
 	free(text);

@@ -72,12 +72,9 @@ info_rss(void)
 }
 
 static void
-info_listener(const char *name, int tls, void *arg)
+info_listener(const char *name, void *arg)
 {
-	char	buf[128];
-
-	snprintf(buf, sizeof buf, "%s%s", name, tls ? " (TLS)" : "");
-	json_array_append_new(arg, json_string(buf));
+	json_array_append_new(arg, json_string(name));
 }
 
 /* The certificate TLS clients get: its subject and expiry, or nulls. */

@@ -109,10 +109,14 @@ tail_operator_deliver(struct session *s, struct msg *m)
 	tail_observe(m, NULL);
 }
 
+static const struct session_ops tail_operator_ops = {
+	.deliver = tail_operator_deliver,
+};
+
 void
 control_tail_init(void)
 {
-	tail_operator = session_new_named(tail_operator_deliver,
+	tail_operator = session_new_named(&tail_operator_ops,
 	    CONTROL_OPERATOR);
 	room_observe(tail_observe);
 }

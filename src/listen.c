@@ -1,12 +1,13 @@
 /*
  * Listeners.  Each accepted socket is checked against the ban list,
  * max-clients and max-per-ip before a connection is made for it; a refused
- * client is told why in one BYE line.  Clients are counted per address in a
- * search tree of shared slots, so the count costs one small node per
- * address, not per client.  When accept fails for lack of file descriptors
- * the listeners pause for a moment instead of spinning (libevent keeps them
- * armed).  A TLS listener hands each client an SSL object made from the
- * current TLS context; a reload swaps the context for new clients only.
+ * client is told why in one line of its listener's protocol.  Clients are
+ * counted per address in a search tree of shared slots, so the count costs
+ * one small node per address, not per client.  When accept fails for lack
+ * of file descriptors the listeners pause for a moment instead of spinning
+ * (libevent keeps them armed).  A TLS listener hands each client an SSL
+ * object made from the current TLS context; a reload swaps the context for
+ * new clients only.
  */
 #include <sys/socket.h>
 
@@ -28,6 +29,7 @@
 #include "host.h"
 #include "listen.h"
 #include "log.h"
+#include "protocol.h"
 #include "stats.h"
 #include "tick.h"
 #include "tls.h"
@@ -41,23 +43,29 @@
 
 struct listener {
 	struct evconnlistener	*lev;
-	char			 name[INET6_ADDRSTRLEN + 8];
+	char			 name[INET6_ADDRSTRLEN + 24];
 	int			 tls;
+	const struct protocol	*proto;
 };
 
 static struct event_base	*listen_base;
 static const struct config	*listen_config;
-static struct listener		*listeners;
+static struct listener		**listeners;
 static size_t			 nlisteners;
 static struct backoff		 listen_backoff;	/* after EMFILE */
 static struct tls_context	*listen_tls;	/* for new TLS clients */
 
+/* Tell a client why it is refused, in its protocol (code: BYE codes). */
 static void
-listen_refuse(evutil_socket_t fd, const char *bye)
+listen_refuse(evutil_socket_t fd, const struct listener *l, const char *code,
+    const char *reason)
 {
+	char	line[512];
+	size_t	len;
 	ssize_t	n;
 
-	n = send(fd, bye, strlen(bye), MSG_DONTWAIT | MSG_NOSIGNAL);
+	len = l->proto->refusal(line, sizeof line, code, reason);
+	n = send(fd, line, len, MSG_DONTWAIT | MSG_NOSIGNAL);
 	(void)n;	/* best effort: the client is refused either way */
 	shutdown(fd, SHUT_WR);
 	evutil_closesocket(fd);
@@ -89,21 +97,22 @@ listen_tune_socket(evutil_socket_t fd)
 
 /* Why a host is refused, as the goodbye it gets and the log's words. */
 static const struct {
-	const char	*bye;
+	const char	*code;
+	const char	*reason;
 	const char	*why;
 	uint64_t	*count;
 } listen_refusals[] = {
-	[HOST_TOO_MANY] = { "BYE too-many-from-address too many connections "
-	    "from your address\r\n", "max-per-ip reached",
+	[HOST_TOO_MANY] = { "too-many-from-address", "too many connections "
+	    "from your address", "max-per-ip reached",
 	    &stats.refused_per_ip },
-	[HOST_TOO_FAST] = { "BYE too-many-connects your address connects too "
-	    "often; try again in a few seconds\r\n",
+	[HOST_TOO_FAST] = { "too-many-connects", "your address connects too "
+	    "often; try again in a few seconds",
 	    "connect-rate-per-ip reached", &stats.refused_connect_rate },
-	[HOST_OVER_BUDGET] = { "BYE too-many-from-address your address holds "
-	    "its share of the server's memory\r\n",
+	[HOST_OVER_BUDGET] = { "too-many-from-address", "your address holds "
+	    "its share of the server's memory",
 	    "max-memory-per-ip reached", &stats.refused_memory },
-	[HOST_SERVER_OVER_BUDGET] = { "BYE server-full the server is full, "
-	    "try again later\r\n", "max-memory reached",
+	[HOST_SERVER_OVER_BUDGET] = { "server-full", "the server is full, "
+	    "try again later", "max-memory reached",
 	    &stats.refused_memory },
 };
 
@@ -111,8 +120,8 @@ static void
 listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
     struct sockaddr *sa, int salen, void *arg)
 {
+	const struct listener	*l = arg;
 	char			 name[INET6_ADDRSTRLEN + 8], ip[INET6_ADDRSTRLEN];
-	char			 bye[512];
 	uint16_t		 port;
 	struct host		*host;
 	enum host_refusal	 refusal;
@@ -123,16 +132,15 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 	if ((ban = ban_match(ip, NULL)) != NULL) {
 		stats.refused_banned++;
 		log_info("refused %s: banned (%s)", name, ban->target);
-		snprintf(bye, sizeof bye, "BYE banned %s\r\n", ban->reason);
-		listen_refuse(fd, bye);
+		listen_refuse(fd, l, "banned", ban->reason);
 		return;
 	}
 	if (conn_count() >= listen_config->max_clients) {
 		stats.refused_full++;
 		log_info("refused %s: max-clients (%zu) reached", name,
 		    listen_config->max_clients);
-		listen_refuse(fd, "BYE server-full the server is full, try "
-		    "again later\r\n");
+		listen_refuse(fd, l, "server-full", "the server is full, try "
+		    "again later");
 		return;
 	}
 	host = host_get(sa);
@@ -140,16 +148,17 @@ listen_accept_cb(struct evconnlistener *lev, evutil_socket_t fd,
 		(*listen_refusals[refusal].count)++;
 		log_info("refused %s: %s (%s)", name,
 		    listen_refusals[refusal].why, host_name(host));
-		listen_refuse(fd, listen_refusals[refusal].bye);
+		listen_refuse(fd, l, listen_refusals[refusal].code,
+		    listen_refusals[refusal].reason);
 		return;
 	}
-	if (arg != NULL && (ssl = SSL_new(listen_tls->ctx)) == NULL) {
+	if (l->tls && (ssl = SSL_new(listen_tls->ctx)) == NULL) {
 		log_warnx("refused %s: cannot make a TLS session", name);
 		evutil_closesocket(fd);
 		return;
 	}
 	listen_tune_socket(fd);
-	conn_new(fd, host, ip, port, ssl);	/* it attaches to host */
+	conn_new(fd, l->proto, host, ip, port, ssl);	/* attaches to host */
 }
 
 static void
@@ -158,7 +167,7 @@ listen_resume(void)
 	size_t	i;
 
 	for (i = 0; i < nlisteners; i++)
-		evconnlistener_enable(listeners[i].lev);
+		evconnlistener_enable(listeners[i]->lev);
 }
 
 static void
@@ -176,7 +185,7 @@ listen_error_cb(struct evconnlistener *lev, void *arg)
 	log_warnx("accept: %s: pausing listeners for %d ms",
 	    evutil_socket_error_to_string(error), LISTEN_PAUSE_MS);
 	for (i = 0; i < nlisteners; i++)
-		evconnlistener_disable(listeners[i].lev);
+		evconnlistener_disable(listeners[i]->lev);
 }
 
 void
@@ -192,72 +201,85 @@ listen_configure(const struct config *config)
 	listen_config = config;
 }
 
-/* Keep lev and log where it listens. */
+/* A listener for proto (with TLS if tls), its evconnlistener still to come. */
+static struct listener *
+listen_new(int tls, const struct protocol *proto)
+{
+	struct listener	*l = xcalloc(1, sizeof *l);
+
+	l->tls = tls;
+	l->proto = proto;
+	return l;
+}
+
+/*
+ * Keep l, now listening on lev, named for the log and chatctl status:
+ * "ADDR:PORT", with "(TLS)", "(irc)" or "(irc, TLS)" after it if so.
+ */
 static void
-listen_register(struct evconnlistener *lev, int tls, const char *how)
+listen_register(struct listener *l, struct evconnlistener *lev,
+    const char *how)
 {
 	struct sockaddr_storage	 ss;
 	socklen_t		 len = sizeof ss;
-	struct listener		*l;
-	char			 ip[INET6_ADDRSTRLEN];
+	char			 ip[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN + 8];
 	uint16_t		 port;
+	int			 line = strcmp(l->proto->name, "line") == 0;
 
 	evconnlistener_set_error_cb(lev, listen_error_cb);
 	listeners = xreallocarray(listeners, nlisteners + 1,
 	    sizeof *listeners);
-	l = &listeners[nlisteners++];
+	listeners[nlisteners++] = l;
 	l->lev = lev;
-	l->tls = tls;
 	memset(&ss, 0, sizeof ss);
 	getsockname(evconnlistener_get_fd(lev), (struct sockaddr *)&ss, &len);
-	addr_format((struct sockaddr *)&ss, l->name, sizeof l->name,
-	    ip, sizeof ip, &port);
-	log_info("listening on %s%s%s", l->name, tls ? " (TLS)" : "", how);
+	addr_format((struct sockaddr *)&ss, addr, sizeof addr, ip, sizeof ip,
+	    &port);
+	if (line)
+		snprintf(l->name, sizeof l->name, "%s%s", addr,
+		    l->tls ? " (TLS)" : "");
+	else
+		snprintf(l->name, sizeof l->name, "%s (%s%s)", addr,
+		    l->proto->name, l->tls ? ", TLS" : "");
+	log_info("listening on %s%s", l->name, how);
 }
 
-/*
- * The tag that tells the accept callback a listener is TLS (its argument
- * is non-NULL); the context itself is looked up at accept time.
- */
-static void *
-listen_tag(int tls)
-{
-	static int	tls_tag;
-
-	return tls ? &tls_tag : NULL;
-}
-
-/* Listen on "ADDR:PORT" ("[ADDR]:PORT" for IPv6), with TLS if tls. */
+/* Listen on "ADDR:PORT" ("[ADDR]:PORT" for IPv6) for proto, TLS if tls. */
 int
-listen_open(const char *spec, int tls, char **cause)
+listen_open(const char *spec, int tls, const struct protocol *proto,
+    char **cause)
 {
 	struct sockaddr_storage	 ss;
 	int			 sslen = sizeof ss;
 	struct evconnlistener	*lev;
+	struct listener		*l;
 
 	if (addr_parse(spec, &ss, &sslen) == -1) {
 		xasprintf(cause, "listen %s: not ADDR:PORT (e.g. "
 		    "127.0.0.1:7000 or [::1]:7000)", spec);
 		return -1;
 	}
-	lev = evconnlistener_new_bind(listen_base, listen_accept_cb,
-	    listen_tag(tls),
+	l = listen_new(tls, proto);
+	lev = evconnlistener_new_bind(listen_base, listen_accept_cb, l,
 	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC | LEV_OPT_REUSEABLE |
 	    (ss.ss_family == AF_INET6 ? LEV_OPT_BIND_IPV6ONLY : 0),
 	    LISTEN_BACKLOG, (struct sockaddr *)&ss, sslen);
 	if (lev == NULL) {
 		xasprintf(cause, "listen %s: %s", spec, strerror(errno));
+		free(l);
 		return -1;
 	}
-	listen_register(lev, tls, "");
+	listen_register(l, lev, "");
 	return 0;
 }
 
 /* Take over a listening socket passed by systemd (socket activation). */
 int
-listen_adopt(int fd, const char *name, int tls, char **cause)
+listen_adopt(int fd, const char *name, int tls, const struct protocol *proto,
+    char **cause)
 {
 	struct evconnlistener	*lev;
+	struct listener		*l;
 
 	/* Inherited sockets are blocking: the loop would hang in accept. */
 	if (evutil_make_socket_nonblocking(fd) == -1) {
@@ -265,15 +287,16 @@ listen_adopt(int fd, const char *name, int tls, char **cause)
 		    strerror(errno));
 		return -1;
 	}
-	lev = evconnlistener_new(listen_base, listen_accept_cb,
-	    listen_tag(tls), LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0,
-	    fd);
+	l = listen_new(tls, proto);
+	lev = evconnlistener_new(listen_base, listen_accept_cb, l,
+	    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_CLOSE_ON_EXEC, 0, fd);
 	if (lev == NULL) {
 		xasprintf(cause, "socket %s (fd %d): %s", name, fd,
 		    strerror(errno));
+		free(l);
 		return -1;
 	}
-	listen_register(lev, tls, " (from systemd)");
+	listen_register(l, lev, " (from systemd)");
 	return 0;
 }
 
@@ -283,8 +306,10 @@ listen_stop(void)
 {
 	size_t	i;
 
-	for (i = 0; i < nlisteners; i++)
-		evconnlistener_free(listeners[i].lev);
+	for (i = 0; i < nlisteners; i++) {
+		evconnlistener_free(listeners[i]->lev);
+		free(listeners[i]);
+	}
 	free(listeners);
 	listeners = NULL;
 	nlisteners = 0;
@@ -300,14 +325,14 @@ listen_free(void)
 	backoff_free(&listen_backoff);
 }
 
-/* Call cb with the address of every listener, as logged. */
+/* Call cb with the name of every listener (listen_register). */
 void
-listen_foreach(void (*cb)(const char *name, int tls, void *), void *arg)
+listen_foreach(listen_visit_fn *cb, void *arg)
 {
 	size_t	i;
 
 	for (i = 0; i < nlisteners; i++)
-		cb(listeners[i].name, listeners[i].tls, arg);
+		cb(listeners[i]->name, arg);
 }
 
 /* Use t for TLS clients from now on (listen.c owns it). */

@@ -1,9 +1,10 @@
 /*
  * Chat events.  A message is created once per event, holds all its strings
  * in one allocation, and is shared by reference by every recipient and by
- * room scrollback; the last reference frees it.  Its rendering for the wire
- * is a separate, separately counted object, dropped once the message has
- * been delivered, so that scrollback stores a line once.
+ * room scrollback; the last reference frees it.  Its renderings for the
+ * wire, one per protocol, are separate, separately counted objects, dropped
+ * once the message has been delivered, so that scrollback stores a line
+ * once.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,7 @@ msg_new(enum msg_kind kind, const char *room, const char *from,
 	m->refs = 1;
 	m->kind = kind;
 	m->time = time(NULL);
-	m->wire = NULL;
+	memset(m->wire, 0, sizeof m->wire);
 	m->held_by = NULL;
 	msg_count++;
 	cursor = m->data;
@@ -70,7 +71,7 @@ msg_unref(struct msg *m)
 {
 	if (m == NULL || --m->refs > 0)
 		return;
-	msg_wire_unref(m->wire);
+	msg_delivered(m);
 	msg_count--;
 	free(m);
 }
@@ -82,12 +83,16 @@ msg_weight(const struct msg *m)
 	return m->weight;
 }
 
-/* Every recipient has it: the rendering goes once the queues let it. */
+/* Every recipient has it: the renderings go once the queues let them. */
 void
 msg_delivered(struct msg *m)
 {
-	msg_wire_unref(m->wire);
-	m->wire = NULL;
+	size_t	i;
+
+	for (i = 0; i < PROTOCOL_NSLOTS; i++) {
+		msg_wire_unref(m->wire[i]);
+		m->wire[i] = NULL;
+	}
 }
 
 /* m went to recipients sessions: the work that lines are charged for. */

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "protocol.h"
+
 enum msg_kind {
 	MSG_SAY,	/* room, from, text */
 	MSG_ACTION,	/* room, from, text */
@@ -40,11 +42,11 @@ struct msg {
 	const char	*to;
 	const char	*text;
 	/*
-	 * The wire protocol's rendering, made by the first delivery, shared
-	 * by all the others, and dropped once the message is delivered
+	 * Each protocol's rendering, made by its first delivery, shared by
+	 * all the others, and dropped once the message is delivered
 	 * (msg_delivered): scrollback keeps the strings only.
 	 */
-	struct msg_wire	*wire;
+	struct msg_wire	*wire[PROTOCOL_NSLOTS];
 	struct host	*held_by;	/* charged for it in scrollback */
 	size_t		 weight;	/* msg_weight */
 	char		 data[];	/* the four strings above */

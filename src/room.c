@@ -17,7 +17,7 @@
  * within their memory budget (host.c): what gives way is what is kept,
  * never what is said.
  *
- * Fan-out runs: once the protocol supplies a run deliverer (room_batch),
+ * Fan-out runs: once the daemon turns them on (room_batch),
  * consecutive messages to the same room are kept as one run and handed to
  * each member at once, so a member costs one append per run, not one per
  * message.  A run is delivered before anything that could reorder it: a
@@ -53,8 +53,6 @@ static struct room	*run_room;	/* NULL: no run pending */
 static struct msg	*run_msgs[ROOM_RUN_MAX];
 static size_t		 run_len;
 static uint64_t		 run_serial;
-static session_deliver_fn *run_takers;	/* members that take whole runs */
-static room_run_fn	*run_deliver;
 static void		(*run_hold)(void);
 
 static const char *
@@ -126,18 +124,16 @@ room_observe(room_observer_fn *observer)
 }
 
 /*
- * Deliver runs: members whose deliver function is takers get a whole run
- * from deliver (others one message at a time); hold is called when a run
- * starts and must make sure room_flush runs before any other output.
- * With deliver NULL every message is delivered at once (the default).
+ * Deliver runs: members whose client takes them (session_ops deliver_run)
+ * get a whole run at once, others one message at a time; hold is called
+ * when a run starts and must make sure room_flush runs before any other
+ * output.  With hold NULL every message is delivered at once (the
+ * default).
  */
 void
-room_batch(session_deliver_fn *takers, room_run_fn *deliver,
-    void (*hold)(void))
+room_batch(void (*hold)(void))
 {
 	room_flush();
-	run_takers = takers;
-	run_deliver = deliver;
 	run_hold = hold;
 }
 
@@ -160,11 +156,11 @@ room_flush(void)
 	run_serial++;
 	for (i = 0; i < r->nmembers; i++) {
 		s = r->members[i];
-		if (n > 1 && s->deliver == run_takers)
-			run_deliver(s, msgs, n, run_serial);
+		if (n > 1 && s->ops->deliver_run != NULL)
+			s->ops->deliver_run(s, msgs, n, run_serial);
 		else
 			for (j = 0; j < n; j++)
-				s->deliver(s, msgs[j]);
+				session_deliver(s, msgs[j]);
 	}
 	for (j = 0; j < n; j++) {
 		msg_delivered(msgs[j]);
@@ -315,7 +311,7 @@ room_fanout(struct room *r, struct msg *m)
 	size_t	i;
 
 	msg_count_delivery(m, r->nmembers);
-	if (run_deliver != NULL) {
+	if (run_hold != NULL) {
 		if (run_room != r || run_len == ROOM_RUN_MAX)
 			room_flush();
 		if (run_room == NULL) {
@@ -326,7 +322,7 @@ room_fanout(struct room *r, struct msg *m)
 		msg_meter.held_back += msg_weight(m);
 	} else {
 		for (i = 0; i < r->nmembers; i++)
-			r->members[i]->deliver(r->members[i], m);
+			session_deliver(r->members[i], m);
 		msg_delivered(m);
 	}
 	if (room_observer != NULL)
@@ -339,7 +335,7 @@ room_deliver_to(struct session *s, struct msg *m)
 {
 	room_flush();
 	msg_count_delivery(m, 1);
-	s->deliver(s, m);
+	session_deliver(s, m);
 }
 
 /*
@@ -356,7 +352,7 @@ room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
 	room_mark++;
 	s->mark = room_mark;
 	if (include_self) {
-		s->deliver(s, m);
+		session_deliver(s, m);
 		n++;
 	}
 	for (i = 0; i < s->nrooms; i++) {
@@ -364,7 +360,7 @@ room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
 			member = s->rooms[i]->members[j];
 			if (member->mark != room_mark) {
 				member->mark = room_mark;
-				member->deliver(member, m);
+				session_deliver(member, m);
 				n++;
 			}
 		}

@@ -36,19 +36,10 @@ struct room {
  */
 typedef void	 room_observer_fn(const struct msg *m, const struct session *s);
 
-/*
- * Delivers a run of n consecutive messages of one room to one member, in
- * order; serial is the same for every member of one run, so the protocol
- * can render the run once.  Like a deliver function it may only queue.
- */
-typedef void	 room_run_fn(struct session *, struct msg **, size_t n,
-		    uint64_t serial);
-
 void		 room_configure(size_t scrollback, size_t max_rooms_per_client,
 		    size_t max_rooms);
 void		 room_observe(room_observer_fn *);
-void		 room_batch(session_deliver_fn *, room_run_fn *,
-		    void (*)(void));
+void		 room_batch(void (*hold)(void));
 void		 room_flush(void);
 int		 room_name_valid(const char *);
 struct room	*room_find(const char *);

@@ -59,13 +59,13 @@ session_find(const char *nick)
 }
 
 static struct session *
-session_alloc(session_deliver_fn *deliver)
+session_alloc(const struct session_ops *ops)
 {
 	struct session	*s = xcalloc(1, sizeof *s);
 
 	s->id = session_next_id++;
 	s->since = time(NULL);
-	s->deliver = deliver;
+	s->ops = ops;
 	return s;
 }
 
@@ -82,12 +82,11 @@ session_register(struct session *s)
  * (the ban list's say, when not NULL) does not turn down.
  */
 struct session *
-session_new(session_deliver_fn *deliver, const struct session_client_ops *ops,
-    void *client, int (*refused)(const char *nick))
+session_new(const struct session_ops *ops, void *client,
+    int (*refused)(const char *nick))
 {
-	struct session	*s = session_alloc(deliver);
+	struct session	*s = session_alloc(ops);
 
-	s->ops = ops;
 	s->client = client;
 	do {
 		snprintf(s->nick, sizeof s->nick, "guest%lu",
@@ -102,12 +101,19 @@ session_new(session_deliver_fn *deliver, const struct session_client_ops *ops,
  * name is not a valid nick, so no user can take it or be confused with it.
  */
 struct session *
-session_new_named(session_deliver_fn *deliver, const char *name)
+session_new_named(const struct session_ops *ops, const char *name)
 {
-	struct session	*s = session_alloc(deliver);
+	struct session	*s = session_alloc(ops);
 
 	snprintf(s->nick, sizeof s->nick, "%s", name);
 	return session_register(s);
+}
+
+/* Hand m to s's client, in its protocol. */
+void
+session_deliver(struct session *s, struct msg *m)
+{
+	s->ops->deliver(s, m);
 }
 
 /* Forget s; its rooms must already have been left. */

@@ -34,14 +34,26 @@ enum chat_result {
 typedef void session_deliver_fn(struct session *, struct msg *);
 
 /*
- * What the admin may ask of the client behind a session, whatever its
- * protocol: describe it (struct conn_info, conn.h) and close it.  The admin
- * reaches clients only through these, never through the protocol's types.
+ * Delivers a run of n consecutive messages of one room to one member, in
+ * order; serial is the same for every member of one run, so the protocol
+ * can render the run once.  Like a deliver function it may only queue.
+ */
+typedef void session_run_fn(struct session *, struct msg **, size_t n,
+    uint64_t serial);
+
+/*
+ * The client behind a session, whatever its protocol: how events reach it,
+ * and what the admin may ask of it (describe it with struct conn_info,
+ * conn.h, and close it).  The admin reaches clients only through these,
+ * never through the protocol's types.
  */
 struct conn_info;
-struct session_client_ops {
-	void	(*describe)(void *client, struct conn_info *);
-	void	(*close)(void *client, const char *code, const char *reason);
+struct session_ops {
+	session_deliver_fn	*deliver;
+	session_run_fn		*deliver_run;	/* NULL: one at a time */
+	void	(*describe)(void *client, struct conn_info *);	/* NULL: */
+	void	(*close)(void *client, const char *code,	/* no client */
+		    const char *reason);			/* (@operator) */
 };
 
 struct session {
@@ -53,17 +65,17 @@ struct session {
 	time_t			 since;
 	unsigned		 muted:1;	/* may not speak... */
 	time_t			 muted_until;	/* ...until then; 0: unmuted */
-	session_deliver_fn	*deliver;
-	const struct session_client_ops *ops;	/* NULL: no client (@operator) */
+	const struct session_ops *ops;
 	struct host		*host;		/* charged for what it says */
-	void			*client;	/* the protocol's, for deliver */
+	void			*client;	/* the protocol's, for ops */
 };
 
 int		 session_nick_valid(const char *);
-struct session	*session_new(session_deliver_fn *,
-		    const struct session_client_ops *, void *client,
+struct session	*session_new(const struct session_ops *, void *client,
 		    int (*refused)(const char *nick));
-struct session	*session_new_named(session_deliver_fn *, const char *name);
+struct session	*session_new_named(const struct session_ops *,
+		    const char *name);
+void		 session_deliver(struct session *, struct msg *);
 void		 session_free(struct session *);
 struct session	*session_find(const char *nick);
 enum chat_result session_set_nick(struct session *, const char *);

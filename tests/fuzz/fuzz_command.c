@@ -1,13 +1,13 @@
 /*
- * libFuzzer harness: the chat protocol's real entry point, proto_line()
- * (proto.c, its command table and cmd_parse, proto-format.c), over the real
+ * libFuzzer harness: the line protocol's real entry points, line_protocol
+ * (line.c, its command table and cmd_parse, line-format.c), over the real
  * rooms, sessions and bans, with conn.c replaced by stubs that record what
  * each client would be sent.
  *
  * Input: LF-separated lines; the first byte of each picks the client (one
  * of four; a client that quit connects again) and may mute it, the rest is
  * what it sends.  Each line is sanitized as conn.c does, then handed to
- * proto_line; closes are deferred to after the line, as in conn.c.
+ * line_protocol.line; closes are deferred to after the line, as in conn.c.
  *
  * Checked for every line: everything the daemon would write is CRLF-ended
  * lines of valid UTF-8 without control characters; with acknowledgements on,
@@ -27,7 +27,8 @@
 #include "conn.h"
 #include "host.h"
 #include "msg.h"
-#include "proto.h"
+#include "line.h"
+#include "protocol.h"
 #include "room.h"
 #include "session.h"
 #include "text.h"
@@ -100,7 +101,7 @@ record(struct fake *f, const char *data, size_t len)
 	}
 }
 
-/* conn.c stubs: what proto.c calls, with conn.c's ordering rules. */
+/* conn.c stubs: what line.c calls, with conn.c's ordering rules. */
 
 /* Held output (a fan-out run) goes out before anything else is queued. */
 static void
@@ -145,16 +146,6 @@ conn_printf(struct conn *c, const char *fmt, ...)
 		abort();
 	record(fake_of(c), s, (size_t)n);
 	free(s);
-}
-
-void
-conn_send_msg(struct conn *c, struct msg *m)
-{
-	release();
-	if (m->wire == NULL)
-		fail("message queued before it was formatted", "", 0);
-	if (!c->dead)
-		record(fake_of(c), m->wire->data, m->wire->len);
 }
 
 void
@@ -212,7 +203,7 @@ conn_sendq(const struct conn *c)
 }
 
 void
-conn_close(struct conn *c, const char *bye_code, const char *reason)
+conn_close(struct conn *c, const char *code, const char *reason)
 {
 	struct fake	*f = fake_of(c);
 
@@ -220,6 +211,13 @@ conn_close(struct conn *c, const char *bye_code, const char *reason)
 		return;
 	c->dead = 1;
 	f->reason = xstrdup(reason);
+}
+
+/* As chatd.c: fan-out runs are held until the line is done. */
+static void
+hold_runs(void)
+{
+	conn_hold(room_flush);
 }
 
 int
@@ -235,6 +233,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	config->scrollback = 5;
 	config->max_rooms_per_client = 4;
 	host_configure(config);
+	room_batch(hold_runs);
 	if (ban_add("banned", 0, "fuzzing", &ban, &cause) == -1)
 		abort();
 	return 0;
@@ -244,9 +243,10 @@ static void
 client_connect(struct fake *f)
 {
 	memset(&f->conn, 0, sizeof f->conn);
+	f->conn.proto = &line_protocol;
 	f->connected = 1;
 	f->out_lines = 0;
-	proto_connected(&f->conn);
+	line_protocol.connected(&f->conn);
 	release();
 	if (f->out_lines == 0)
 		fail("no greeting", "", 0);
@@ -256,7 +256,7 @@ client_connect(struct fake *f)
 static void
 client_teardown(struct fake *f)
 {
-	proto_disconnected(&f->conn, f->reason != NULL ? f->reason :
+	line_protocol.disconnected(&f->conn, f->reason != NULL ? f->reason :
 	    "connection closed");
 	release();
 	if (f->conn.session != NULL)
@@ -274,14 +274,14 @@ client_line(struct fake *f, const char *line, size_t len)
 
 	for (i = 0; i < NCLIENTS; i++)
 		fakes[i].out_lines = fakes[i].acks = fakes[i].queued = 0;
-	n = text_sanitize(line, len, clean);
+	n = line_protocol.sanitize(line, len, clean);
 	c->lines++;
-	proto_line(c, clean, n);
+	line_protocol.line(c, clean, n);
 	release();	/* conn.c's tick */
 	page_out(f);
 	if (c->dead)
 		return;
-	if (c->ack) {
+	if (line_acks(c)) {
 		if (f->acks != 1 || f->ack_number != c->lines)
 			fail("with acks on, a line did not get exactly one "
 			    "ACK/NACK with its number", clean, n);
@@ -299,7 +299,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t		 i, len;
 	uint8_t		 sel;
 
-	proto_configure(config);	/* the default room, kept */
+	/* As chatd.c's apply_config: the default room is kept. */
+	room_configure(config->scrollback, config->max_rooms_per_client,
+	    config->max_rooms);
+	room_keep(config->default_room);
+	line_configure(config);
 	for (i = 0; i < NCLIENTS; i++)
 		client_connect(&fakes[i]);
 	while (p < end) {

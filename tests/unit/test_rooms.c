@@ -1,7 +1,7 @@
 /*
  * Unit tests for session.c and room.c together (and msg.c on the way).
  *
- * Every session delivers through record_deliver, which keeps a reference
+ * Every session delivers through record_ops, which keeps a reference
  * to each message with its recipient, so tests can check who got what, how
  * many times, and that all recipients share one message.  session.c and
  * room.c keep global state: each test starts from no sessions and no rooms
@@ -47,6 +47,26 @@ record_deliver(struct session *s, struct msg *m)
 	nrecords++;
 }
 
+static size_t	runs, run_n;
+
+/* Runs (room_batch) are recorded too, each message in order. */
+static void
+record_run(struct session *s, struct msg **msgs, size_t n, uint64_t serial)
+{
+	size_t	i;
+
+	(void)serial;
+	runs++;
+	run_n = n;
+	for (i = 0; i < n; i++)
+		record_deliver(s, msgs[i]);
+}
+
+static const struct session_ops record_ops = {
+	.deliver = record_deliver,
+	.deliver_run = record_run,
+};
+
 static void
 records_clear(void)
 {
@@ -89,7 +109,7 @@ static size_t		 nmade;
 static struct session *
 new_session(const char *nick)
 {
-	struct session	*s = session_new(record_deliver, NULL, NULL, NULL);
+	struct session	*s = session_new(&record_ops, NULL, NULL);
 
 	assert_non_null(s);
 	assert_true(nmade < MADE_MAX);
@@ -137,7 +157,7 @@ static int
 teardown(void **state)
 {
 	(void)state;
-	room_batch(NULL, NULL, NULL);	/* in case a run test failed */
+	room_batch(NULL);	/* in case a run test failed */
 	while (nmade > 0)
 		free_session(made[nmade - 1]);
 	records_clear();
@@ -205,10 +225,10 @@ test_guest_nicks(void **state)
 	assert_ptr_equal(session_find("guest5"), s2);
 	assert_null(session_find("guest1"));
 	assert_null(session_find("guest2"));
-	/* A new session is in no room and has its deliver function. */
+	/* A new session is in no room and has its client's ops. */
 	assert_int_equal(s5->nrooms, 0);
 	assert_null(session_current_room(s5));
-	assert_ptr_equal(s5->deliver, record_deliver);
+	assert_ptr_equal(s5->ops, &record_ops);
 }
 
 static void
@@ -958,20 +978,7 @@ test_fanout_room(void **state)
 
 /* ---- fan-out runs (room_batch) ---- */
 
-static size_t	runs, run_n, holds;
-
-/* A run deliverer that records each message of the run in order. */
-static void
-record_run(struct session *s, struct msg **msgs, size_t n, uint64_t serial)
-{
-	size_t	i;
-
-	(void)serial;
-	runs++;
-	run_n = n;
-	for (i = 0; i < n; i++)
-		record_deliver(s, msgs[i]);
-}
+static size_t	holds;
 
 static void
 record_hold(void)
@@ -1002,7 +1009,7 @@ test_fanout_runs(void **state)
 	y = join(c, "#y");
 	records_clear();
 	runs = holds = 0;
-	room_batch(record_deliver, record_run, record_hold);
+	room_batch(record_hold);
 
 	/* Two messages to one room: held, then one run per member. */
 	room_say(x, a, MSG_SAY, "1");
@@ -1047,7 +1054,7 @@ test_fanout_runs(void **state)
 
 	/* Switched off: delivered at once again, nothing left pending. */
 	room_say(x, a, MSG_SAY, "6");
-	room_batch(NULL, NULL, NULL);
+	room_batch(NULL);
 	assert_int_equal(delivered(b, MSG_SAY), 1);
 	room_say(x, a, MSG_SAY, "7");
 	assert_int_equal(delivered(b, MSG_SAY), 2);
@@ -1241,6 +1248,7 @@ static void
 test_msg(void **state)
 {
 	struct msg	*m;
+	size_t		 i;
 
 	(void)state;
 	m = msg_new(MSG_PRIVATE, NULL, "alice", "bob", "psst");
@@ -1250,7 +1258,8 @@ test_msg(void **state)
 	assert_string_equal(m->from, "alice");
 	assert_string_equal(m->to, "bob");
 	assert_string_equal(m->text, "psst");
-	assert_null(m->wire);
+	for (i = 0; i < PROTOCOL_NSLOTS; i++)
+		assert_null(m->wire[i]);	/* rendered only when sent */
 	assert_ptr_equal(msg_ref(m), m);
 	assert_int_equal(m->refs, 2);
 	msg_unref(m);

@@ -5,6 +5,7 @@
  * counts), or one ERR line with a stable code; with acknowledgements on,
  * ACK n or NACK n instead.  The rooms module knows nothing of this format.
  */
+#include <event2/buffer.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,8 @@
 #include "cmdline.h"
 #include "config.h"
 #include "conn.h"
-#include "proto.h"
+#include "line.h"
+#include "protocol.h"
 #include "room.h"
 #include "stats.h"
 #include "text.h"
@@ -23,15 +25,18 @@
 #include "xmalloc.h"
 
 #define NEEDS_ROOM	0x1	/* cmd_spec flag: fails without a current room */
+
+/* The line protocol's state in conn->proto_flags. */
+#define LINE_ACK	0x1	/* acknowledgements on */
+#define LINE_FAILED	0x2	/* the current line got an error */
 #define WHO_PER_LINE	50
 #define PAGE_LINES	8	/* WHO or ROOM lines in one page of an answer */
 
-static const struct config	*proto_config;
+static const struct config	*line_config;
 
-static void	proto_deliver(struct session *, struct msg *);
-static void	proto_deliver_run(struct session *, struct msg **, size_t,
+static void	line_deliver(struct session *, struct msg *);
+static void	line_deliver_run(struct session *, struct msg **, size_t,
 		    uint64_t);
-static void	proto_hold(void);
 static void	cmd_nick(void *, struct cmd_args *);
 static void	cmd_join(void *, struct cmd_args *);
 static void	cmd_part(void *, struct cmd_args *);
@@ -45,7 +50,7 @@ static void	cmd_ack(void *, struct cmd_args *);
 static void	cmd_quit(void *, struct cmd_args *);
 static void	cmd_help(void *, struct cmd_args *);
 
-static const struct cmd_spec proto_commands[] = {
+static const struct cmd_spec line_commands[] = {
 	{ "nick", 1, 1, CMD_REST_NONE, cmd_nick, 0, "/nick NAME",
 	  "change your nick: 1 to 16 letters, digits, _ or -, not starting "
 	  "with a digit or -" },
@@ -78,7 +83,7 @@ static const struct cmd_spec proto_commands[] = {
 static const struct {
 	const char	*code;
 	const char	*text;		/* %s: the nick or room concerned */
-} proto_errors[] = {
+} line_errors[] = {
 	[CHAT_NICK_TAKEN] = { "nick-taken", "%s is taken" },
 	[CHAT_NICK_INVALID] = { "nick-invalid", "%s is not a valid nick: 1 "
 	    "to 16 letters, digits, _ or -, not starting with a digit or -" },
@@ -101,19 +106,22 @@ static const struct {
 };
 
 void
-proto_configure(const struct config *config)
+line_configure(const struct config *config)
 {
-	proto_config = config;
-	room_configure(config->scrollback, config->max_rooms_per_client,
-	    config->max_rooms);
-	room_keep(config->default_room);
-	room_batch(proto_deliver, proto_deliver_run, proto_hold);
+	line_config = config;
 }
 
-const char *
-proto_client_name(const struct conn *c)
+static const char *
+line_client_name(const struct conn *c)
 {
 	return c->session != NULL ? c->session->nick : "-";
+}
+
+/* Whether c has acknowledgements on. */
+int
+line_acks(const struct conn *c)
+{
+	return (c->proto_flags & LINE_ACK) != 0;
 }
 
 /*
@@ -122,7 +130,7 @@ proto_client_name(const struct conn *c)
  * the line be (found by tests/fuzz/fuzz_command).
  */
 static void
-proto_cut_utf8(char *text, int n, size_t size)
+line_cut_utf8(char *text, int n, size_t size)
 {
 	if (n >= 0 && (size_t)n >= size)
 		text[text_utf8_truncate(text, size - 1, size - 2)] = '\0';
@@ -130,10 +138,10 @@ proto_cut_utf8(char *text, int n, size_t size)
 
 /* The one way a line fails: NACK with acknowledgements, ERR without. */
 static void
-proto_fail(struct conn *c, const char *code, const char *fmt, ...)
+line_fail(struct conn *c, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 static void
-proto_fail(struct conn *c, const char *code, const char *fmt, ...)
+line_fail(struct conn *c, const char *code, const char *fmt, ...)
 {
 	char	text[512];
 	va_list	ap;
@@ -142,10 +150,10 @@ proto_fail(struct conn *c, const char *code, const char *fmt, ...)
 	va_start(ap, fmt);
 	n = vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	proto_cut_utf8(text, n, sizeof text);
-	c->failed = 1;
+	line_cut_utf8(text, n, sizeof text);
+	c->proto_flags |= LINE_FAILED;
 	stats.errors_sent++;
-	if (c->ack)
+	if (line_acks(c))
 		conn_printf(c, "NACK %llu %s %s\r\n",
 		    (unsigned long long)c->lines, code, text);
 	else
@@ -153,7 +161,7 @@ proto_fail(struct conn *c, const char *code, const char *fmt, ...)
 }
 
 static void
-proto_fail_result(struct conn *c, enum chat_result result, const char *about)
+line_fail_result(struct conn *c, enum chat_result result, const char *about)
 {
 	char	text[512];
 	int	n;
@@ -161,74 +169,67 @@ proto_fail_result(struct conn *c, enum chat_result result, const char *about)
 	/* The format strings come from the table above, not from clients. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wformat-nonliteral"
-	n = snprintf(text, sizeof text, proto_errors[result].text, about);
+	n = snprintf(text, sizeof text, line_errors[result].text, about);
 #pragma GCC diagnostic pop
-	proto_cut_utf8(text, n, sizeof text);
-	proto_fail(c, proto_errors[result].code, "%s", text);
+	line_cut_utf8(text, n, sizeof text);
+	line_fail(c, line_errors[result].code, "%s", text);
 }
 
 /* Quote at most 32 bytes of an unknown command's name, whole characters. */
 static void
-proto_unknown(struct conn *c, const char *name)
+line_unknown(struct conn *c, const char *name)
 {
-	proto_fail(c, "unknown-command", "/%.*s: unknown command; try /help",
+	line_fail(c, "unknown-command", "/%.*s: unknown command; try /help",
 	    (int)text_utf8_truncate(name, strlen(name), 32), name);
 }
 
 static void
-proto_deliver(struct session *s, struct msg *m)
+line_deliver(struct session *s, struct msg *m)
 {
-	proto_format_msg(m);
-	conn_send_msg(s->client, m);
+	line_format_msg(m);
+	conn_send_wire(s->client, m->wire[PROTOCOL_LINE]);
 }
 
 /* A whole fan-out run for one client: one append, not one per line. */
 static void
-proto_deliver_run(struct session *s, struct msg **msgs, size_t n,
+line_deliver_run(struct session *s, struct msg **msgs, size_t n,
     uint64_t serial)
 {
 	struct msg_wire	*run;
 	size_t		 i;
 
-	if ((run = proto_format_run(msgs, n, serial)) == NULL) {
+	if ((run = line_format_run(msgs, n, serial)) == NULL) {
 		for (i = 0; i < n; i++)
-			proto_deliver(s, msgs[i]);
+			line_deliver(s, msgs[i]);
 		return;
 	}
 	conn_send_wire(s->client, run);
 }
 
-/* A fan-out run is pending: deliver it before any other output. */
 static void
-proto_hold(void)
-{
-	conn_hold(room_flush);
-}
-
-static void
-proto_send_room(struct conn *c, const struct room *r)
+line_send_room(struct conn *c, const struct room *r)
 {
 	conn_printf(c, "ROOM %s %zu%s%s\r\n", r->name, r->nmembers,
 	    r->topic != NULL ? " " : "", r->topic != NULL ? r->topic : "");
 }
 
 static void
-proto_history_cb(struct msg *m, void *arg)
+line_history_cb(struct msg *m, void *arg)
 {
-	proto_send_history(arg, m);
+	line_send_history(arg, m);
 }
 
-struct proto_replay_sizes {
+struct line_replay_sizes {
 	size_t	*size;
 	size_t	 n;
 };
 
 static void
-proto_replay_measure(struct msg *m, void *arg)
+line_replay_measure(struct msg *m, void *arg)
 {
-	struct proto_replay_sizes	*sizes = arg;
+	struct line_replay_sizes	*sizes = arg;
 
-	sizes->size[sizes->n++] = proto_history_size(m);
+	sizes->size[sizes->n++] = line_history_size(m);
 }
 
 /*
@@ -237,28 +238,28 @@ proto_replay_measure(struct msg *m, void *arg)
  * client its connection, whatever scrollback and max-line are.
  */
 static size_t
-proto_replay(struct conn *c, const struct room *r, size_t n)
+line_replay(struct conn *c, const struct room *r, size_t n)
 {
-	struct proto_replay_sizes	 sizes;
+	struct line_replay_sizes	 sizes;
 	size_t				 queued = conn_sendq(c), budget, skip;
 
-	budget = proto_config->sendq_soft > queued ?
-	    proto_config->sendq_soft - queued : 0;
+	budget = line_config->sendq_soft > queued ?
+	    line_config->sendq_soft - queued : 0;
 	if (n > r->scroll_len)
 		n = r->scroll_len;
 	sizes.size = xreallocarray(NULL, n + 1, sizeof *sizes.size);
 	sizes.n = 0;
-	room_history(r, n, proto_replay_measure, &sizes);
+	room_history(r, n, line_replay_measure, &sizes);
 	for (skip = n; skip > 0 && sizes.size[skip - 1] <= budget; skip--)
 		budget -= sizes.size[skip - 1];
 	free(sizes.size);
-	room_history(r, n - skip, proto_history_cb, c);
+	room_history(r, n - skip, line_history_cb, c);
 	return n - skip;
 }
 
 /* Join name and show the joiner the room: info, then scrollback. */
 static void
-proto_join(struct conn *c, const char *name)
+line_join(struct conn *c, const char *name)
 {
 	struct room		*r;
 	enum chat_result	 result;
@@ -266,57 +267,58 @@ proto_join(struct conn *c, const char *name)
 
 	result = room_join(c->session, name, &r, &rejoined);
 	if (result != CHAT_OK) {
-		proto_fail_result(c, result, name);
+		line_fail_result(c, result, name);
 		return;
 	}
-	proto_send_room(c, r);
+	line_send_room(c, r);
 	if (!rejoined)
-		proto_replay(c, r, proto_config->scrollback);
+		line_replay(c, r, line_config->scrollback);
 }
 
 static void
-proto_describe(void *client, struct conn_info *info)
+line_describe(void *client, struct conn_info *info)
 {
 	conn_describe(client, info);
 }
 
 static void
-proto_close(void *client, const char *code, const char *reason)
+line_close(void *client, const char *code, const char *reason)
 {
 	conn_close(client, code, reason);
 }
 
 /* Whether nick is banned: no guest is given a banned nick either. */
 static int
-proto_nick_banned(const char *nick)
+line_nick_banned(const char *nick)
 {
 	return ban_match(NULL, nick) != NULL;
 }
 
-static const struct session_client_ops proto_client_ops = {
-	proto_describe,
-	proto_close,
+static const struct session_ops line_session_ops = {
+	.deliver = line_deliver,
+	.deliver_run = line_deliver_run,
+	.describe = line_describe,
+	.close = line_close,
 };
 
-void
-proto_connected(struct conn *c)
+static void
+line_connected(struct conn *c)
 {
 	size_t	i;
 
-	c->session = session_new(proto_deliver, &proto_client_ops, c,
-	    proto_nick_banned);
+	c->session = session_new(&line_session_ops, c, line_nick_banned);
 	c->session->host = c->host;
 	conn_printf(c, "HELLO %s %s Welcome to chatd %s. You are %s in %s. "
 	    "Type /help for help.\r\n", c->session->nick,
-	    proto_config->default_room, CHATD_VERSION, c->session->nick,
-	    proto_config->default_room);
-	for (i = 0; i < proto_config->nmotd; i++)
-		conn_printf(c, "MOTD %s\r\n", proto_config->motd[i]);
-	proto_join(c, proto_config->default_room);
+	    line_config->default_room, CHATD_VERSION, c->session->nick,
+	    line_config->default_room);
+	for (i = 0; i < line_config->nmotd; i++)
+		conn_printf(c, "MOTD %s\r\n", line_config->motd[i]);
+	line_join(c, line_config->default_room);
 }
 
-void
-proto_disconnected(struct conn *c, const char *reason)
+static void
+line_disconnected(struct conn *c, const char *reason)
 {
 	if (c->session == NULL)
 		return;
@@ -331,7 +333,7 @@ proto_disconnected(struct conn *c, const char *reason)
  * and quoted whole (cutting could split a character).
  */
 static const char *
-proto_room_name(const char *name, char *buf)
+line_room_name(const char *name, char *buf)
 {
 	if (strlen(name) + (name[0] != '#') > ROOM_NAME_MAX)
 		return name;
@@ -341,25 +343,25 @@ proto_room_name(const char *name, char *buf)
 }
 
 static void
-proto_run_command(struct conn *c, char *line)
+line_run_command(struct conn *c, char *line)
 {
 	const struct cmd_spec	*cmd;
 	struct cmd_args		 args;
 	enum cmd_result		 result;
 	const char		*name = line + strspn(line, " ");
 
-	result = cmd_parse(proto_commands, line, 0, &cmd, &args);
+	result = cmd_parse(line_commands, line, 0, &cmd, &args);
 	if (result == CMD_UNKNOWN) {
-		proto_unknown(c, name);
+		line_unknown(c, name);
 		return;
 	}
 	if (result == CMD_USAGE) {
-		proto_fail(c, "bad-usage", "usage: %s", cmd->usage);
+		line_fail(c, "bad-usage", "usage: %s", cmd->usage);
 		return;
 	}
 	if ((cmd->flags & NEEDS_ROOM) &&
 	    session_current_room(c->session) == NULL) {
-		proto_fail(c, "not-in-room", "you are not in a room; /join one");
+		line_fail(c, "not-in-room", "you are not in a room; /join one");
 		return;
 	}
 	cmd->run(c, &args);
@@ -367,23 +369,23 @@ proto_run_command(struct conn *c, char *line)
 
 /* A muted client may not speak: talk, act, message or set a topic. */
 static int
-proto_may_speak(struct conn *c)
+line_may_speak(struct conn *c)
 {
 	if (!session_is_muted(c->session))
 		return 1;
-	proto_fail_result(c, CHAT_MUTED, c->session->nick);
+	line_fail_result(c, CHAT_MUTED, c->session->nick);
 	return 0;
 }
 
 static void
-proto_say(struct conn *c, enum msg_kind kind, const char *text)
+line_say(struct conn *c, enum msg_kind kind, const char *text)
 {
 	struct room	*r = session_current_room(c->session);
 
-	if (!proto_may_speak(c))
+	if (!line_may_speak(c))
 		return;
 	if (r == NULL) {
-		proto_fail(c, "not-in-room", "you are not in a room; /join one");
+		line_fail(c, "not-in-room", "you are not in a room; /join one");
 		return;
 	}
 	stats.messages++;
@@ -391,25 +393,25 @@ proto_say(struct conn *c, enum msg_kind kind, const char *text)
 }
 
 /* One sanitized line (line[len] is writable) from the client. */
-void
-proto_line(struct conn *c, char *line, size_t len)
+static void
+line_line(struct conn *c, char *line, size_t len)
 {
 	line[len] = '\0';
-	c->failed = 0;
+	c->proto_flags &= ~LINE_FAILED;
 	if (text_is_blank(line, len))
 		;	/* nothing to do, and nothing went wrong */
 	else if (line[0] == '/' && line[1] != '/')
-		proto_run_command(c, line + 1);
+		line_run_command(c, line + 1);
 	else
-		proto_say(c, MSG_SAY, line[0] == '/' ? line + 1 : line);
-	if (c->ack && !c->failed && !conn_paging(c))
+		line_say(c, MSG_SAY, line[0] == '/' ? line + 1 : line);
+	if (line_acks(c) && !(c->proto_flags & LINE_FAILED) && !conn_paging(c))
 		conn_printf(c, "ACK %llu\r\n", (unsigned long long)c->lines);
 }
 
-void
-proto_line_too_long(struct conn *c, size_t max)
+static void
+line_line_too_long(struct conn *c, size_t max)
 {
-	proto_fail(c, "line-too-long", "lines may be at most %zu bytes; "
+	line_fail(c, "line-too-long", "lines may be at most %zu bytes; "
 	    "this one was discarded", max);
 }
 
@@ -433,7 +435,7 @@ cmd_nick(void *arg, struct cmd_args *args)
 	else
 		result = room_set_nick(s, args->word[0]);
 	if (result != CHAT_OK) {
-		proto_fail_result(c, result, args->word[0]);
+		line_fail_result(c, result, args->word[0]);
 		return;
 	}
 	m = msg_new(MSG_NICK, NULL, old, s->nick, NULL);
@@ -446,12 +448,12 @@ cmd_join(void *arg, struct cmd_args *args)
 {
 	char	buf[ROOM_NAME_MAX + 2];
 
-	proto_join(arg, proto_room_name(args->word[0], buf));
+	line_join(arg, line_room_name(args->word[0], buf));
 }
 
 /* The room a command names, or the current one; NULL after failing. */
 static struct room *
-proto_room_arg(struct conn *c, struct cmd_args *args)
+line_room_arg(struct conn *c, struct cmd_args *args)
 {
 	struct room	*r;
 	char		 buf[ROOM_NAME_MAX + 2];
@@ -459,13 +461,13 @@ proto_room_arg(struct conn *c, struct cmd_args *args)
 
 	if (args->nwords == 0) {
 		if ((r = session_current_room(c->session)) == NULL)
-			proto_fail(c, "not-in-room", "you are not in a room; "
+			line_fail(c, "not-in-room", "you are not in a room; "
 			    "name one");
 		return r;
 	}
-	name = proto_room_name(args->word[0], buf);
+	name = line_room_name(args->word[0], buf);
 	if ((r = room_find(name)) == NULL)
-		proto_fail_result(c, CHAT_NO_SUCH_ROOM, name);
+		line_fail_result(c, CHAT_NO_SUCH_ROOM, name);
 	return r;
 }
 
@@ -475,10 +477,10 @@ cmd_part(void *arg, struct cmd_args *args)
 	struct conn	*c = arg;
 	struct room	*r;
 
-	if ((r = proto_room_arg(c, args)) == NULL)
+	if ((r = line_room_arg(c, args)) == NULL)
 		return;
 	if (room_part(c->session, r, NULL) != CHAT_OK)
-		proto_fail_result(c, CHAT_NOT_IN_ROOM, r->name);
+		line_fail_result(c, CHAT_NOT_IN_ROOM, r->name);
 }
 
 static void
@@ -488,10 +490,10 @@ cmd_msg(void *arg, struct cmd_args *args)
 	struct session	*to = session_find(args->word[0]);
 	struct msg	*m;
 
-	if (!proto_may_speak(c))
+	if (!line_may_speak(c))
 		return;
 	if (to == NULL) {
-		proto_fail_result(c, CHAT_NO_SUCH_NICK, args->word[0]);
+		line_fail_result(c, CHAT_NO_SUCH_NICK, args->word[0]);
 		return;
 	}
 	stats.messages++;
@@ -505,7 +507,7 @@ cmd_msg(void *arg, struct cmd_args *args)
 static void
 cmd_me(void *arg, struct cmd_args *args)
 {
-	proto_say(arg, MSG_ACTION, args->rest);
+	line_say(arg, MSG_ACTION, args->rest);
 }
 
 static void
@@ -516,11 +518,11 @@ cmd_topic(void *arg, struct cmd_args *args)
 	enum chat_result	 result;
 
 	if (*args->rest != '\0') {
-		if (!proto_may_speak(c))
+		if (!line_may_speak(c))
 			return;
 		if ((result = room_set_topic(r, c->session, args->rest)) !=
 		    CHAT_OK)
-			proto_fail_result(c, result, r->name);
+			line_fail_result(c, result, r->name);
 	} else if (r->topic != NULL)
 		conn_printf(c, "TOPIC %s %s %s\r\n", r->name, r->topic_by,
 		    r->topic);
@@ -533,7 +535,7 @@ cmd_topic(void *arg, struct cmd_args *args)
  * the last name it sent, so rooms and members may come and go meanwhile
  * and the answer still ends; its ACK, if any, comes after its last line.
  */
-struct proto_page {
+struct line_page {
 	char		 room[ROOM_NAME_MAX + 1];	/* /who: whose members */
 	char		 after[ROOM_NAME_MAX + 1];	/* the last name sent */
 	uint64_t	 ack;		/* line to acknowledge; 0: none */
@@ -541,18 +543,18 @@ struct proto_page {
 };
 
 static void
-proto_page_start(struct conn *c, conn_pager_fn *fn, const char *room)
+line_page_start(struct conn *c, conn_pager_fn *fn, const char *room)
 {
-	struct proto_page	*p = xcalloc(1, sizeof *p);
+	struct line_page	*p = xcalloc(1, sizeof *p);
 
 	snprintf(p->room, sizeof p->room, "%s", room);
-	p->ack = c->ack ? c->lines : 0;
+	p->ack = line_acks(c) ? c->lines : 0;
 	conn_page(c, fn, p, free);
 }
 
 /* The answer's last line is out: the line's outcome. */
 static int
-proto_page_done(struct conn *c, struct proto_page *p)
+line_page_done(struct conn *c, struct line_page *p)
 {
 	if (p->ack != 0)
 		conn_printf(c, "ACK %llu\r\n", (unsigned long long)p->ack);
@@ -560,16 +562,16 @@ proto_page_done(struct conn *c, struct proto_page *p)
 }
 
 static int
-proto_who_page(struct conn *c, void *arg)
+line_who_page(struct conn *c, void *arg)
 {
-	struct proto_page	*p = arg;
+	struct line_page	*p = arg;
 	struct room		*r = room_find(p->room);
 	char			 line[ROOM_NAME_MAX + 32 +
 				    WHO_PER_LINE * (NICK_MAX + 1)];
 	size_t			 i, k, n, len;
 
 	if (r == NULL)		/* closed meanwhile: the answer ends */
-		return proto_page_done(c, p);
+		return line_page_done(c, p);
 	i = p->started ? room_member_after(r, p->after) : 0;
 	for (n = 0; n < PAGE_LINES; n++) {
 		len = (size_t)snprintf(line, sizeof line, "WHO %s %zu",
@@ -585,7 +587,7 @@ proto_who_page(struct conn *c, void *arg)
 		if (i >= r->nmembers)
 			break;
 	}
-	return i < r->nmembers ? 1 : proto_page_done(c, p);
+	return i < r->nmembers ? 1 : line_page_done(c, p);
 }
 
 static void
@@ -594,15 +596,15 @@ cmd_who(void *arg, struct cmd_args *args)
 	struct conn	*c = arg;
 	struct room	*r;
 
-	if ((r = proto_room_arg(c, args)) == NULL)
+	if ((r = line_room_arg(c, args)) == NULL)
 		return;
-	proto_page_start(c, proto_who_page, r->name);
+	line_page_start(c, line_who_page, r->name);
 }
 
 static int
-proto_rooms_page(struct conn *c, void *arg)
+line_rooms_page(struct conn *c, void *arg)
 {
-	struct proto_page	*p = arg;
+	struct line_page	*p = arg;
 	struct room		*r;
 	size_t			 n;
 
@@ -612,17 +614,17 @@ proto_rooms_page(struct conn *c, void *arg)
 	}
 	r = room_after(p->after);
 	for (n = 0; n < PAGE_LINES && r != NULL; n++) {
-		proto_send_room(c, r);
+		line_send_room(c, r);
 		snprintf(p->after, sizeof p->after, "%s", r->name);
 		r = room_after(p->after);
 	}
-	return r != NULL ? 1 : proto_page_done(c, p);
+	return r != NULL ? 1 : line_page_done(c, p);
 }
 
 static void
 cmd_rooms(void *arg, struct cmd_args *args)
 {
-	proto_page_start(arg, proto_rooms_page, "");
+	line_page_start(arg, line_rooms_page, "");
 }
 
 static void
@@ -630,20 +632,20 @@ cmd_history(void *arg, struct cmd_args *args)
 {
 	struct conn	*c = arg;
 	struct room	*r;
-	size_t		 n = proto_config->scrollback;
+	size_t		 n = line_config->scrollback;
 	char		*end;
 
 	if (args->nwords > 0) {
 		n = strtoul(args->word[0], &end, 10);
 		if (*end != '\0' || args->word[0][0] < '0' ||
 		    args->word[0][0] > '9') {
-			proto_fail(c, "bad-usage", "usage: /history [N]");
+			line_fail(c, "bad-usage", "usage: /history [N]");
 			return;
 		}
 	}
 	r = session_current_room(c->session);
 	/* Every line has an outcome, also when there is nothing to show. */
-	if (proto_replay(c, r, n) == 0)
+	if (line_replay(c, r, n) == 0)
 		conn_printf(c, "INFO %s: no messages to show\r\n", r->name);
 }
 
@@ -653,12 +655,12 @@ cmd_ack(void *arg, struct cmd_args *args)
 	struct conn	*c = arg;
 
 	if (strcasecmp(args->word[0], "on") == 0)
-		c->ack = 1;
+		c->proto_flags |= LINE_ACK;
 	else if (strcasecmp(args->word[0], "off") == 0) {
-		c->ack = 0;
+		c->proto_flags &= ~LINE_ACK;
 		conn_printf(c, "INFO acks off\r\n");
 	} else
-		proto_fail(c, "bad-usage", "usage: /ack on|off");
+		line_fail(c, "bad-usage", "usage: /ack on|off");
 }
 
 static void
@@ -677,16 +679,57 @@ cmd_help(void *arg, struct cmd_args *args)
 	if (args->nwords == 0) {
 		conn_printf(c, "HELP Type text to talk in your current room; "
 		    "start a line with // to begin it with /.\r\n");
-		for (cmd = proto_commands; cmd->name != NULL; cmd++)
+		for (cmd = line_commands; cmd->name != NULL; cmd++)
 			conn_printf(c, "HELP %-16s %s\r\n", cmd->usage,
 			    cmd->help);
 		return;
 	}
-	cmd = cmd_find(proto_commands, args->word[0] +
+	cmd = cmd_find(line_commands, args->word[0] +
 	    (args->word[0][0] == '/'), 0, &result);
 	if (cmd == NULL) {
-		proto_unknown(c, args->word[0] + (args->word[0][0] == '/'));
+		line_unknown(c, args->word[0] + (args->word[0][0] == '/'));
 		return;
 	}
 	conn_printf(c, "HELP %s: %s\r\n", cmd->usage, cmd->help);
 }
+
+static size_t
+line_max_line(const struct config *config)
+{
+	return config->max_line;
+}
+
+/* "BYE CODE REASON": the last line of every connection that is closed. */
+static void
+line_goodbye(struct conn *c, struct evbuffer *out, const char *code,
+    const char *reason)
+{
+	evbuffer_add_printf(out, "BYE %s %s\r\n", code, reason);
+}
+
+/* The same BYE line, cut (at a character) to fit size with its CRLF. */
+static size_t
+line_refusal(char *buf, size_t size, const char *code, const char *reason)
+{
+	int	n = snprintf(buf, size - 2, "BYE %s %s", code, reason);
+	size_t	len = n < 0 ? 0 : (size_t)n;
+
+	if (len >= size - 2)
+		len = text_utf8_truncate(buf, strlen(buf), size - 3);
+	memcpy(buf + len, "\r\n", 3);
+	return len + 2;
+}
+
+const struct protocol line_protocol = {
+	.name = "line",
+	.slot = PROTOCOL_LINE,
+	.max_line = line_max_line,
+	.sanitize = text_sanitize,
+	.connected = line_connected,
+	.line = line_line,
+	.line_too_long = line_line_too_long,
+	.disconnected = line_disconnected,
+	.goodbye = line_goodbye,
+	.refusal = line_refusal,
+	.client_name = line_client_name,
+};

@@ -11,16 +11,16 @@
 
 #include "conn.h"
 #include "msg.h"
-#include "proto.h"
+#include "line.h"
 #include "xmalloc.h"
 
 /* Which of a message's strings a kind shows, after its name. */
-enum proto_field { F_NONE, F_ROOM, F_FROM, F_TO };
+enum line_field { F_NONE, F_ROOM, F_FROM, F_TO };
 
 static const struct {
 	const char		*name;
-	enum proto_field	 f1, f2;	/* then the text, if any */
-} proto_kinds[] = {
+	enum line_field	 f1, f2;	/* then the text, if any */
+} line_kinds[] = {
 	[MSG_SAY] = { "MSG", F_ROOM, F_FROM },
 	[MSG_ACTION] = { "ACTION", F_ROOM, F_FROM },
 	[MSG_PRIVATE] = { "PRIV", F_FROM, F_TO },
@@ -33,7 +33,7 @@ static const struct {
 };
 
 static const char *
-proto_field(const struct msg *m, enum proto_field f)
+line_field(const struct msg *m, enum line_field f)
 {
 	switch (f) {
 	case F_ROOM:
@@ -49,7 +49,7 @@ proto_field(const struct msg *m, enum proto_field f)
 
 /* Append n bytes of s at *p (if buf is not NULL) and count them. */
 static void
-proto_piece(char **p, size_t *len, const char *s, size_t n)
+line_piece(char **p, size_t *len, const char *s, size_t n)
 {
 	if (*p != NULL) {
 		memcpy(*p, s, n);
@@ -65,55 +65,56 @@ proto_piece(char **p, size_t *len, const char *s, size_t n)
  * daemon's CPU, tests/bench/RESULTS.md).
  */
 static size_t
-proto_render(const struct msg *m, char *buf)
+line_render(const struct msg *m, char *buf)
 {
-	const char	*kind = proto_kinds[m->kind].name;
-	const char	*f1 = proto_field(m, proto_kinds[m->kind].f1);
-	const char	*f2 = proto_field(m, proto_kinds[m->kind].f2);
+	const char	*kind = line_kinds[m->kind].name;
+	const char	*f1 = line_field(m, line_kinds[m->kind].f1);
+	const char	*f2 = line_field(m, line_kinds[m->kind].f2);
 	char		*p = buf;
 	size_t		 len = 0;
 
-	proto_piece(&p, &len, kind, strlen(kind));
-	proto_piece(&p, &len, " ", 1);
-	proto_piece(&p, &len, f1, strlen(f1));
+	line_piece(&p, &len, kind, strlen(kind));
+	line_piece(&p, &len, " ", 1);
+	line_piece(&p, &len, f1, strlen(f1));
 	if (f2 != NULL) {
-		proto_piece(&p, &len, " ", 1);
-		proto_piece(&p, &len, f2, strlen(f2));
+		line_piece(&p, &len, " ", 1);
+		line_piece(&p, &len, f2, strlen(f2));
 	}
 	if (*m->text != '\0') {
-		proto_piece(&p, &len, " ", 1);
-		proto_piece(&p, &len, m->text, strlen(m->text));
+		line_piece(&p, &len, " ", 1);
+		line_piece(&p, &len, m->text, strlen(m->text));
 	}
-	proto_piece(&p, &len, "\r\n", 2);
+	line_piece(&p, &len, "\r\n", 2);
 	if (p != NULL)
 		*p = '\0';
 	return len;
 }
 
 void
-proto_format_msg(struct msg *m)
+line_format_msg(struct msg *m)
 {
 	size_t	len;
 
-	if (m->wire != NULL)
+	if (m->wire[PROTOCOL_LINE] != NULL)
 		return;
-	len = proto_render(m, NULL);
-	m->wire = msg_wire_new(len);
-	proto_render(m, m->wire->data);
+	len = line_render(m, NULL);
+	m->wire[PROTOCOL_LINE] = msg_wire_new(len);
+	line_render(m, m->wire[PROTOCOL_LINE]->data);
 }
 
 /*
  * The lines of a fan-out run (room.c), rendered once for all its members:
  * the same serial gets the same rendering back, which the members' queues
  * share (conn_send_wire).  NULL if a message is long enough to be shared by
- * reference on its own (conn_send_msg).
+ * reference on its own (line_deliver).
  */
 struct msg_wire *
-proto_format_run(struct msg **msgs, size_t n, uint64_t serial)
+line_format_run(struct msg **msgs, size_t n, uint64_t serial)
 {
 	static struct msg_wire	*run;
 	static uint64_t		 done;
 	static int		 big;
+	struct msg_wire		*w;
 	size_t			 i, len = 0;
 
 	if (serial == done)
@@ -123,41 +124,43 @@ proto_format_run(struct msg **msgs, size_t n, uint64_t serial)
 	run = NULL;
 	big = 0;
 	for (i = 0; i < n; i++) {
-		proto_format_msg(msgs[i]);
-		if (msgs[i]->wire->len >= CONN_REFERENCE_MIN) {
+		line_format_msg(msgs[i]);
+		w = msgs[i]->wire[PROTOCOL_LINE];
+		if (w->len >= CONN_REFERENCE_MIN) {
 			big = 1;
 			return NULL;
 		}
-		len += msgs[i]->wire->len;
+		len += w->len;
 	}
 	run = msg_wire_new(len);
 	for (len = 0, i = 0; i < n; i++) {
-		memcpy(run->data + len, msgs[i]->wire->data, msgs[i]->wire->len);
-		len += msgs[i]->wire->len;
+		w = msgs[i]->wire[PROTOCOL_LINE];
+		memcpy(run->data + len, w->data, w->len);
+		len += w->len;
 	}
 	return run;
 }
 
 /* The length of m's HIST line. */
 size_t
-proto_history_size(const struct msg *m)
+line_history_size(const struct msg *m)
 {
-	return PROTO_HIST_PREFIX + proto_render(m, NULL);
+	return LINE_HIST_PREFIX + line_render(m, NULL);
 }
 
 /* A scrollback line: "HIST 2026-11-27T14:03:12Z MSG #room nick text". */
 void
-proto_send_history(struct conn *c, const struct msg *m)
+line_send_history(struct conn *c, const struct msg *m)
 {
 	char		 stamp[32], line[1024], *big = NULL;
 	struct tm	 tm;
-	size_t		 len = proto_render(m, NULL);
+	size_t		 len = line_render(m, NULL);
 
 	gmtime_r(&m->time, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
 	if (len >= sizeof line)
 		big = xmalloc(len + 1);
-	proto_render(m, big != NULL ? big : line);
+	line_render(m, big != NULL ? big : line);
 	conn_printf(c, "HIST %s %s", stamp, big != NULL ? big : line);
 	free(big);
 }

@@ -1,0 +1,58 @@
+/*
+ * A wire protocol as the connection layer sees it: one table of operations
+ * per protocol, chosen per listener.  conn*.c and listen.c call these and
+ * never name a protocol or write its text; adding a protocol adds a table.
+ */
+#ifndef CHATD_PROTOCOL_H
+#define CHATD_PROTOCOL_H
+
+#include <stddef.h>
+
+struct config;
+struct conn;
+struct evbuffer;
+
+/* Which rendering of a message a protocol keeps (struct msg's wire[]). */
+enum protocol_slot {
+	PROTOCOL_LINE,
+	PROTOCOL_IRC,
+	PROTOCOL_NSLOTS
+};
+
+struct protocol {
+	const char	*name;		/* "line", "irc": chatctl clients */
+	enum protocol_slot slot;
+
+	/* The longest line a client may send, terminator excluded. */
+	size_t		(*max_line)(const struct config *);
+	/*
+	 * Client text made safe to parse and relay (text.h): out has room
+	 * for TEXT_SANITIZE_MAX(len); returns the length.  What survives
+	 * (IRC's CTCP marker, formatting codes) is the protocol's decision.
+	 */
+	size_t		(*sanitize)(const char *in, size_t len, char *out);
+
+	/* The connection is ready (after its TLS handshake): greet. */
+	void		(*connected)(struct conn *);
+	/* One sanitized line; line[len] is writable. */
+	void		(*line)(struct conn *, char *line, size_t len);
+	void		(*line_too_long)(struct conn *, size_t max);
+	/* The connection is going: leave the rooms, free the state. */
+	void		(*disconnected)(struct conn *, const char *reason);
+	/*
+	 * The last words to a client being closed with code (chatd-
+	 * protocol(7) BYE codes) and reason, appended to out.
+	 */
+	void		(*goodbye)(struct conn *, struct evbuffer *out,
+			    const char *code, const char *reason);
+	/*
+	 * The one line a refused client gets before any connection exists,
+	 * into buf (NUL-terminated, cut to size); returns its length.
+	 */
+	size_t		(*refusal)(char *buf, size_t size, const char *code,
+			    const char *reason);
+	/* Who the client is, for the log: a nick, or "-". */
+	const char	*(*client_name)(const struct conn *);
+};
+
+#endif
