@@ -711,13 +711,7 @@ line_goodbye(struct conn *c, struct evbuffer *out, const char *code,
 static size_t
 line_refusal(char *buf, size_t size, const char *code, const char *reason)
 {
-	int	n = snprintf(buf, size - 2, "BYE %s %s", code, reason);
-	size_t	len = n < 0 ? 0 : (size_t)n;
-
-	if (len >= size - 2)
-		len = text_utf8_truncate(buf, strlen(buf), size - 3);
-	memcpy(buf + len, "\r\n", 3);
-	return len + 2;
+	return text_format_line(buf, size, "BYE %s %s", code, reason);
 }
 
 const struct protocol line_protocol = {

@@ -14,7 +14,9 @@
  * U+200F and U+061C stay: they are what right-to-left text needs, and they
  * change the direction of nothing but the neutral characters around them.
  */
+#include <stdarg.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "text.h"
@@ -98,7 +100,18 @@ text_spoofs(uint32_t cp)
 
 /* Sanitize len bytes of in into out (TEXT_SANITIZE_MAX(len) bytes). */
 size_t
-text_sanitize(const char *in_, size_t len, char *out)
+text_sanitize(const char *in, size_t len, char *out)
+{
+	return text_sanitize_keeping(in, len, out, 0);
+}
+
+/*
+ * The same, but the C0 controls whose bits are set in keep (bit n for
+ * byte n) pass unchanged: a protocol that gives them meaning (IRC's CTCP
+ * and formatting codes) must interpret or remove them before relaying.
+ */
+size_t
+text_sanitize_keeping(const char *in_, size_t len, char *out, uint32_t keep)
 {
 	const unsigned char	*in = (const unsigned char *)in_;
 	size_t			 i = 0, o = 0, n;
@@ -114,7 +127,8 @@ text_sanitize(const char *in_, size_t len, char *out)
 			i++;
 			continue;
 		}
-		if (in[i] >= 0x20 && in[i] < 0x7f) {
+		if ((in[i] >= 0x20 && in[i] < 0x7f) ||
+		    (in[i] < 0x20 && (keep >> in[i] & 1))) {
 			out[o++] = (char)in[i++];
 			continue;
 		}
@@ -143,6 +157,31 @@ text_is_blank(const char *s, size_t len)
 			return 0;
 	}
 	return 1;
+}
+
+/*
+ * printf into buf as one protocol line: cut (at a character) so that it
+ * fits size with its CRLF, which is added; returns the length.
+ */
+size_t
+text_format_line(char *buf, size_t size, const char *fmt, ...)
+{
+	va_list	ap;
+	int	n;
+	size_t	len;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, size - 2, fmt, ap);
+	va_end(ap);
+	len = n < 0 ? 0 : (size_t)n;
+	/*
+	 * vsnprintf may have cut a character: truncating to less than it
+	 * wrote makes text_utf8_truncate judge the last one.
+	 */
+	if (len >= size - 2)
+		len = text_utf8_truncate(buf, strlen(buf), size - 4);
+	memcpy(buf + len, "\r\n", 3);
+	return len + 2;
 }
 
 /* Longest prefix of valid UTF-8 s[0..len) that fits max bytes. */

@@ -259,6 +259,40 @@ test_c0_del_nul_replaced(void **state)
 	S("\r\n", FFFD FFFD);
 }
 
+/* Kept controls pass as they are; every other byte is judged as before. */
+static void
+test_sanitize_keeping(void **state)
+{
+	const char	in[] = "\001ACTION \002x\002\001\003\x7f\x80";
+	char		out[TEXT_SANITIZE_MAX(sizeof in)];
+	size_t		n;
+
+	(void)state;
+	n = text_sanitize_keeping(in, sizeof in - 1, out, 1u << 1 | 1u << 2);
+	assert_int_equal(n, 12 + 9);
+	assert_memory_equal(out, "\001ACTION \002x\002\001" FFFD FFFD FFFD,
+	    n);
+	assert_int_equal(text_sanitize_keeping(in, sizeof in - 1, out, 0),
+	    text_sanitize(in, sizeof in - 1, out));
+}
+
+/* A protocol line is cut at a character, and always ends in CRLF. */
+static void
+test_format_line(void **state)
+{
+	char	buf[16];
+	size_t	n;
+
+	(void)state;
+	n = text_format_line(buf, sizeof buf, "BYE %s", "x");
+	assert_int_equal(n, 7);
+	assert_string_equal(buf, "BYE x\r\n");
+	/* 13 bytes of text fit in 16 with CRLF and NUL; é is not split. */
+	n = text_format_line(buf, sizeof buf, "BYE %s", "abcdefgh\xc3\xa9z");
+	assert_string_equal(buf, "BYE abcdefgh\r\n");
+	assert_int_equal(n, 14);
+}
+
 static void
 test_c1_replaced(void **state)
 {
@@ -745,6 +779,8 @@ main(void)
 		cmocka_unit_test(test_fuzz_invariants),
 		cmocka_unit_test(test_fuzz_clean_text_unchanged),
 		cmocka_unit_test(test_is_blank),
+		cmocka_unit_test(test_sanitize_keeping),
+		cmocka_unit_test(test_format_line),
 		cmocka_unit_test(test_truncate_fixed),
 		cmocka_unit_test(test_truncate_fuzz),
 	};
