@@ -229,6 +229,8 @@ text_event(json_t *event)
 		printf("%s <%s> %s\n", room, from, text);
 	else if (strcmp(kind, "action") == 0)
 		printf("%s * %s %s\n", room, from, text);
+	else if (strcmp(kind, "room-notice") == 0)
+		printf("%s -%s- %s\n", room, from, text);
 	else if (strcmp(kind, "join") == 0)
 		printf("%s --> %s joined\n", room, from);
 	else if (strcmp(kind, "part") == 0)
@@ -239,7 +241,8 @@ text_event(json_t *event)
 		printf("--- %s is now %s\n", from, event_field(event, "to"));
 	else if (strcmp(kind, "topic") == 0)
 		printf("%s --- %s set the topic: %s\n", room, from, text);
-	else if (strcmp(kind, "private") == 0)
+	else if (strcmp(kind, "private") == 0 ||
+	    strcmp(kind, "private-notice") == 0)
 		printf("[%s -> %s] %s\n", from, event_field(event, "to"), text);
 	else
 		printf("[%s from %s] %s\n", kind, from, text);

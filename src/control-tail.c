@@ -41,6 +41,8 @@ static const char *const tail_kinds[] = {
 	[MSG_NICK] = "nick",
 	[MSG_TOPIC] = "topic",
 	[MSG_NOTICE] = "notice",
+	[MSG_ROOM_NOTICE] = "room-notice",
+	[MSG_PRIVATE_NOTICE] = "private-notice",
 };
 
 static struct session	*tail_operator;

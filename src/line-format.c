@@ -30,6 +30,9 @@ static const struct {
 	[MSG_NICK] = { "NICK", F_FROM, F_TO },	/* text is empty */
 	[MSG_TOPIC] = { "TOPIC", F_ROOM, F_FROM },
 	[MSG_NOTICE] = { "NOTICE", F_FROM, F_NONE },
+	/* A line client reads an IRC client's notice as what it says. */
+	[MSG_ROOM_NOTICE] = { "MSG", F_ROOM, F_FROM },
+	[MSG_PRIVATE_NOTICE] = { "PRIV", F_FROM, F_TO },
 };
 
 static const char *

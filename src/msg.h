@@ -18,6 +18,8 @@ enum msg_kind {
 	MSG_NICK,	/* from (old nick), to (new nick) */
 	MSG_TOPIC,	/* room, from, text */
 	MSG_NOTICE,	/* from (who speaks for the server), text */
+	MSG_ROOM_NOTICE,	/* room, from, text: IRC's NOTICE to a room */
+	MSG_PRIVATE_NOTICE,	/* from, to, text: IRC's NOTICE to a nick */
 };
 
 /*
