@@ -249,3 +249,10 @@ ban_free_all(void)
 	free(bans);
 	bans = NULL;
 }
+
+/* Whether nick is banned: for session_new, so no guest gets such a nick. */
+int
+ban_nick_refused(const char *nick)
+{
+	return ban_match(NULL, nick) != NULL;
+}

@@ -23,6 +23,7 @@ int		 ban_del(const char *target);
 int		 ban_covers(const struct ban *, const char *address,
 		    const char *nick);
 const struct ban *ban_match(const char *address, const char *nick);
+int		 ban_nick_refused(const char *nick);
 size_t		 ban_count(void);
 void		 ban_foreach(void (*)(const struct ban *, void *), void *);
 void		 ban_free_all(void);

@@ -18,6 +18,7 @@
 #include "control.h"
 #include "fdlimit.h"
 #include "host.h"
+#include "irc.h"
 #include "line.h"
 #include "listen.h"
 #include "log.h"
@@ -31,6 +32,8 @@
 /* Long options without a short form. */
 enum {
 	OPTION_LISTEN_TLS = 256,
+	OPTION_LISTEN_IRC,
+	OPTION_LISTEN_IRC_TLS,
 	OPTION_TLS_CERT,
 	OPTION_TLS_KEY,
 };
@@ -49,11 +52,16 @@ usage(int status)
 	    "[-L LEVEL]\n"
 	    "             [--listen-tls ADDR:PORT]... [--tls-cert FILE] "
 	    "[--tls-key FILE]\n"
+	    "             [--listen-irc ADDR:PORT]... "
+	    "[--listen-irc-tls ADDR:PORT]...\n"
 	    "  -c, --config FILE       read the config file FILE\n"
 	    "  -l, --listen ADDR:PORT  listen here (repeatable; [::1]:7000 "
 	    "for IPv6)\n"
 	    "      --listen-tls ADDR:PORT  listen for TLS clients here "
 	    "(repeatable)\n"
+	    "      --listen-irc ADDR:PORT  listen for IRC clients here "
+	    "(repeatable)\n"
+	    "      --listen-irc-tls ADDR:PORT  the same, over TLS\n"
 	    "      --tls-cert FILE     TLS certificate chain (PEM)\n"
 	    "      --tls-key FILE      TLS private key (PEM)\n"
 	    "  -C, --control PATH      control socket path\n"
@@ -61,8 +69,26 @@ usage(int status)
 	    "  -t, --test-config       check the config and exit\n"
 	    "  -V, --version           print the version and exit\n"
 	    "  -h, --help              print this help and exit\n"
-	    "See chatd(8), chatd.conf(5) and chatd-protocol(7).\n");
+	    "See chatd(8), chatd.conf(5), chatd-protocol(7) and chatd-irc(7)."
+	    "\n");
 	exit(status);
+}
+
+/* One more of a repeatable command-line option. */
+static void
+override_add(char ***list, size_t *n, char *arg)
+{
+	*list = xreallocarray(*list, *n + 1, sizeof **list);
+	(*list)[(*n)++] = arg;
+}
+
+static void
+overrides_free(void)
+{
+	free(overrides.listen);
+	free(overrides.listen_tls);
+	free(overrides.listen_irc);
+	free(overrides.listen_irc_tls);
 }
 
 /* Hand the config to every module that reads it. */
@@ -76,6 +102,7 @@ apply_config(struct config *c)
 	room_configure(c->scrollback, c->max_rooms_per_client, c->max_rooms);
 	room_keep(c->default_room);
 	line_configure(c);
+	irc_configure(c);
 	control_configure(c);
 }
 
@@ -227,22 +254,38 @@ status_line(char *buf, size_t len)
 static void
 open_listeners(void)
 {
+	static const struct {
+		size_t				 offset, count;
+		int				 tls;
+		const struct protocol		*proto;
+	} kinds[] = {
+		{ offsetof(struct config, listen),
+		  offsetof(struct config, nlisten), 0, &line_protocol },
+		{ offsetof(struct config, listen_tls),
+		  offsetof(struct config, nlisten_tls), 1, &line_protocol },
+		{ offsetof(struct config, listen_irc),
+		  offsetof(struct config, nlisten_irc), 0, &irc_protocol },
+		{ offsetof(struct config, listen_irc_tls),
+		  offsetof(struct config, nlisten_irc_tls), 1, &irc_protocol },
+	};
 	struct service_socket	*sockets;
-	size_t			 i, n, adopted = 0;
-	char			*cause;
-	int			 rc;
+	size_t			 i, k, n, adopted = 0;
+	char			*cause, **specs;
+	const char		*name;
+	int			 rc, tls;
 
 	n = service_sockets(&sockets);
 	for (i = 0; i < n; i++) {
-		if (strcmp(sockets[i].name, "control") == 0)
+		name = sockets[i].name;
+		tls = strcmp(name, "tls") == 0 || strcmp(name, "irc-tls") == 0;
+		if (strcmp(name, "control") == 0)
 			rc = control_adopt(sockets[i].fd, &cause);
-		else if (strcmp(sockets[i].name, "tls") == 0 &&
-		    listen_get_tls() == NULL)
-			fatalx("systemd passed a socket named tls, but the "
-			    "config has no tls-cert and tls-key");
+		else if (tls && listen_get_tls() == NULL)
+			fatalx("systemd passed a socket named %s, but the "
+			    "config has no tls-cert and tls-key", name);
 		else {
-			rc = listen_adopt(sockets[i].fd, sockets[i].name,
-			    strcmp(sockets[i].name, "tls") == 0,
+			rc = listen_adopt(sockets[i].fd, name, tls,
+			    strncmp(name, "irc", 3) == 0 ? &irc_protocol :
 			    &line_protocol, &cause);
 			adopted++;
 		}
@@ -257,15 +300,14 @@ open_listeners(void)
 		    "is not used", adopted);
 		return;
 	}
-	for (i = 0; i < config->nlisten; i++) {
-		if (listen_open(config->listen[i], 0, &line_protocol,
-		    &cause) == -1)
-			fatalx("%s", cause);
-	}
-	for (i = 0; i < config->nlisten_tls; i++) {
-		if (listen_open(config->listen_tls[i], 1, &line_protocol,
-		    &cause) == -1)
-			fatalx("%s", cause);
+	for (k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+		specs = *(char ***)((char *)config + kinds[k].offset);
+		n = *(size_t *)((char *)config + kinds[k].count);
+		for (i = 0; i < n; i++) {
+			if (listen_open(specs[i], kinds[k].tls, kinds[k].proto,
+			    &cause) == -1)
+				fatalx("%s", cause);
+		}
 	}
 }
 
@@ -290,6 +332,9 @@ main(int argc, char **argv)
 		{ "control", required_argument, NULL, 'C' },
 		{ "log-level", required_argument, NULL, 'L' },
 		{ "listen-tls", required_argument, NULL, OPTION_LISTEN_TLS },
+		{ "listen-irc", required_argument, NULL, OPTION_LISTEN_IRC },
+		{ "listen-irc-tls", required_argument, NULL,
+		  OPTION_LISTEN_IRC_TLS },
 		{ "tls-cert", required_argument, NULL, OPTION_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPTION_TLS_KEY },
 		{ "test-config", no_argument, NULL, 't' },
@@ -313,18 +358,23 @@ main(int argc, char **argv)
 			config_path = optarg;
 			break;
 		case 'l':
-			overrides.listen = xreallocarray(overrides.listen,
-			    overrides.nlisten + 1, sizeof *overrides.listen);
-			overrides.listen[overrides.nlisten++] = optarg;
+			override_add(&overrides.listen, &overrides.nlisten,
+			    optarg);
 			break;
 		case 'C':
 			overrides.control_path = optarg;
 			break;
 		case OPTION_LISTEN_TLS:
-			overrides.listen_tls = xreallocarray(
-			    overrides.listen_tls, overrides.nlisten_tls + 1,
-			    sizeof *overrides.listen_tls);
-			overrides.listen_tls[overrides.nlisten_tls++] = optarg;
+			override_add(&overrides.listen_tls,
+			    &overrides.nlisten_tls, optarg);
+			break;
+		case OPTION_LISTEN_IRC:
+			override_add(&overrides.listen_irc,
+			    &overrides.nlisten_irc, optarg);
+			break;
+		case OPTION_LISTEN_IRC_TLS:
+			override_add(&overrides.listen_irc_tls,
+			    &overrides.nlisten_irc_tls, optarg);
 			break;
 		case OPTION_TLS_CERT:
 			overrides.tls_cert = optarg;
@@ -359,8 +409,7 @@ main(int argc, char **argv)
 		fprintf(stderr, "chatd: %s\n", cause);
 		free(cause);
 		config_free(config);
-		free(overrides.listen);
-		free(overrides.listen_tls);
+		overrides_free();
 		return 1;
 	}
 	if (test_only) {
@@ -368,8 +417,7 @@ main(int argc, char **argv)
 		    config_path != NULL ? config_path : "built-in defaults");
 		tls_context_free(tls);
 		config_free(config);
-		free(overrides.listen);
-		free(overrides.listen_tls);
+		overrides_free();
 		return 0;
 	}
 
@@ -418,8 +466,7 @@ main(int argc, char **argv)
 		event_free(sigev[i]);
 	event_base_free(base);
 	config_free(config);
-	free(overrides.listen);
-	free(overrides.listen_tls);
+	overrides_free();
 	log_notice("exiting");
 	return 0;
 }

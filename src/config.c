@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "addr.h"
 #include "config.h"
@@ -47,6 +48,11 @@ static const struct config_key config_keys[] = {
 	{ "listen", CONFIG_LISTEN, FIELD(listen), FIELD(nlisten), 0, 0, NULL, 1 },
 	{ "listen-tls", CONFIG_LISTEN, FIELD(listen_tls), FIELD(nlisten_tls),
 	  0, 0, NULL, 1 },
+	{ "listen-irc", CONFIG_LISTEN, FIELD(listen_irc), FIELD(nlisten_irc),
+	  0, 0, NULL, 1 },
+	{ "listen-irc-tls", CONFIG_LISTEN, FIELD(listen_irc_tls),
+	  FIELD(nlisten_irc_tls), 0, 0, NULL, 1 },
+	{ "server-name", CONFIG_STRING, FIELD(server_name), 0, 0, 0, NULL, 1 },
 	{ "tls-cert", CONFIG_STRING, FIELD(tls_cert), 0, 0, 0, NULL, 0 },
 	{ "tls-key", CONFIG_STRING, FIELD(tls_key), 0, 0, 0, NULL, 0 },
 	{ "tls-ciphers", CONFIG_STRING, FIELD(tls_ciphers), 0, 0, 0, NULL, 0 },
@@ -353,13 +359,57 @@ config_defaults(void)
 }
 
 static int
-config_check(struct config *c, char **cause)
+config_check_listen(const char *key, char **specs, size_t n, char **cause)
 {
 	struct sockaddr_storage	ss;
 	int			sslen;
 	size_t			i;
-	const char		*spec;
 
+	for (i = 0; i < n; i++) {
+		if (addr_parse(specs[i], &ss, &sslen) == -1) {
+			xasprintf(cause, "%s: \"%s\" is not ADDR:PORT (e.g. "
+			    "127.0.0.1:7000 or [::1]:7000)", key, specs[i]);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* A name IRC clients accept as a server's: letters, digits, '.', '-'. */
+static int
+config_server_name_valid(const char *name)
+{
+	size_t	len = strlen(name);
+
+	return len > 0 && len <= 63 && strspn(name, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == len &&
+	    name[0] != '.' && name[0] != '-';
+}
+
+/* server-name defaults to the host name, or "chatd" if IRC cannot use it. */
+static int
+config_check_server_name(struct config *c, char **cause)
+{
+	char	host[256];
+
+	if (c->server_name != NULL) {
+		if (config_server_name_valid(c->server_name))
+			return 0;
+		xasprintf(cause, "server-name: \"%s\" is not a host name "
+		    "(letters, digits, '.' and '-', at most 63)",
+		    c->server_name);
+		return -1;
+	}
+	if (gethostname(host, sizeof host) == -1 ||
+	    (host[sizeof host - 1] = '\0', !config_server_name_valid(host)))
+		snprintf(host, sizeof host, "chatd");
+	c->server_name = xstrdup(host);
+	return 0;
+}
+
+static int
+config_check(struct config *c, char **cause)
+{
 	if (c->sendq_soft > c->sendq_hard) {
 		xasprintf(cause, "sendq-soft (%zu) is above sendq-hard (%zu)",
 		    c->sendq_soft, c->sendq_hard);
@@ -376,25 +426,25 @@ config_check(struct config *c, char **cause)
 		xasprintf(cause, "no listen address");
 		return -1;
 	}
-	for (i = 0; i < c->nlisten + c->nlisten_tls; i++) {
-		/* --listen and --listen-tls are checked here */
-		spec = i < c->nlisten ? c->listen[i] :
-		    c->listen_tls[i - c->nlisten];
-		if (addr_parse(spec, &ss, &sslen) == -1) {
-			xasprintf(cause, "%s: \"%s\" is not ADDR:PORT (e.g. "
-			    "127.0.0.1:7000 or [::1]:7000)", i < c->nlisten ?
-			    "listen" : "listen-tls", spec);
-			return -1;
-		}
-	}
+	/* The command line's listeners are checked here too. */
+	if (config_check_listen("listen", c->listen, c->nlisten, cause) ||
+	    config_check_listen("listen-tls", c->listen_tls, c->nlisten_tls,
+	    cause) || config_check_listen("listen-irc", c->listen_irc,
+	    c->nlisten_irc, cause) || config_check_listen("listen-irc-tls",
+	    c->listen_irc_tls, c->nlisten_irc_tls, cause))
+		return -1;
+	if (config_check_server_name(c, cause) == -1)
+		return -1;
 	if (strcmp(c->tls_min_version, "1.2") != 0 &&
 	    strcmp(c->tls_min_version, "1.3") != 0) {
 		xasprintf(cause, "tls-min-version: \"%s\" is not 1.2 or 1.3",
 		    c->tls_min_version);
 		return -1;
 	}
-	if (c->nlisten_tls > 0 && (c->tls_cert == NULL || c->tls_key == NULL)) {
-		xasprintf(cause, "listen-tls needs tls-cert and tls-key");
+	if ((c->nlisten_tls > 0 || c->nlisten_irc_tls > 0) &&
+	    (c->tls_cert == NULL || c->tls_key == NULL)) {
+		xasprintf(cause, "%s needs tls-cert and tls-key",
+		    c->nlisten_tls > 0 ? "listen-tls" : "listen-irc-tls");
 		return -1;
 	}
 	return 0;
@@ -432,6 +482,12 @@ config_apply_overrides(struct config *c, const struct config_overrides *o)
 	if (o->nlisten_tls > 0)
 		config_list_replace(&c->listen_tls, &c->nlisten_tls,
 		    o->listen_tls, o->nlisten_tls);
+	if (o->nlisten_irc > 0)
+		config_list_replace(&c->listen_irc, &c->nlisten_irc,
+		    o->listen_irc, o->nlisten_irc);
+	if (o->nlisten_irc_tls > 0)
+		config_list_replace(&c->listen_irc_tls, &c->nlisten_irc_tls,
+		    o->listen_irc_tls, o->nlisten_irc_tls);
 	config_string_replace(&c->tls_cert, o->tls_cert);
 	config_string_replace(&c->tls_key, o->tls_key);
 	config_string_replace(&c->control_path, o->control_path);

@@ -11,6 +11,11 @@ struct config {
 	size_t		  nlisten;
 	char		**listen_tls;		/* the same, for TLS */
 	size_t		  nlisten_tls;
+	char		**listen_irc;		/* the same, for IRC */
+	size_t		  nlisten_irc;
+	char		**listen_irc_tls;	/* and IRC over TLS */
+	size_t		  nlisten_irc_tls;
+	char		 *server_name;		/* IRC's; default: host name */
 	char		 *tls_cert;		/* PEM chain */
 	char		 *tls_key;		/* PEM key */
 	char		 *tls_ciphers;		/* TLS 1.2; NULL: OpenSSL's */
@@ -58,6 +63,10 @@ struct config_overrides {
 	size_t		  nlisten;
 	char		**listen_tls;
 	size_t		  nlisten_tls;
+	char		**listen_irc;
+	size_t		  nlisten_irc;
+	char		**listen_irc_tls;
+	size_t		  nlisten_irc_tls;
 	const char	 *tls_cert;
 	const char	 *tls_key;
 	const char	 *control_path;

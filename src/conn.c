@@ -181,6 +181,22 @@ conn_sendq(const struct conn *c)
 	return evbuffer_get_length(c->out);
 }
 
+/*
+ * The session_ops a protocol gives a session whose client is a
+ * connection: the admin describes and closes it through these.
+ */
+void
+conn_session_describe(void *client, struct conn_info *info)
+{
+	conn_describe(client, info);
+}
+
+void
+conn_session_close(void *client, const char *code, const char *reason)
+{
+	conn_close(client, code, reason);
+}
+
 void
 conn_describe(const struct conn *c, struct conn_info *info)
 {

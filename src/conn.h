@@ -140,6 +140,9 @@ void		 conn_close(struct conn *, const char *code,
 void		 conn_abort(struct conn *, const char *reason);
 size_t		 conn_count(void);
 void		 conn_describe(const struct conn *, struct conn_info *);
+void		 conn_session_describe(void *, struct conn_info *);
+void		 conn_session_close(void *, const char *code,
+		    const char *reason);
 void		 conn_foreach(conn_visit_fn *, void *);
 size_t		 conn_sendq(const struct conn *);
 void		 conn_shutdown_all(void (*done)(void));

@@ -170,13 +170,14 @@ info_client(const struct conn_info *info, time_t now)
 
 	for (i = 0; s != NULL && i < s->nrooms; i++)
 		json_array_append_new(rooms, json_string(s->rooms[i]->name));
-	return json_pack("{s:I, s:o, s:s, s:i, s:s, s:b, s:o, s:o, s:I, s:I, "
-	    "s:b}",
+	return json_pack("{s:I, s:o, s:s, s:i, s:s, s:s, s:b, s:o, s:o, s:I, "
+	    "s:I, s:b}",
 	    "id", (json_int_t)info->id,
 	    "nick", s != NULL ? json_string(s->nick) : json_null(),
 	    "address", info->address,
 	    "port", (int)info->port,
 	    "state", info_states[info->state],
+	    "protocol", info->protocol,
 	    "tls", info->tls,
 	    "rooms", rooms,
 	    "since", control_time(info->since),

@@ -275,30 +275,11 @@ line_join(struct conn *c, const char *name)
 		line_replay(c, r, line_config->scrollback);
 }
 
-static void
-line_describe(void *client, struct conn_info *info)
-{
-	conn_describe(client, info);
-}
-
-static void
-line_close(void *client, const char *code, const char *reason)
-{
-	conn_close(client, code, reason);
-}
-
-/* Whether nick is banned: no guest is given a banned nick either. */
-static int
-line_nick_banned(const char *nick)
-{
-	return ban_match(NULL, nick) != NULL;
-}
-
 static const struct session_ops line_session_ops = {
 	.deliver = line_deliver,
 	.deliver_run = line_deliver_run,
-	.describe = line_describe,
-	.close = line_close,
+	.describe = conn_session_describe,
+	.close = conn_session_close,
 };
 
 static void
@@ -306,7 +287,7 @@ line_connected(struct conn *c)
 {
 	size_t	i;
 
-	c->session = session_new(&line_session_ops, c, line_nick_banned);
+	c->session = session_new(&line_session_ops, c, ban_nick_refused);
 	c->session->host = c->host;
 	conn_printf(c, "HELLO %s %s Welcome to chatd %s. You are %s in %s. "
 	    "Type /help for help.\r\n", c->session->nick,

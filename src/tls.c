@@ -23,7 +23,8 @@
 int
 tls_configured(const struct config *c)
 {
-	return c->nlisten_tls > 0 || c->tls_cert != NULL || c->tls_key != NULL;
+	return c->nlisten_tls > 0 || c->nlisten_irc_tls > 0 ||
+	    c->tls_cert != NULL || c->tls_key != NULL;
 }
 
 /* The newest OpenSSL error as text, for a cause. */

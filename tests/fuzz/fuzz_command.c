@@ -196,6 +196,18 @@ conn_describe(const struct conn *c, struct conn_info *info)
 	info->session = c->session;
 }
 
+void
+conn_session_describe(void *client, struct conn_info *info)
+{
+	conn_describe(client, info);
+}
+
+void
+conn_session_close(void *client, const char *code, const char *reason)
+{
+	conn_close(client, code, reason);
+}
+
 size_t
 conn_sendq(const struct conn *c)
 {

@@ -28,7 +28,7 @@ need "$prefix/$sbindir/chatd"
 need "$prefix/$bindir/chatctl"
 need "$sysconfdir/chatd/chatd.conf"
 for page in man1/chatctl.1 man5/chatd.conf.5 man7/chatd-protocol.7 \
-    man8/chatd.8; do
+    man7/chatd-irc.7 man8/chatd.8; do
 	need "$prefix/$mandir/$page"
 done
 for unit in chatd.service chatd.socket chatd-control.socket; do

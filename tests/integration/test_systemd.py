@@ -145,3 +145,36 @@ def test_journal_stream_priorities(tmp_path):
     assert lines and all(line[:1] == "<" and line[2:3] == ">" for line in lines), lines
     assert any(line.startswith("<6>listening on 127.0.0.1:") for line in lines)
     assert any(line.startswith("<5>") for line in lines)
+
+
+def test_inherited_socket_named_irc_speaks_irc(tmp_path):
+    """A socket passed with FileDescriptorName=irc is an IRC listener."""
+    share_with_daemon(tmp_path)
+    port = free_port()
+    log = open(tmp_path / "stderr.log", "w+")
+    proc = subprocess.Popen([ACTIVATE, "-l", "127.0.0.1:%d" % port, "--fdname=irc",
+                             chatd_exe(), "-L", "debug"],
+                            stderr=log, stdin=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + scaled(10)
+        while True:
+            try:
+                c = Client(port, read_hello=False)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+        c.send_raw(b"NICK sd\r\nUSER sd 0 * :sd\r\n")
+        assert re.match(r":\S+ 001 sd :Welcome", c.expect(":"))
+        c.expect_re(r":\S+ 366 sd #lobby ")
+        c.close()
+        log.seek(0)
+        assert "listening on 127.0.0.1:%d (irc) (from systemd)" % port in log.read()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(scaled(10))
+        log.seek(0)
+        text = log.read()
+        log.close()
+        assert "Sanitizer" not in text and "runtime error" not in text, text

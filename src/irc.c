@@ -1,0 +1,576 @@
+/*
+ * The IRC protocol (chatd-irc(7)): registration, the command table, and
+ * the commands about the client and the server.  An IRC client gets a
+ * session (a guest nick, in no room) as soon as it connects, so every
+ * limit, ban and admin verb applies to it from its first line; it sees
+ * nothing of the chat until it is registered (NICK, USER, and CAP END if
+ * it began capability negotiation), and then joins the default room like a
+ * line client.  Rooms and messages are irc-chan.c's; rendering is
+ * irc-format.c's.
+ */
+#include <event2/buffer.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ban.h"
+#include "config.h"
+#include "conn.h"
+#include "irc-parse.h"
+#include "irc.h"
+#include "msg.h"
+#include "protocol.h"
+#include "room.h"
+#include "session.h"
+#include "stats.h"
+#include "text.h"
+#include "version.h"
+
+#define NEEDS_WELCOME	0x1	/* irc_command flags: 451 before it */
+#define TAKES_TEXT	0x2	/* the last param is message text */
+
+struct irc_command {
+	const char	*name;
+	size_t		 min_params;
+	int		 flags;
+	void		(*run)(struct conn *, struct irc_message *);
+};
+
+static const struct config	*irc_config;
+static char			 irc_created[64];	/* for 003 */
+
+/* "*" until the client has given a nick, as IRC replies say. */
+const char *
+irc_nick(const struct conn *c)
+{
+	return c->proto_flags & IRC_NICK_GIVEN ? c->session->nick : "*";
+}
+
+const char *
+irc_server_name(void)
+{
+	return irc_config->server_name;
+}
+
+/* ":server NUMERIC nick TEXT\r\n", TEXT cut (at a character) to fit. */
+void
+irc_reply(struct conn *c, const char *numeric, const char *fmt, ...)
+{
+	char	line[IRC_TEXT_MAX + 1];
+	va_list	ap;
+	int	n, k;
+
+	n = snprintf(line, sizeof line, ":%s %s %s ", irc_server_name(),
+	    numeric, irc_nick(c));
+	va_start(ap, fmt);
+	k = vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (k < 0)
+		return;
+	/* Cut short of what vsnprintf wrote, so no character is split. */
+	if ((size_t)(n + k) >= sizeof line)
+		k = (int)text_utf8_truncate(line + n, strlen(line + n),
+		    sizeof line - (size_t)n - 2);
+	if (numeric[0] == '4')
+		stats.errors_sent++;
+	conn_printf(c, "%.*s\r\n", n + k, line);
+}
+
+void
+irc_need_more_params(struct conn *c, const char *command)
+{
+	irc_reply(c, "461", "%s :Not enough parameters", command);
+}
+
+static void
+irc_send_motd(struct conn *c)
+{
+	size_t	i;
+
+	if (irc_config->nmotd == 0) {
+		irc_reply(c, "422", ":MOTD File is missing");
+		return;
+	}
+	irc_reply(c, "375", ":- %s Message of the day - ", irc_server_name());
+	for (i = 0; i < irc_config->nmotd; i++)
+		irc_reply(c, "372", ":- %s", irc_config->motd[i]);
+	irc_reply(c, "376", ":End of /MOTD command.");
+}
+
+static void
+irc_send_lusers(struct conn *c)
+{
+	irc_reply(c, "251", ":There are %zu users and 0 invisible on 1 "
+	    "servers", conn_count());
+	irc_reply(c, "254", "%zu :channels formed", room_count());
+	irc_reply(c, "255", ":I have %zu clients and 0 servers",
+	    conn_count());
+}
+
+/* Registration is complete once NICK and USER are in and CAP is done. */
+static void
+irc_try_welcome(struct conn *c)
+{
+	const unsigned	need = IRC_NICK_GIVEN | IRC_USER_GIVEN;
+	const char	*nick = c->session->nick;
+
+	if ((c->proto_flags & (need | IRC_CAP_HELD | IRC_WELCOMED)) != need)
+		return;
+	c->proto_flags |= IRC_WELCOMED;
+	irc_reply(c, "001", ":Welcome to the chatd IRC network, %s", nick);
+	irc_reply(c, "002", ":Your host is %s, running version chatd-%s",
+	    irc_server_name(), CHATD_VERSION);
+	irc_reply(c, "003", ":This server was created %s", irc_created);
+	irc_reply(c, "004", "%s chatd-%s i n", irc_server_name(),
+	    CHATD_VERSION);
+	irc_reply(c, "005", "CASEMAPPING=ascii CHANTYPES=# CHANNELLEN=%d "
+	    "NICKLEN=%d TOPICLEN=%d PREFIX=() CHANMODES=,,,n MODES=1 "
+	    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,NAMES:1,WHOIS:1 "
+	    "NETWORK=chatd :are supported by this server",
+	    ROOM_NAME_MAX - 1, NICK_MAX, TOPIC_MAX);
+	irc_send_lusers(c);
+	irc_send_motd(c);
+	irc_join_one(c, irc_config->default_room);
+}
+
+static void
+irc_cmd_nick(struct conn *c, struct irc_message *m)
+{
+	struct session		*s = c->session;
+	const char		*nick = m->params[0];
+	char			 old[NICK_MAX + 1];
+	enum chat_result	 result;
+	struct msg		*msg;
+
+	if (m->nparams == 0 || *nick == '\0') {
+		irc_reply(c, "431", ":No nickname given");
+		return;
+	}
+	if ((c->proto_flags & IRC_NICK_GIVEN) && strcmp(s->nick, nick) == 0)
+		return;		/* already so: nothing to say */
+	memcpy(old, s->nick, sizeof old);
+	if (!session_nick_valid(nick))
+		result = CHAT_NICK_INVALID;
+	else if (ban_match(NULL, nick) != NULL)
+		result = CHAT_NICK_BANNED;
+	else
+		result = room_set_nick(s, nick);
+	if (result == CHAT_NICK_TAKEN) {
+		irc_reply(c, "433", "%s :Nickname is already in use", nick);
+		return;
+	}
+	if (result != CHAT_OK) {
+		irc_reply(c, "432", "%s :Erroneous nickname%s", nick,
+		    result == CHAT_NICK_BANNED ? " (banned)" : "");
+		return;
+	}
+	c->proto_flags |= IRC_NICK_GIVEN;
+	if (!(c->proto_flags & IRC_WELCOMED)) {
+		irc_try_welcome(c);
+		return;
+	}
+	msg = msg_new(MSG_NICK, NULL, old, s->nick, NULL);
+	room_fanout_neighbours(s, msg, 1);
+	msg_unref(msg);
+}
+
+static void
+irc_cmd_user(struct conn *c, struct irc_message *m)
+{
+	if (c->proto_flags & IRC_WELCOMED) {
+		irc_reply(c, "462", ":You may not reregister");
+		return;
+	}
+	c->proto_flags |= IRC_USER_GIVEN;
+	irc_try_welcome(c);
+}
+
+/* chatd has no server password: PASS is accepted and not checked. */
+static void
+irc_cmd_pass(struct conn *c, struct irc_message *m)
+{
+	if (c->proto_flags & IRC_WELCOMED)
+		irc_reply(c, "462", ":You may not reregister");
+}
+
+/* No capability is offered yet: LS and LIST are empty, REQ is refused. */
+static void
+irc_cmd_cap(struct conn *c, struct irc_message *m)
+{
+	const char	*sub = m->params[0];
+	int		 held = !(c->proto_flags & IRC_WELCOMED);
+
+	if (strcasecmp(sub, "LS") == 0 || strcasecmp(sub, "LIST") == 0) {
+		if (held && strcasecmp(sub, "LS") == 0)
+			c->proto_flags |= IRC_CAP_HELD;
+		conn_printf(c, ":%s CAP %s %s :\r\n", irc_server_name(),
+		    irc_nick(c), strcasecmp(sub, "LS") == 0 ? "LS" : "LIST");
+	} else if (strcasecmp(sub, "REQ") == 0) {
+		if (held)
+			c->proto_flags |= IRC_CAP_HELD;
+		conn_printf(c, ":%s CAP %s NAK :%.400s\r\n", irc_server_name(),
+		    irc_nick(c), m->nparams > 1 ? m->params[1] : "");
+	} else if (strcasecmp(sub, "END") == 0) {
+		c->proto_flags &= ~IRC_CAP_HELD;
+		irc_try_welcome(c);
+	} else
+		irc_reply(c, "410", "%.32s :Invalid CAP command", sub);
+}
+
+static void
+irc_cmd_ping(struct conn *c, struct irc_message *m)
+{
+	if (m->nparams == 0 || *m->params[0] == '\0') {
+		irc_reply(c, "409", ":No origin specified");
+		return;
+	}
+	conn_printf(c, ":%s PONG %s :%.400s\r\n", irc_server_name(),
+	    irc_server_name(), m->params[0]);
+}
+
+static void
+irc_cmd_pong(struct conn *c, struct irc_message *m)
+{
+}
+
+static void
+irc_cmd_quit(struct conn *c, struct irc_message *m)
+{
+	conn_close(c, "quit", m->nparams > 0 && *m->params[0] != '\0' ?
+	    m->params[0] : "Client Quit");
+}
+
+static void
+irc_cmd_motd(struct conn *c, struct irc_message *m)
+{
+	irc_send_motd(c);
+}
+
+static void
+irc_cmd_lusers(struct conn *c, struct irc_message *m)
+{
+	irc_send_lusers(c);
+}
+
+static void
+irc_cmd_version(struct conn *c, struct irc_message *m)
+{
+	irc_reply(c, "351", "chatd-%s %s :", CHATD_VERSION,
+	    irc_server_name());
+}
+
+static void
+irc_cmd_time(struct conn *c, struct irc_message *m)
+{
+	char		 now[64];
+	time_t		 t = time(NULL);
+	struct tm	 tm;
+
+	gmtime_r(&t, &tm);
+	strftime(now, sizeof now, "%a %b %d %Y %H:%M:%S UTC", &tm);
+	irc_reply(c, "391", "%s :%s", irc_server_name(), now);
+}
+
+/* ISON: which of the nicks are here, in the reply's 512 bytes. */
+static void
+irc_cmd_ison(struct conn *c, struct irc_message *m)
+{
+	char		 list[IRC_TEXT_MAX], *p, *word, *save = NULL;
+	size_t		 i, len = 0;
+	struct session	*s;
+
+	list[0] = '\0';
+	for (i = 0; i < m->nparams; i++) {
+		for (p = m->params[i]; (word = strtok_r(p, " ", &save)) !=
+		    NULL; p = NULL) {
+			if ((s = session_find(word)) == NULL ||
+			    len + strlen(s->nick) + 2 > 400)
+				continue;
+			len += (size_t)snprintf(list + len, sizeof list - len,
+			    "%s%s", len > 0 ? " " : "", s->nick);
+		}
+	}
+	irc_reply(c, "303", ":%s", list);
+}
+
+static void
+irc_cmd_userhost(struct conn *c, struct irc_message *m)
+{
+	char		 list[IRC_TEXT_MAX];
+	size_t		 i, len = 0;
+	struct session	*s;
+
+	list[0] = '\0';
+	for (i = 0; i < m->nparams && i < 5; i++) {
+		if ((s = session_find(m->params[i])) == NULL)
+			continue;
+		len += (size_t)snprintf(list + len, sizeof list - len,
+		    "%s%s=+%s@%s", len > 0 ? " " : "", s->nick, s->nick,
+		    irc_server_name());
+	}
+	irc_reply(c, "302", ":%s", list);
+}
+
+static void
+irc_cmd_whois(struct conn *c, struct irc_message *m)
+{
+	const char	*nick = m->params[m->nparams - 1];
+	struct session	*s = session_find(nick);
+	char		 rooms[IRC_TEXT_MAX];
+	size_t		 i, len = 0;
+
+	if (s == NULL || s->ops->describe == NULL) {
+		irc_reply(c, "401", "%s :No such nick/channel", nick);
+		irc_reply(c, "318", "%s :End of /WHOIS list", nick);
+		return;
+	}
+	irc_reply(c, "311", "%s %s %s * :%s", s->nick, s->nick,
+	    irc_server_name(), s->nick);
+	irc_reply(c, "312", "%s %s :chatd", s->nick, irc_server_name());
+	rooms[0] = '\0';
+	for (i = 0; i < s->nrooms && len + ROOM_NAME_MAX + 2 < 400; i++)
+		len += (size_t)snprintf(rooms + len, sizeof rooms - len,
+		    "%s%s", len > 0 ? " " : "", s->rooms[i]->name);
+	if (len > 0)
+		irc_reply(c, "319", "%s :%s", s->nick, rooms);
+	irc_reply(c, "317", "%s 0 %lld :seconds idle, signon time", s->nick,
+	    (long long)s->since);
+	irc_reply(c, "318", "%s :End of /WHOIS list", s->nick);
+}
+
+/* In name order, for bsearch. */
+static const struct irc_command irc_commands[] = {
+	{ "CAP", 1, 0, irc_cmd_cap },
+	{ "ISON", 1, NEEDS_WELCOME, irc_cmd_ison },
+	{ "JOIN", 1, NEEDS_WELCOME, irc_cmd_join },
+	{ "KICK", 2, NEEDS_WELCOME, irc_cmd_kick },
+	{ "LIST", 0, NEEDS_WELCOME, irc_cmd_list },
+	{ "LUSERS", 0, NEEDS_WELCOME, irc_cmd_lusers },
+	{ "MODE", 1, NEEDS_WELCOME, irc_cmd_mode },
+	{ "MOTD", 0, NEEDS_WELCOME, irc_cmd_motd },
+	{ "NAMES", 0, NEEDS_WELCOME, irc_cmd_names },
+	{ "NICK", 0, 0, irc_cmd_nick },
+	{ "NOTICE", 0, NEEDS_WELCOME | TAKES_TEXT, irc_cmd_notice },
+	{ "PART", 1, NEEDS_WELCOME, irc_cmd_part },
+	{ "PASS", 1, 0, irc_cmd_pass },
+	{ "PING", 0, 0, irc_cmd_ping },
+	{ "PONG", 0, 0, irc_cmd_pong },
+	{ "PRIVMSG", 0, NEEDS_WELCOME | TAKES_TEXT, irc_cmd_privmsg },
+	{ "QUIT", 0, 0, irc_cmd_quit },
+	{ "TIME", 0, NEEDS_WELCOME, irc_cmd_time },
+	{ "TOPIC", 1, NEEDS_WELCOME, irc_cmd_topic },
+	{ "USER", 4, 0, irc_cmd_user },
+	{ "USERHOST", 1, NEEDS_WELCOME, irc_cmd_userhost },
+	{ "VERSION", 0, NEEDS_WELCOME, irc_cmd_version },
+	{ "WHO", 0, NEEDS_WELCOME, irc_cmd_who },
+	{ "WHOIS", 1, NEEDS_WELCOME, irc_cmd_whois },
+};
+
+/*
+ * Remove what irc_sanitize kept: formatting codes (with a colour's digits)
+ * and CTCP markers.  chatd relays plain text, so that line clients and
+ * chatctl tail see what IRC users see, less the styling.
+ */
+void
+irc_plain(char *text)
+{
+	char	*p = text, *q = text;
+	int	 k;
+
+	while (*p != '\0') {
+		if ((unsigned char)*p >= 0x20) {
+			*q++ = *p++;
+			continue;
+		}
+		if (*p++ != '\003')
+			continue;
+		for (k = 0; k < 2 && *p >= '0' && *p <= '9'; k++)
+			p++;
+		if (k > 0 && p[0] == ',' && p[1] >= '0' && p[1] <= '9')
+			for (p++, k = 0; k < 2 && *p >= '0' && *p <= '9'; k++)
+				p++;
+	}
+	*q = '\0';
+}
+
+static int
+irc_command_compare(const void *key, const void *entry)
+{
+	return strcmp(key, ((const struct irc_command *)entry)->name);
+}
+
+/* One sanitized line; line[len] is writable. */
+static void
+irc_line(struct conn *c, char *line, size_t len)
+{
+	struct irc_message		 m;
+	const struct irc_command	*cmd;
+	size_t				 tags, i;
+
+	line[len] = '\0';
+	/* The tags part: up to and with the space after it. */
+	tags = line[0] == '@' ? strcspn(line, " ") : 0;
+	if (tags > 0 && tags < len)
+		tags++;
+	if (tags > IRC_TAGS_MAX || len - tags > IRC_TEXT_MAX) {
+		irc_reply(c, "417", ":Input line was too long");
+		return;
+	}
+	if (irc_parse(line, len, &m) == -1)
+		return;		/* an empty line: ignored, as IRC says */
+	cmd = bsearch(m.command, irc_commands, sizeof irc_commands /
+	    sizeof irc_commands[0], sizeof irc_commands[0],
+	    irc_command_compare);
+	if (cmd == NULL)
+		irc_reply(c, "421", "%.32s :Unknown command", m.command);
+	else if ((cmd->flags & NEEDS_WELCOME) &&
+	    !(c->proto_flags & IRC_WELCOMED))
+		irc_reply(c, "451", ":You have not registered");
+	else if (m.nparams < cmd->min_params)
+		irc_need_more_params(c, cmd->name);
+	else {
+		/* Message text is the command's: it may be CTCP. */
+		for (i = 0; i < m.nparams; i++) {
+			if (!(cmd->flags & TAKES_TEXT) || i + 1 < m.nparams)
+				irc_plain(m.params[i]);
+		}
+		cmd->run(c, &m);
+	}
+}
+
+static void
+irc_line_too_long(struct conn *c, size_t max)
+{
+	irc_reply(c, "417", ":Input line was too long");
+}
+
+/*
+ * An IRC client is not sent its own messages back (no echo-message), and
+ * nothing before it is registered.
+ */
+static void
+irc_deliver(struct session *s, struct msg *m)
+{
+	struct conn	*c = s->client;
+
+	if (!(c->proto_flags & IRC_WELCOMED))
+		return;
+	switch (m->kind) {
+	case MSG_SAY:
+	case MSG_ACTION:
+	case MSG_ROOM_NOTICE:
+		if (strcmp(m->from, s->nick) == 0)
+			return;
+		break;
+	case MSG_PRIVATE:
+	case MSG_PRIVATE_NOTICE:
+		if (strcmp(m->from, s->nick) == 0 &&
+		    strcmp(m->to, s->nick) != 0)
+			return;
+		break;
+	default:
+		break;
+	}
+	irc_format_msg(m);
+	conn_send_wire(c, m->wire[PROTOCOL_IRC]);
+}
+
+static const struct session_ops irc_session_ops = {
+	.deliver = irc_deliver,
+	.describe = conn_session_describe,
+	.close = conn_session_close,
+};
+
+static void
+irc_connected(struct conn *c)
+{
+	c->session = session_new(&irc_session_ops, c, ban_nick_refused);
+	c->session->host = c->host;
+}
+
+static void
+irc_disconnected(struct conn *c, const char *reason)
+{
+	if (c->session == NULL)
+		return;
+	room_quit(c->session, reason);
+	session_free(c->session);
+	c->session = NULL;
+}
+
+/*
+ * Tags may come before the 512 bytes of a message (IRCv3 message-tags),
+ * so the framer allows both; irc_line judges each part.
+ */
+static size_t
+irc_max_line(const struct config *config)
+{
+	return IRC_TAGS_MAX + IRC_TEXT_MAX;
+}
+
+/*
+ * Keep what IRC gives meaning to: \001 (CTCP) and the formatting codes,
+ * which irc-chan.c interprets or drops; the rest is text_sanitize's.
+ */
+static size_t
+irc_sanitize(const char *in, size_t len, char *out)
+{
+	return text_sanitize_keeping(in, len, out, IRC_KEEP_CONTROLS);
+}
+
+/*
+ * "ERROR :Closing Link: ADDRESS (reason)": the last line of every closed
+ * IRC client (its session is gone by now; its address is its own).
+ */
+static void
+irc_goodbye(struct conn *c, struct evbuffer *out, const char *code,
+    const char *reason)
+{
+	evbuffer_add_printf(out, "ERROR :Closing Link: %s (%.400s)\r\n",
+	    conn_address(c), reason);
+}
+
+static size_t
+irc_refusal(char *buf, size_t size, const char *code, const char *reason)
+{
+	return text_format_line(buf, size, "ERROR :%s", reason);
+}
+
+static const char *
+irc_client_name(const struct conn *c)
+{
+	return c->session != NULL ? c->session->nick : "-";
+}
+
+void
+irc_configure(const struct config *config)
+{
+	time_t		t;
+	struct tm	tm;
+
+	irc_config = config;
+	if (irc_created[0] == '\0') {
+		t = time(NULL);
+		gmtime_r(&t, &tm);
+		strftime(irc_created, sizeof irc_created, "%Y-%m-%d %H:%M:%S "
+		    "UTC", &tm);
+	}
+}
+
+const struct protocol irc_protocol = {
+	.name = "irc",
+	.slot = PROTOCOL_IRC,
+	.max_line = irc_max_line,
+	.sanitize = irc_sanitize,
+	.connected = irc_connected,
+	.line = irc_line,
+	.line_too_long = irc_line_too_long,
+	.disconnected = irc_disconnected,
+	.goodbye = irc_goodbye,
+	.refusal = irc_refusal,
+	.client_name = irc_client_name,
+};

@@ -1,0 +1,53 @@
+/* The IRC front-end (chatd-irc(7)): IRC clients in chatd's rooms. */
+#ifndef CHATD_IRC_H
+#define CHATD_IRC_H
+
+#include <stddef.h>
+
+struct config;
+struct conn;
+struct irc_message;
+struct msg;
+
+extern const struct protocol irc_protocol;
+
+/* The IRC client's state in conn->proto_flags (4 bits). */
+#define IRC_NICK_GIVEN	0x1
+#define IRC_USER_GIVEN	0x2
+#define IRC_CAP_HELD	0x4	/* CAP LS/REQ: registration waits for END */
+#define IRC_WELCOMED	0x8	/* registered: 001 sent */
+
+/* The longest line without tags, CRLF excluded (irc-parse.h's, less 2). */
+#define IRC_TEXT_MAX	510
+
+/* The C0 controls IRC gives meaning to: CTCP and formatting codes. */
+#define IRC_KEEP_CONTROLS	(1u << 0x01 | 1u << 0x02 | 1u << 0x03 | \
+	1u << 0x0f | 1u << 0x11 | 1u << 0x16 | 1u << 0x1d | 1u << 0x1e | \
+	1u << 0x1f)
+
+void		 irc_configure(const struct config *);
+void		 irc_plain(char *);
+const char	*irc_server_name(void);
+const char	*irc_nick(const struct conn *);
+void		 irc_reply(struct conn *, const char *numeric, const char *fmt,
+		    ...) __attribute__((format(printf, 3, 4)));
+void		 irc_need_more_params(struct conn *, const char *command);
+
+/* irc-chan.c: rooms and messages. */
+void		 irc_join_one(struct conn *, const char *name);
+void		 irc_cmd_join(struct conn *, struct irc_message *);
+void		 irc_cmd_part(struct conn *, struct irc_message *);
+void		 irc_cmd_privmsg(struct conn *, struct irc_message *);
+void		 irc_cmd_notice(struct conn *, struct irc_message *);
+void		 irc_cmd_topic(struct conn *, struct irc_message *);
+void		 irc_cmd_names(struct conn *, struct irc_message *);
+void		 irc_cmd_who(struct conn *, struct irc_message *);
+void		 irc_cmd_list(struct conn *, struct irc_message *);
+void		 irc_cmd_mode(struct conn *, struct irc_message *);
+void		 irc_cmd_kick(struct conn *, struct irc_message *);
+
+/* irc-format.c: rendering events as IRC lines. */
+void		 irc_format_msg(struct msg *);
+size_t		 irc_source(const char *nick, char *buf, size_t size);
+
+#endif
