@@ -370,6 +370,14 @@ def tls_daemon(chatd, tmp_path, config=None):
     return d, ctl
 
 
+def steady_stats(ctl, w):
+    """stats once the witness's room holds a full scrollback (20 of its
+    same-size lines): from then on what the witness says no longer grows
+    held_bytes, so it can be a baseline to come back to."""
+    assert wait_until(lambda: len(w.sent_at) > 25, 30)
+    return stats(ctl)
+
+
 def pending_handshake(d, ctl):
     """A TCP connection to the TLS port from ATTACKER that never starts
     its handshake; returns (socket, True if chatd took it, False if it
@@ -393,7 +401,7 @@ def test_pending_tls_handshakes_are_counted(chatd, tmp_path):
     gone."""
     d, ctl = tls_daemon(chatd, tmp_path)
     w = Witness(d, interval=0.15).start()
-    base = stats(ctl)
+    base = steady_stats(ctl, w)
     pending = [pending_handshake(d, ctl) for _ in range(50)]
     assert all(took for _, took in pending)
     assert "held_bytes" in base, "chatd does not say what it holds"
