@@ -385,7 +385,12 @@ def test_cheap_commands_paced_by_their_fanout(chatd, tmp_path, kind):
         packet = "".join(CHEAP[kind](nick, k) + "\n" for k in range(60)).encode()
         assert attackers.send(i, packet) == len(packet)
     assert not wait_until(lambda: any(members.eof), 5.0), "members were cut"
-    attackers.close()       # the rest of their lines are dropped
+    attackers.close()       # the rest of their lines are dropped...
+    # ...once chatd has seen them go: lines it had read before may still be
+    # handled until then (the next fan-out's write finds the reset), and
+    # END must come after the last of them, or members' last event varies.
+    assert wait_until(lambda: stats(ctl)["clients"] <= base["clients"] - len(attackers),
+                      30), "chatd did not see the attackers go"
     marker.send("END")
     end = b"MSG #lobby %s END" % marker.nick.encode()
     assert wait_until(lambda: all(k and k[-1][0] == end for k in members.kept)
