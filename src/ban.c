@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "ban.h"
+#include "name.h"
 #include "session.h"
 #include "xmalloc.h"
 
@@ -73,7 +73,7 @@ ban_parse(const char *target, struct ban *b)
 	unsigned	 max, i;
 
 	memset(b, 0, sizeof *b);
-	if (session_nick_valid(target)) {
+	if (name_nick_valid(target)) {
 		strcpy(b->target, target);
 		return 0;
 	}
@@ -109,7 +109,7 @@ ban_find(const struct ban *key)
 	size_t	i;
 
 	for (i = 0; i < nbans; i++) {
-		if (strcasecmp(bans[i]->target, key->target) == 0)
+		if (name_compare(bans[i]->target, key->target) == 0)
 			return bans[i];
 	}
 	return NULL;
@@ -161,7 +161,7 @@ ban_del(const char *target)
 	if (ban_parse(target, &key) == -1)
 		return -1;
 	for (i = 0; i < nbans; i++) {
-		if (strcasecmp(bans[i]->target, key.target) == 0) {
+		if (name_compare(bans[i]->target, key.target) == 0) {
 			ban_remove(i);
 			return 0;
 		}
@@ -187,7 +187,7 @@ ban_applies(const struct ban *b, int family, const unsigned char *addr,
     const char *nick)
 {
 	if (b->family == 0)
-		return nick != NULL && strcasecmp(b->target, nick) == 0;
+		return nick != NULL && name_compare(b->target, nick) == 0;
 	return family != 0 && ban_covers_address(b, family, addr);
 }
 

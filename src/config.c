@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "name.h"
 #include "room.h"
 #include "text.h"
 #include "xmalloc.h"
@@ -225,7 +226,7 @@ config_set(struct config_parse *p, const struct config_key *k,
 		}
 		return 0;
 	case CONFIG_ROOM:
-		if (!room_name_valid(value)) {
+		if (!name_room_valid(value)) {
 			xasprintf(&p->cause, "%s: invalid room name \"%s\"",
 			    k->name, value);
 			return -1;

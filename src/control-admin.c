@@ -34,11 +34,11 @@ admin_find(const char *nick)
 static struct room *
 admin_find_room(const char *name)
 {
-	char	buf[ROOM_NAME_MAX + 1];
+	char	buf[NAME_ROOM_MAX + 1];
 
 	if (*name == '#')
 		return room_find(name);
-	if (strlen(name) >= ROOM_NAME_MAX)
+	if (strlen(name) >= NAME_ROOM_MAX)
 		return NULL;
 	buf[0] = '#';
 	strcpy(buf + 1, name);

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 
 #include "ban.h"
@@ -19,6 +18,7 @@
 #include "msg.h"
 #include "control-cmd.h"
 #include "listen.h"
+#include "name.h"
 #include "room.h"
 #include "session.h"
 #include "stats.h"
@@ -192,7 +192,7 @@ info_client(const struct conn_info *info, time_t now)
  */
 struct info_cursor {
 	uint64_t	 last_id;	/* clients: the last connection sent */
-	char		 room[ROOM_NAME_MAX + 1]; /* clients ROOM: ROOM; rooms:
+	char		 room[NAME_ROOM_MAX + 1]; /* clients ROOM: ROOM; rooms:
 					    the last room sent ("": none) */
 };
 
@@ -252,7 +252,7 @@ info_room(struct room *r, void *arg)
 	struct info_piece	*p = arg;
 
 	if (p->full || (*p->cur->room != '\0' &&
-	    strcasecmp(r->name, p->cur->room) <= 0))
+	    name_compare(r->name, p->cur->room) <= 0))
 		return;
 	strcpy(p->cur->room, r->name);
 	p->full = !control_row(p->c, json_pack("{s:s, s:I, s:I, s:o, s:o, "

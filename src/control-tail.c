@@ -7,11 +7,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "control-cmd.h"
 #include "log.h"
 #include "msg.h"
+#include "name.h"
 #include "room.h"
 #include "session.h"
 #include "xmalloc.h"
@@ -21,7 +21,7 @@
 /* A follower's rooms; none means every room. */
 struct tail_filter {
 	size_t	nrooms;
-	char	rooms[TAIL_ROOMS_MAX][ROOM_NAME_MAX + 1];
+	char	rooms[TAIL_ROOMS_MAX][NAME_ROOM_MAX + 1];
 };
 
 /* One event on its way to the followers. */
@@ -57,10 +57,10 @@ tail_wants(const struct tail_filter *f, const struct msg *m,
 	if (f->nrooms == 0 || (*m->room == '\0' && s == NULL))
 		return 1;
 	for (i = 0; i < f->nrooms; i++) {
-		if (*m->room != '\0' && strcasecmp(m->room, f->rooms[i]) == 0)
+		if (*m->room != '\0' && name_compare(m->room, f->rooms[i]) == 0)
 			return 1;
 		for (j = 0; *m->room == '\0' && j < s->nrooms; j++) {
-			if (strcasecmp(s->rooms[j]->name, f->rooms[i]) == 0)
+			if (name_compare(s->rooms[j]->name, f->rooms[i]) == 0)
 				return 1;
 		}
 	}

@@ -8,12 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "conn.h"
 #include "irc-parse.h"
 #include "irc.h"
 #include "msg.h"
+#include "name.h"
 #include "room.h"
 #include "session.h"
 #include "stats.h"
@@ -30,7 +30,7 @@ struct irc_page {
 	char		*rooms;		/* NAMES, WHO: a comma list, split */
 	char		*current;	/* the one being answered, or NULL */
 	char		*rest;		/* those still to come, or NULL */
-	char		 after[ROOM_NAME_MAX + 1];	/* last name sent */
+	char		 after[NAME_ROOM_MAX + 1];	/* last name sent */
 	int		 started;	/* current has had a page */
 	int		 topics;	/* NAMES after JOIN: topic first */
 };
@@ -65,7 +65,7 @@ static int
 irc_names_page(struct conn *c, struct irc_page *p, const char *name)
 {
 	struct room	*r = room_find(name);
-	char		 nicks[NAMES_BYTES + NICK_MAX + 2];
+	char		 nicks[NAMES_BYTES + NAME_NICK_MAX + 2];
 	size_t		 i, n, len;
 
 	if (r == NULL || !session_in_room(c->session, r)) {
@@ -445,7 +445,7 @@ irc_cmd_mode(struct conn *c, struct irc_message *m)
 	struct room	*r;
 
 	if (target[0] != '#') {
-		if (strcasecmp(target, c->session->nick) != 0)
+		if (name_compare(target, c->session->nick) != 0)
 			irc_reply(c, "502", ":Can't change mode for other "
 			    "users");
 		else if (modes == NULL)

@@ -23,6 +23,7 @@
 #include "irc-parse.h"
 #include "irc.h"
 #include "msg.h"
+#include "name.h"
 #include "protocol.h"
 #include "room.h"
 #include "session.h"
@@ -131,7 +132,7 @@ irc_try_welcome(struct conn *c)
 	    "NICKLEN=%d TOPICLEN=%d PREFIX=() CHANMODES=,,,n MODES=1 "
 	    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,NAMES:1,WHOIS:1 "
 	    "NETWORK=chatd :are supported by this server",
-	    ROOM_NAME_MAX - 1, NICK_MAX, TOPIC_MAX);
+	    NAME_ROOM_MAX, NAME_NICK_MAX, TOPIC_MAX);
 	irc_send_lusers(c);
 	irc_send_motd(c);
 	irc_join_one(c, irc_config->default_room);
@@ -142,7 +143,7 @@ irc_cmd_nick(struct conn *c, struct irc_message *m)
 {
 	struct session		*s = c->session;
 	const char		*nick = m->params[0];
-	char			 old[NICK_MAX + 1];
+	char			 old[NAME_NICK_MAX + 1];
 	enum chat_result	 result;
 	struct msg		*msg;
 
@@ -153,7 +154,7 @@ irc_cmd_nick(struct conn *c, struct irc_message *m)
 	if ((c->proto_flags & IRC_NICK_GIVEN) && strcmp(s->nick, nick) == 0)
 		return;		/* already so: nothing to say */
 	memcpy(old, s->nick, sizeof old);
-	if (!session_nick_valid(nick))
+	if (!name_nick_valid(nick))
 		result = CHAT_NICK_INVALID;
 	else if (ban_match(NULL, nick) != NULL)
 		result = CHAT_NICK_BANNED;
@@ -332,7 +333,7 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 	    irc_server_name(), s->nick);
 	irc_reply(c, "312", "%s %s :chatd", s->nick, irc_server_name());
 	rooms[0] = '\0';
-	for (i = 0; i < s->nrooms && len + ROOM_NAME_MAX + 2 < 400; i++)
+	for (i = 0; i < s->nrooms && len + NAME_ROOM_MAX + 2 < 400; i++)
 		len += (size_t)snprintf(rooms + len, sizeof rooms - len,
 		    "%s%s", len > 0 ? " " : "", s->rooms[i]->name);
 	if (len > 0)

@@ -52,8 +52,8 @@ static void	cmd_help(void *, struct cmd_args *);
 
 static const struct cmd_spec line_commands[] = {
 	{ "nick", 1, 1, CMD_REST_NONE, cmd_nick, 0, "/nick NAME",
-	  "change your nick: 1 to 16 letters, digits, _ or -, not starting "
-	  "with a digit or -" },
+	  "change your nick: 1 to 30 letters, digits or []\\`_^{|}-, not "
+	  "starting with a digit or -" },
 	{ "join", 1, 1, CMD_REST_NONE, cmd_join, 0, "/join ROOM",
 	  "join ROOM (created if new); it becomes your current room" },
 	{ "part", 0, 1, CMD_REST_NONE, cmd_part, 0, "/part [ROOM]",
@@ -86,9 +86,10 @@ static const struct {
 } line_errors[] = {
 	[CHAT_NICK_TAKEN] = { "nick-taken", "%s is taken" },
 	[CHAT_NICK_INVALID] = { "nick-invalid", "%s is not a valid nick: 1 "
-	    "to 16 letters, digits, _ or -, not starting with a digit or -" },
+	    "to 30 letters, digits or []\\`_^{|}-, not starting with a "
+	    "digit or -" },
 	[CHAT_ROOM_INVALID] = { "room-invalid", "%s is not a valid room: # "
-	    "and 1 to 32 letters, digits, _, . or -" },
+	    "and 1 to 50 bytes of letters (UTF-8 too), digits, _, ., + or -" },
 	[CHAT_NO_SUCH_NICK] = { "no-such-nick", "no one is called %s" },
 	[CHAT_NO_SUCH_ROOM] = { "no-such-room", "there is no room %s" },
 	[CHAT_NOT_IN_ROOM] = { "not-in-room", "you are not in %s" },
@@ -309,16 +310,16 @@ line_disconnected(struct conn *c, const char *reason)
 }
 
 /*
- * Write "#" + name into buf (ROOM_NAME_MAX + 2) unless it has one.  A name
+ * Write "#" + name into buf (NAME_ROOM_MAX + 2) unless it has one.  A name
  * too long to be valid is returned as it is, not cut: invalid either way,
  * and quoted whole (cutting could split a character).
  */
 static const char *
 line_room_name(const char *name, char *buf)
 {
-	if (strlen(name) + (name[0] != '#') > ROOM_NAME_MAX)
+	if (strlen(name) + (name[0] != '#') > NAME_ROOM_MAX)
 		return name;
-	snprintf(buf, ROOM_NAME_MAX + 2, "%s%s", name[0] == '#' ? "" : "#",
+	snprintf(buf, NAME_ROOM_MAX + 2, "%s%s", name[0] == '#' ? "" : "#",
 	    name);
 	return buf;
 }
@@ -401,7 +402,7 @@ cmd_nick(void *arg, struct cmd_args *args)
 {
 	struct conn		*c = arg;
 	struct session		*s = c->session;
-	char			 old[NICK_MAX + 1];
+	char			 old[NAME_NICK_MAX + 1];
 	enum chat_result	 result;
 	struct msg		*m;
 
@@ -427,7 +428,7 @@ cmd_nick(void *arg, struct cmd_args *args)
 static void
 cmd_join(void *arg, struct cmd_args *args)
 {
-	char	buf[ROOM_NAME_MAX + 2];
+	char	buf[NAME_ROOM_MAX + 2];
 
 	line_join(arg, line_room_name(args->word[0], buf));
 }
@@ -437,7 +438,7 @@ static struct room *
 line_room_arg(struct conn *c, struct cmd_args *args)
 {
 	struct room	*r;
-	char		 buf[ROOM_NAME_MAX + 2];
+	char		 buf[NAME_ROOM_MAX + 2];
 	const char	*name;
 
 	if (args->nwords == 0) {
@@ -517,8 +518,8 @@ cmd_topic(void *arg, struct cmd_args *args)
  * and the answer still ends; its ACK, if any, comes after its last line.
  */
 struct line_page {
-	char		 room[ROOM_NAME_MAX + 1];	/* /who: whose members */
-	char		 after[ROOM_NAME_MAX + 1];	/* the last name sent */
+	char		 room[NAME_ROOM_MAX + 1];	/* /who: whose members */
+	char		 after[NAME_ROOM_MAX + 1];	/* the last name sent */
 	uint64_t	 ack;		/* line to acknowledge; 0: none */
 	int		 started;
 };
@@ -547,8 +548,8 @@ line_who_page(struct conn *c, void *arg)
 {
 	struct line_page	*p = arg;
 	struct room		*r = room_find(p->room);
-	char			 line[ROOM_NAME_MAX + 32 +
-				    WHO_PER_LINE * (NICK_MAX + 1)];
+	char			 line[NAME_ROOM_MAX + 32 +
+				    WHO_PER_LINE * (NAME_NICK_MAX + 1)];
 	size_t			 i, k, n, len;
 
 	if (r == NULL)		/* closed meanwhile: the answer ends */

@@ -27,10 +27,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "host.h"
 #include "log.h"
+#include "name.h"
 #include "room.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -81,7 +81,7 @@ room_bound(void *const *items, size_t n, const char *(*name)(const void *),
 	*found = 0;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		cmp = strcasecmp(name(items[mid]), key);
+		cmp = name_compare(name(items[mid]), key);
 		if (cmp == 0) {
 			*found = 1;
 			return mid;
@@ -166,26 +166,6 @@ room_flush(void)
 		msg_delivered(msgs[j]);
 		msg_unref(msgs[j]);
 	}
-}
-
-int
-room_name_valid(const char *name)
-{
-	size_t	i;
-
-	if (name[0] != '#' || name[1] == '\0')
-		return 0;
-	for (i = 1; name[i] != '\0'; i++) {
-		if (i == ROOM_NAME_MAX)
-			return 0;
-		if ((name[i] >= 'a' && name[i] <= 'z') ||
-		    (name[i] >= 'A' && name[i] <= 'Z') ||
-		    (name[i] >= '0' && name[i] <= '9') ||
-		    strchr("_.-", name[i]) != NULL)
-			continue;
-		return 0;
-	}
-	return 1;
 }
 
 struct room *
@@ -479,7 +459,7 @@ room_join(struct session *s, const char *name, struct room **out,
 	struct msg		*m;
 	enum chat_result	 result = CHAT_OK;
 
-	if (!room_name_valid(name))
+	if (!name_room_valid(name))
 		return CHAT_ROOM_INVALID;
 	r = room_find(name);
 	if (r != NULL && session_in_room(s, r)) {

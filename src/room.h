@@ -9,15 +9,14 @@
 #include "msg.h"
 #include "session.h"
 
-#define ROOM_NAME_MAX	33	/* '#' and up to 32 characters */
 #define TOPIC_MAX	300	/* bytes */
 
 struct host;
 
 struct room {
-	char		  name[ROOM_NAME_MAX + 1];
+	char		  name[NAME_ROOM_MAX + 1];
 	char		 *topic;		/* NULL: none */
-	char		  topic_by[NICK_MAX + 1];
+	char		  topic_by[NAME_NICK_MAX + 1];
 	struct session	**members;
 	size_t		  nmembers, members_cap;
 	struct msg	**scroll;		/* ring of the latest messages */
@@ -41,7 +40,6 @@ void		 room_configure(size_t scrollback, size_t max_rooms_per_client,
 void		 room_observe(room_observer_fn *);
 void		 room_batch(void (*hold)(void));
 void		 room_flush(void);
-int		 room_name_valid(const char *);
 struct room	*room_find(const char *);
 struct room	*room_after(const char *);
 size_t		 room_member_after(const struct room *, const char *nick);

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "name.h"
 #include "session.h"
 #include "xmalloc.h"
 
@@ -23,26 +23,7 @@ session_compare(const void *a, const void *b)
 {
 	const struct session	*sa = a, *sb = b;
 
-	return strcasecmp(sa->nick, sb->nick);
-}
-
-int
-session_nick_valid(const char *nick)
-{
-	size_t	i;
-
-	for (i = 0; nick[i] != '\0'; i++) {
-		if (i == NICK_MAX)
-			return 0;
-		if ((nick[i] >= 'a' && nick[i] <= 'z') ||
-		    (nick[i] >= 'A' && nick[i] <= 'Z') || nick[i] == '_')
-			continue;
-		if (i > 0 && ((nick[i] >= '0' && nick[i] <= '9') ||
-		    nick[i] == '-'))
-			continue;
-		return 0;
-	}
-	return i > 0;
+	return name_compare(sa->nick, sb->nick);
 }
 
 struct session *
@@ -51,7 +32,7 @@ session_find(const char *nick)
 	struct session	  key;
 	void		**found;
 
-	if (strlen(nick) > NICK_MAX)
+	if (strlen(nick) > NAME_NICK_MAX)
 		return NULL;
 	strcpy(key.nick, nick);
 	found = tfind(&key, &session_tree, session_compare);
@@ -131,7 +112,7 @@ session_set_nick(struct session *s, const char *nick)
 {
 	struct session	*other;
 
-	if (!session_nick_valid(nick))
+	if (!name_nick_valid(nick))
 		return CHAT_NICK_INVALID;
 	if ((other = session_find(nick)) != NULL && other != s)
 		return CHAT_NICK_TAKEN;

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#define NICK_MAX	16
+#include "name.h"
 
 struct host;
 struct msg;
@@ -58,7 +58,7 @@ struct session_ops {
 
 struct session {
 	uint64_t		 id;
-	char			 nick[NICK_MAX + 1];
+	char			 nick[NAME_NICK_MAX + 1];
 	struct room		**rooms;	/* join order: last is current */
 	size_t			 nrooms;
 	uint64_t		 mark;		/* fan-out de-duplication */
@@ -70,7 +70,6 @@ struct session {
 	void			*client;	/* the protocol's, for ops */
 };
 
-int		 session_nick_valid(const char *);
 struct session	*session_new(const struct session_ops *, void *client,
 		    int (*refused)(const char *nick));
 struct session	*session_new_named(const struct session_ops *,

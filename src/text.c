@@ -49,15 +49,18 @@ telnet_command_length(const unsigned char *in, size_t len)
 }
 
 /*
- * Length of the well-formed UTF-8 sequence at in[0] (a byte >= 0x80), or 0.
- * The ranges are those of RFC 3629's table, which excludes overlong forms,
- * surrogates and code points above U+10FFFF.
+ * Length of the well-formed UTF-8 sequence at s[0] (a byte >= 0x80) within
+ * len bytes, its code point in *cp; 0 if there is none.  The ranges are
+ * those of RFC 3629's table, which excludes overlong forms, surrogates and
+ * code points above U+10FFFF.  name.c checks room names with it too, so
+ * that what is valid text and what is a valid name agree.
  */
-static size_t
-utf8_sequence_length(const unsigned char *in, size_t len, uint32_t *cp)
+size_t
+text_utf8_decode(const char *s, size_t len, uint32_t *cp)
 {
-	unsigned char	lo = 0x80, hi = 0xbf;
-	size_t		n, i;
+	const unsigned char	*in = (const unsigned char *)s;
+	unsigned char		 lo = 0x80, hi = 0xbf;
+	size_t			 n, i;
 
 	if (in[0] >= 0xc2 && in[0] <= 0xdf)
 		n = 2;
@@ -132,7 +135,8 @@ text_sanitize_keeping(const char *in_, size_t len, char *out, uint32_t keep)
 			out[o++] = (char)in[i++];
 			continue;
 		}
-		n = in[i] >= 0x80 ? utf8_sequence_length(in + i, len - i, &cp) : 0;
+		n = in[i] >= 0x80 ?
+		    text_utf8_decode(in_ + i, len - i, &cp) : 0;
 		/* C0, DEL, C1, malformed, or bidi and separators. */
 		if (n == 0 || cp <= 0x9f || text_spoofs(cp)) {
 			memcpy(out + o, replacement, 3);

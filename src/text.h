@@ -15,5 +15,6 @@ size_t	text_format_line(char *buf, size_t size, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 int	text_is_blank(const char *, size_t);
 size_t	text_utf8_truncate(const char *, size_t len, size_t max);
+size_t	text_utf8_decode(const char *, size_t len, uint32_t *);
 
 #endif

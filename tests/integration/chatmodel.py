@@ -20,8 +20,8 @@ import ipaddress
 import re
 
 OPERATOR = "@operator"
-NICK_MAX = 16
-ROOM_NAME_MAX = 33          # '#' and up to 32 characters
+NICK_MAX = 30
+ROOM_NAME_MAX = 51          # '#' and up to 50 bytes of UTF-8
 TOPIC_MAX = 300
 REASON_MAX = 300            # quit, kick, ban and close reasons
 WHO_PER_LINE = 50
@@ -154,16 +154,41 @@ def truncate(s, limit):
 
 
 def fold(s):
-    """Case folding as strcasecmp(3) does it: ASCII letters only."""
+    """CASEMAPPING=ascii: ASCII letters fold, nothing else."""
     return s.encode("utf-8").lower().decode("utf-8")
 
 
 def nick_valid(nick):
-    return re.fullmatch(r"[A-Za-z_][A-Za-z0-9_-]{0,15}", nick) is not None
+    return re.fullmatch(r"[A-Za-z\[\]\\`_^{|}][A-Za-z0-9\[\]\\`_^{|}-]{0,29}",
+                        nick) is not None
+
+
+# Code points above ASCII that no room name holds (chatd-protocol(7)).
+ROOM_EXCLUDED = ((0x80, 0xbf), (0xd7, 0xd7), (0xf7, 0xf7), (0x300, 0x36f),
+                 (0x600, 0x605), (0x61c, 0x61c), (0x6dd, 0x6dd),
+                 (0x70f, 0x70f), (0x890, 0x891), (0x8e2, 0x8e2),
+                 (0x115f, 0x1160), (0x1680, 0x1680), (0x17b4, 0x17b5),
+                 (0x180b, 0x180f), (0x2000, 0x2bff), (0x2e00, 0x303f),
+                 (0x3164, 0x3164), (0x3200, 0x33ff), (0xd800, 0xf8ff),
+                 (0xfdd0, 0xfdef), (0xfe00, 0xfe6f), (0xfeff, 0xfeff),
+                 (0xff00, 0xff65), (0xffa0, 0xffa0), (0xffe0, 0xffff),
+                 (0x110bd, 0x110bd), (0x110cd, 0x110cd), (0x13430, 0x1345f),
+                 (0x1bca0, 0x1bca3), (0x1d000, 0x1d7ff), (0x1f000, 0x1fbff),
+                 (0xe0000, 0x10ffff))
+
+
+def room_char_valid(ch):
+    cp = ord(ch)
+    if cp < 0x80:
+        return ch.isascii() and (ch.isalnum() or ch in "_.-+")
+    if cp & 0xfffe == 0xfffe:
+        return False
+    return not any(lo <= cp <= hi for lo, hi in ROOM_EXCLUDED)
 
 
 def room_valid(name):
-    return re.fullmatch(r"#[A-Za-z0-9_.-]{1,32}", name) is not None
+    return (name.startswith("#") and 2 <= nbytes(name) <= ROOM_NAME_MAX
+            and all(room_char_valid(ch) for ch in name[1:]))
 
 
 def room_arg(word):

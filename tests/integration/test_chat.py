@@ -131,8 +131,8 @@ def test_nick_taken_case_insensitive(chatd):
     assert b.expect(b_outcome) == "NICK %s alice" % b.nick
 
 
-@pytest.mark.parametrize("name", ["1abc", "a" * 17, "bad!nick", "#chan", "-dash",
-                                  "caf\u00e9", "x.y"])
+@pytest.mark.parametrize("name", ["1abc", "a" * 31, "bad!nick", "#chan", "-dash",
+                                  "caf\u00e9", "x.y", "9[", "-[", "a~b"])
 def test_nick_invalid(chatd, name):
     d = chatd()
     a = d.client()
@@ -142,7 +142,8 @@ def test_nick_invalid(chatd, name):
     assert line.startswith("ERR nick-invalid"), (name, line)
 
 
-@pytest.mark.parametrize("name", ["_x", "a" * 16, "A-b_9", "Z"])
+@pytest.mark.parametrize("name", ["_x", "a" * 30, "A-b_9", "Z", "[away]", "a\\b|c",
+                                  "`^{}", "x[9]-"])
 def test_nick_valid_edge_cases(chatd, name):
     d = chatd()
     a = d.client()
@@ -231,7 +232,10 @@ def test_rejoin_makes_current_without_broadcast(chatd):
     assert a.expect("MSG ") == "MSG #dev %s back in dev" % a.nick
 
 
-@pytest.mark.parametrize("room", ["#bad$name", "#" + "a" * 33, "#", "#caf\u00e9", "#a,b"])
+@pytest.mark.parametrize("room", ["#bad$name", "#" + "a" * 51, "#", "#a,b",
+                                  "#" + "\u00e9" * 25 + "a",   # 51 bytes
+                                  "#cafe\u0301",               # combining accent
+                                  "#\U0001f642", "#a\u00a0b", "#\uff03", "#\u00bfque"])
 def test_join_invalid_room(chatd, room):
     d = chatd()
     a = d.client()
@@ -245,9 +249,33 @@ def test_join_room_name_limits(chatd):
     d = chatd()
     a = d.client()
     a.sync()                     # drain what connecting produced
-    name = "#" + "a" * 30 + ".-"          # 32 chars after '#'
-    a.send("/join " + name)
-    assert a.expect(("ERR ", "JOIN ")) == "JOIN %s %s" % (name, a.nick)
+    for name in ("#" + "a" * 48 + ".-",       # 50 bytes after '#'
+                 "#" + "\u00e9" * 25,          # 50 bytes, 25 characters
+                 "#c++", "#caf\u00e9", "#\u65e5\u672c\u8a9e", "#\u0440\u0443"):
+        a.send("/join " + name)
+        assert a.expect(("ERR ", "JOIN ")) == "JOIN %s %s" % (name, a.nick)
+
+
+def test_names_fold_ascii_case_only(chatd):
+    """CASEMAPPING=ascii: #Caf\u00e9 is #caf\u00e9, #CAF\u00c9 is another room; [x]
+    and {x} are two nicks."""
+    d = chatd()
+    a, b = d.client(), d.client()
+    a.sync()
+    b.sync()
+    a.send("/join #Caf\u00e9")
+    assert a.expect("JOIN ") == "JOIN #Caf\u00e9 %s" % a.nick
+    b.send("/join #caf\u00e9")
+    assert b.expect("JOIN ") == "JOIN #Caf\u00e9 %s" % b.nick   # as created
+    b.send("/join #CAF\u00c9")
+    assert b.expect("JOIN ") == "JOIN #CAF\u00c9 %s" % b.nick
+    a.send("/nick [x]")
+    assert a.expect("NICK ").endswith(" [x]")
+    b_nick = b.nick
+    b.send("/nick {x}")
+    assert b.expect(("ERR ", "NICK " + b_nick)).endswith(" {x}")
+    b.send("/nick [X]")
+    assert b.expect(("ERR ", "NICK ")).startswith("ERR nick-taken")
 
 
 def test_too_many_rooms(chatd):

@@ -173,7 +173,7 @@ def test_error_replies_never_split_a_character(chatd):
         a.send(line)
         err = a.expect("ERR ")                         # decodes strictly
         assert_terminal_safe(err.encode())
-    a.send("/join #" + "a" * 40)
+    a.send("/join #" + "a" * 51)
     assert a.expect(("ERR ", "JOIN ")).startswith("ERR room-invalid")
     assert_serving(d)
 

@@ -147,8 +147,8 @@ def test_private_bursts_at_one_nick(chatd, tmp_path):
 # ---------------------------------------------------------------- item 2
 
 def room_name(i):
-    """A room name of the longest kind (32 characters after the '#')."""
-    return "#r%05d-" % i + "x" * 25
+    """A room name of the longest kind (50 bytes after the '#')."""
+    return "#r%05d-" % i + "x" * 43
 
 
 def make_rooms(d, n, topic, second_octet):

@@ -67,7 +67,7 @@ def test_registration_sends_the_welcome_numerics(chatd):
     assert codes[:5] == ["001", "002", "003", "004", "005"]
     assert "251" in codes and "422" in codes
     isupport = next(l for l in lines if l.split()[1] == "005")
-    for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=", "CHANNELLEN=",
+    for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=30", "CHANNELLEN=51",
                   "TOPICLEN=300", "PREFIX=()"):
         assert token in isupport
     assert ":alice!alice@%s JOIN #lobby" % SERVER in lines
@@ -164,6 +164,33 @@ def test_two_irc_clients_in_a_channel(chatd):
     assert a.line() == ":a1!a1@%s PART #x" % SERVER
     assert a.line() == ":a1!a1@%s PART #lobby" % SERVER
     assert b.line() == ":a1!a1@%s PART #lobby" % SERVER
+
+
+def test_irc_names_at_their_edges(chatd):
+    """The name rule of chatd-protocol(7), which NICKLEN and CHANNELLEN
+    announce: 30-byte nicks with IRC's specials, 50-byte UTF-8 rooms."""
+    d = start(chatd)
+    c = Irc(d, "[bot]")
+    line = d.client()
+    c.expect(":%s!%s@%s JOIN #lobby" % (line.nick, line.nick, SERVER))
+    line.sync()
+    nick = "a\\b|" + "n" * 26
+    c.send("NICK " + nick)
+    assert c.line() == ":[bot]![bot]@%s NICK %s" % (SERVER, nick)
+    assert line.expect("NICK ") == "NICK [bot] " + nick
+    c.send("NICK " + "n" * 31)
+    assert c.line() == ":%s 432 %s %s :Erroneous nickname" % (SERVER, nick, "n" * 31)
+    room = "#caf\u00e9+" + "\u00e9" * 21 + "xx"       # 50 bytes after '#'
+    c.send("JOIN " + room)
+    assert c.line() == ":%s!%s@%s JOIN %s" % (nick, nick, SERVER, room)
+    c.numeric("366")
+    line.send("/join " + room.upper())                   # only ASCII folds
+    assert line.expect("JOIN ").startswith("JOIN %s " % room.upper())
+    line.send("/join #CAF\u00e9+" + "\u00e9" * 21 + "XX")
+    assert line.expect("JOIN ").startswith("JOIN %s " % room)
+    assert c.line() == ":%s!%s@%s JOIN %s" % (line.nick, line.nick, SERVER, room)
+    c.send("JOIN %sy" % room)
+    assert c.line() == ":%s 479 %s %sy :Illegal channel name" % (SERVER, nick, room)
 
 
 def test_errors_get_their_numerics(chatd):

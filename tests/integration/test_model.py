@@ -80,11 +80,12 @@ CHATTERS = 7                        # the population the steps aim at
 PARTIAL_HELLO = bytes.fromhex("1603010200" "010001fc0303")
 
 NICKS = ["alice", "Bob", "carol", "dave", "Eve", "mallory", "trent_", "a-b",
-         "Zed9", "_x"]
-BAD_NICKS = ["9lives", "-dash", "x" * 17, "bad!nick", "\u00e9t\u00e9", "@operator", "b\x80d"]
+         "Zed9", "_x", "[away]", "a\\b|c", "`^{}", "n" * 30]
+BAD_NICKS = ["9lives", "-dash", "x" * 31, "bad!nick", "\u00e9t\u00e9", "@operator", "b\x80d"]
 ROOMS = ["#lobby", "#rust", "#c", "#Go", "#ops-1", "#a.b", "#x_y", "#Zz",
-         "#" + "r" * 32]
-BAD_ROOMS = ["#", "#bad*", "#" + "r" * 33, "no!hash", "#sp\x1bce"]
+         "#" + "r" * 50, "#c++", "#caf\u00e9", "#\u65e5\u672c", "#" + "\u00e9" * 25]
+BAD_ROOMS = ["#", "#bad*", "#" + "r" * 51, "#" + "\u00e9" * 25 + "x", "#a\u0301",
+             "#\U0001f642", "#a\u00a0b", "#\uff03", "#a\u200bb", "no!hash", "#sp\x1bce"]
 WORDS = [b"hello", b"world", b"chatd", b"ping", b"lorem ipsum", b"x",
          "Gr\u00fc\u00dfe".encode(), "\u65e5\u672c\u8a9e".encode(),
          "\U0001f642".encode(), b"a  b", b"trailing  "]
@@ -517,7 +518,7 @@ class Run:
         pick = r.random()
         if pick < 0.7 and nicks:
             return r.choice(nicks)
-        return r.choice(["nobody", "@operator", "x" * 17, r.choice(NICKS)])
+        return r.choice(["nobody", "@operator", "x" * 31, r.choice(NICKS)])
 
     def chat_line(self, s, small=False):
         """One client line (bytes, with its end) for s to send; small: one
@@ -602,7 +603,7 @@ class Run:
         """A verb and its arguments."""
         r = self.rng
         rooms = self.room_names()
-        room = r.choice(rooms + ["#nowhere", "lobby", "x" * 40]) if r.random() < 0.9 \
+        room = r.choice(rooms + ["#nowhere", "lobby", "x" * 60]) if r.random() < 0.9 \
             else r.choice(rooms).lstrip("#")
         flooding = {p.sess.nick for p in self.peers if p.flood is not None}
         nick = self.a_target()
