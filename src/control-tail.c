@@ -43,6 +43,9 @@ static const char *const tail_kinds[] = {
 	[MSG_NOTICE] = "notice",
 	[MSG_ROOM_NOTICE] = "room-notice",
 	[MSG_PRIVATE_NOTICE] = "private-notice",
+	[MSG_MODE] = "mode",
+	[MSG_KICK] = "kick",
+	[MSG_INVITE] = "invite",
 };
 
 static struct session	*tail_operator;
@@ -120,6 +123,7 @@ control_tail_init(void)
 {
 	tail_operator = session_new_named(&tail_operator_ops,
 	    CONTROL_OPERATOR);
+	tail_operator->oper = 1;	/* the administrator: every room's */
 	room_observe(tail_observe);
 }
 

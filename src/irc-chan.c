@@ -15,6 +15,7 @@
 #include "msg.h"
 #include "name.h"
 #include "room.h"
+#include "room-mode.h"
 #include "session.h"
 #include "stats.h"
 #include "xmalloc.h"
@@ -65,7 +66,7 @@ static int
 irc_names_page(struct conn *c, struct irc_page *p, const char *name)
 {
 	struct room	*r = room_find(name);
-	char		 nicks[NAMES_BYTES + NAME_NICK_MAX + 2];
+	char		 nicks[NAMES_BYTES + NAME_NICK_MAX + 3];
 	size_t		 i, n, len;
 
 	if (r == NULL || !session_in_room(c->session, r)) {
@@ -74,13 +75,15 @@ irc_names_page(struct conn *c, struct irc_page *p, const char *name)
 	}
 	if (!p->started && p->topics && r->topic != NULL) {
 		irc_reply(c, "332", "%s :%s", r->name, r->topic);
-		irc_reply(c, "333", "%s %s 0", r->name, r->topic_by);
+		irc_reply(c, "333", "%s %s %lld", r->name, r->topic_by,
+		    (long long)r->topic_at);
 	}
 	i = p->started ? room_member_after(r, p->after) : 0;
 	for (n = 0; n < PAGE_LINES && i < r->nmembers; n++) {
 		for (len = 0; i < r->nmembers && len < NAMES_BYTES; i++)
 			len += (size_t)snprintf(nicks + len, sizeof nicks -
-			    len, "%s%s", len > 0 ? " " : "",
+			    len, "%s%s%s", len > 0 ? " " : "",
+			    irc_status_prefix(r->member_status[i]),
 			    r->members[i]->nick);
 		irc_reply(c, "353", "= %s :%s", r->name, nicks);
 		snprintf(p->after, sizeof p->after, "%s",
@@ -111,8 +114,9 @@ irc_who_page(struct conn *c, struct irc_page *p, const char *name)
 	i = p->started ? room_member_after(r, p->after) : 0;
 	for (n = 0; n < PAGE_LINES && i < r->nmembers; n++, i++) {
 		s = r->members[i];
-		irc_reply(c, "352", "%s %s %s %s %s H :0 %s", r->name, s->nick,
-		    irc_server_name(), irc_server_name(), s->nick, s->nick);
+		irc_reply(c, "352", "%s %s %s %s %s H%s :0 %s", r->name,
+		    s->nick, irc_server_name(), irc_server_name(), s->nick,
+		    irc_status_prefix(r->member_status[i]), s->nick);
 		snprintf(p->after, sizeof p->after, "%s", s->nick);
 		p->started = 1;
 	}
@@ -189,6 +193,18 @@ irc_join_failed(struct conn *c, const char *name, enum chat_result result)
 		irc_reply(c, "405", "%s :You have joined too many channels",
 		    name);
 		break;
+	case CHAT_ROOM_FULL:
+		irc_reply(c, "471", "%s :Cannot join channel (+l)", name);
+		break;
+	case CHAT_INVITE_ONLY:
+		irc_reply(c, "473", "%s :Cannot join channel (+i)", name);
+		break;
+	case CHAT_ROOM_BANNED:
+		irc_reply(c, "474", "%s :Cannot join channel (+b)", name);
+		break;
+	case CHAT_BAD_KEY:
+		irc_reply(c, "475", "%s :Cannot join channel (+k)", name);
+		break;
 	default:	/* max-rooms, or a memory budget */
 		irc_reply(c, "437", "%s :Channel is temporarily unavailable "
 		    "(the server holds as many rooms as it may)", name);
@@ -201,13 +217,13 @@ irc_join_failed(struct conn *c, const char *name, enum chat_result result)
  * new to c, for its topic and names to follow.
  */
 static struct room *
-irc_join(struct conn *c, const char *name)
+irc_join(struct conn *c, const char *name, const char *key)
 {
 	struct room		*r;
 	enum chat_result	 result;
 	int			 rejoined;
 
-	result = room_join(c->session, name, &r, &rejoined);
+	result = room_join(c->session, name, key, &r, &rejoined);
 	if (result != CHAT_OK) {
 		irc_join_failed(c, name, result);
 		return NULL;
@@ -226,7 +242,7 @@ irc_joined(struct conn *c, const char *rooms)
 void
 irc_join_one(struct conn *c, const char *name)
 {
-	struct room	*r = irc_join(c, name);
+	struct room	*r = irc_join(c, name, NULL);
 
 	if (r != NULL)
 		irc_joined(c, r->name);
@@ -236,6 +252,7 @@ void
 irc_cmd_join(struct conn *c, struct irc_message *m)
 {
 	char		*name, *save = NULL, joined[IRC_TEXT_MAX + 1];
+	char		*key, *keys_save = NULL;
 	size_t		 len = 0;
 	struct room	*r;
 
@@ -247,9 +264,11 @@ irc_cmd_join(struct conn *c, struct irc_message *m)
 		return;
 	}
 	joined[0] = '\0';
+	key = m->nparams > 1 ? strtok_r(m->params[1], ",", &keys_save) : NULL;
 	for (name = strtok_r(m->params[0], ",", &save); name != NULL;
-	    name = strtok_r(NULL, ",", &save)) {
-		if ((r = irc_join(c, name)) != NULL)
+	    name = strtok_r(NULL, ",", &save),
+	    key = key != NULL ? strtok_r(NULL, ",", &keys_save) : NULL) {
+		if ((r = irc_join(c, name, key)) != NULL)
 			len += (size_t)snprintf(joined + len, sizeof joined -
 			    len, "%s%s", len > 0 ? "," : "", r->name);
 	}
@@ -257,7 +276,7 @@ irc_cmd_join(struct conn *c, struct irc_message *m)
 }
 
 /* The room name names and c is in, or NULL after the numeric. */
-static struct room *
+struct room *
 irc_member_room(struct conn *c, const char *name)
 {
 	struct room	*r = room_find(name);
@@ -295,13 +314,14 @@ irc_cmd_part(struct conn *c, struct irc_message *m)
 static void
 irc_say(struct conn *c, struct irc_message *m, int notice)
 {
-	const char	*verb, *arg;
-	size_t		 verblen, arglen, n = 0;
-	char		*target, *text, *save = NULL;
-	int		 action = 0;
-	struct room	*r;
-	struct session	*to;
-	struct msg	*msg;
+	const char		*verb, *arg;
+	size_t			 verblen, arglen, n = 0;
+	char			*target, *text, *save = NULL;
+	int			 action = 0;
+	struct room		*r;
+	struct session		*to;
+	struct msg		*msg;
+	enum chat_result	 result;
 
 	if (m->nparams == 0) {
 		if (!notice)
@@ -339,16 +359,17 @@ irc_say(struct conn *c, struct irc_message *m, int notice)
 			continue;
 		}
 		if (target[0] == '#') {
-			if ((r = room_find(target)) == NULL ||
-			    !session_in_room(c->session, r)) {
-				if (!notice)
-					irc_reply(c, "404", "%.64s :Cannot "
-					    "send to channel", target);
-				continue;
-			}
-			stats.messages++;
-			room_say(r, c->session, action ? MSG_ACTION : notice ?
-			    MSG_ROOM_NOTICE : MSG_SAY, text);
+			if ((r = room_find(target)) == NULL)
+				result = CHAT_NO_SUCH_ROOM;
+			else
+				result = room_say(r, c->session, action ?
+				    MSG_ACTION : notice ? MSG_ROOM_NOTICE :
+				    MSG_SAY, text);
+			if (result == CHAT_OK)
+				stats.messages++;
+			else if (!notice)
+				irc_reply(c, "404", "%.64s :Cannot send to "
+				    "channel%s", target, irc_why_not(result));
 			continue;
 		}
 		if ((to = session_find(target)) == NULL) {
@@ -392,7 +413,8 @@ irc_cmd_topic(struct conn *c, struct irc_message *m)
 			irc_reply(c, "331", "%s :No topic is set", r->name);
 		else {
 			irc_reply(c, "332", "%s :%s", r->name, r->topic);
-			irc_reply(c, "333", "%s %s 0", r->name, r->topic_by);
+			irc_reply(c, "333", "%s %s %lld", r->name, r->topic_by,
+			    (long long)r->topic_at);
 		}
 		return;
 	}
@@ -401,7 +423,10 @@ irc_cmd_topic(struct conn *c, struct irc_message *m)
 		    "operator has muted you)", r->name);
 		return;
 	}
-	if ((result = room_set_topic(r, c->session, m->params[1])) != CHAT_OK)
+	result = room_set_topic(r, c->session, m->params[1]);
+	if (result == CHAT_NOT_OPERATOR)
+		irc_reply(c, "482", "%s :You're not channel operator", r->name);
+	else if (result != CHAT_OK)
 		irc_reply(c, "417", ":Topic too long (TOPICLEN=%d)", TOPIC_MAX);
 }
 
@@ -430,49 +455,4 @@ void
 irc_cmd_list(struct conn *c, struct irc_message *m)
 {
 	irc_page_start(c, ANSWER_LIST, NULL);
-}
-
-/*
- * Modes: every room is +n (only members talk) and nothing else yet; no
- * one is a channel operator, so no mode can be changed.  A user may set
- * +i, which changes nothing: chatd lists no one outside shared rooms.
- */
-void
-irc_cmd_mode(struct conn *c, struct irc_message *m)
-{
-	const char	*target = m->params[0];
-	const char	*modes = m->nparams > 1 ? m->params[1] : NULL;
-	struct room	*r;
-
-	if (target[0] != '#') {
-		if (name_compare(target, c->session->nick) != 0)
-			irc_reply(c, "502", ":Can't change mode for other "
-			    "users");
-		else if (modes == NULL)
-			irc_reply(c, "221", "+");
-		else if (strspn(modes, "+-i") != strlen(modes))
-			irc_reply(c, "501", ":Unknown MODE flag");
-		return;
-	}
-	if ((r = room_find(target)) == NULL) {
-		irc_reply(c, "403", "%.64s :No such channel", target);
-		return;
-	}
-	if (modes == NULL)
-		irc_reply(c, "324", "%s +n", r->name);
-	else if (strcmp(modes, "b") == 0 || strcmp(modes, "+b") == 0)
-		irc_reply(c, "368", "%s :End of channel ban list", r->name);
-	else
-		irc_reply(c, "482", "%s :You're not channel operator",
-		    r->name);
-}
-
-void
-irc_cmd_kick(struct conn *c, struct irc_message *m)
-{
-	struct room	*r;
-
-	if ((r = irc_member_room(c, m->params[0])) != NULL)
-		irc_reply(c, "482", "%s :You're not channel operator",
-		    r->name);
 }

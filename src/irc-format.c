@@ -131,6 +131,19 @@ irc_render(const struct msg *m, struct evbuffer *out)
 		    m->room);
 		irc_add_cut(out, prefix, m->text);
 		break;
+	case MSG_MODE:
+		evbuffer_add_printf(out, ":%s MODE %s %s\r\n", src, m->room,
+		    m->text);
+		break;
+	case MSG_KICK:
+		snprintf(prefix, sizeof prefix, ":%s KICK %s %s :", src,
+		    m->room, m->to);
+		irc_add_cut(out, prefix, m->text);
+		break;
+	case MSG_INVITE:
+		evbuffer_add_printf(out, ":%s INVITE %s %s\r\n", src, m->to,
+		    m->room);
+		break;
 	}
 }
 

@@ -26,6 +26,7 @@
 #include "name.h"
 #include "protocol.h"
 #include "room.h"
+#include "room-mode.h"
 #include "session.h"
 #include "stats.h"
 #include "text.h"
@@ -126,13 +127,15 @@ irc_try_welcome(struct conn *c)
 	irc_reply(c, "002", ":Your host is %s, running version chatd-%s",
 	    irc_server_name(), CHATD_VERSION);
 	irc_reply(c, "003", ":This server was created %s", irc_created);
-	irc_reply(c, "004", "%s chatd-%s i n", irc_server_name(),
+	irc_reply(c, "004", "%s chatd-%s i biklmnotv bklov", irc_server_name(),
 	    CHATD_VERSION);
 	irc_reply(c, "005", "CASEMAPPING=ascii CHANTYPES=# CHANNELLEN=%d "
-	    "NICKLEN=%d TOPICLEN=%d PREFIX=() CHANMODES=,,,n MODES=1 "
-	    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,NAMES:1,WHOIS:1 "
+	    "NICKLEN=%d TOPICLEN=%d PREFIX=(ov)@+ "
+	    "CHANMODES=b,k,l,imnt MODES=%d MAXLIST=b:%zu KEYLEN=%d "
+	    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,KICK:4,NAMES:1,WHOIS:1 "
 	    "NETWORK=chatd :are supported by this server",
-	    NAME_ROOM_MAX, NAME_NICK_MAX, TOPIC_MAX);
+	    NAME_ROOM_MAX, NAME_NICK_MAX, TOPIC_MAX,
+	    ROOM_MODE_CHANGES_MAX, room_mode_max_bans(), ROOM_KEY_MAX);
 	irc_send_lusers(c);
 	irc_send_motd(c);
 	irc_join_one(c, irc_config->default_room);
@@ -346,6 +349,7 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 /* In name order, for bsearch. */
 static const struct irc_command irc_commands[] = {
 	{ "CAP", 1, 0, irc_cmd_cap },
+	{ "INVITE", 2, NEEDS_WELCOME, irc_cmd_invite },
 	{ "ISON", 1, NEEDS_WELCOME, irc_cmd_ison },
 	{ "JOIN", 1, NEEDS_WELCOME, irc_cmd_join },
 	{ "KICK", 2, NEEDS_WELCOME, irc_cmd_kick },

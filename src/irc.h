@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "session.h"
+
 struct config;
 struct conn;
 struct irc_message;
@@ -43,8 +45,14 @@ void		 irc_cmd_topic(struct conn *, struct irc_message *);
 void		 irc_cmd_names(struct conn *, struct irc_message *);
 void		 irc_cmd_who(struct conn *, struct irc_message *);
 void		 irc_cmd_list(struct conn *, struct irc_message *);
+struct room	*irc_member_room(struct conn *, const char *name);
+
+/* irc-mode.c: room moderation. */
 void		 irc_cmd_mode(struct conn *, struct irc_message *);
 void		 irc_cmd_kick(struct conn *, struct irc_message *);
+void		 irc_cmd_invite(struct conn *, struct irc_message *);
+const char	*irc_status_prefix(unsigned status);
+const char	*irc_why_not(enum chat_result);
 
 /* irc-format.c: rendering events as IRC lines. */
 void		 irc_format_msg(struct msg *);

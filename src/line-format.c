@@ -19,20 +19,23 @@ enum line_field { F_NONE, F_ROOM, F_FROM, F_TO };
 
 static const struct {
 	const char		*name;
-	enum line_field	 f1, f2;	/* then the text, if any */
+	enum line_field	 f1, f2, f3;	/* then the text, if any */
 } line_kinds[] = {
-	[MSG_SAY] = { "MSG", F_ROOM, F_FROM },
-	[MSG_ACTION] = { "ACTION", F_ROOM, F_FROM },
-	[MSG_PRIVATE] = { "PRIV", F_FROM, F_TO },
-	[MSG_JOIN] = { "JOIN", F_ROOM, F_FROM },
-	[MSG_PART] = { "PART", F_ROOM, F_FROM },
-	[MSG_QUIT] = { "QUIT", F_FROM, F_NONE },
-	[MSG_NICK] = { "NICK", F_FROM, F_TO },	/* text is empty */
-	[MSG_TOPIC] = { "TOPIC", F_ROOM, F_FROM },
-	[MSG_NOTICE] = { "NOTICE", F_FROM, F_NONE },
+	[MSG_SAY] = { "MSG", F_ROOM, F_FROM, F_NONE },
+	[MSG_ACTION] = { "ACTION", F_ROOM, F_FROM, F_NONE },
+	[MSG_PRIVATE] = { "PRIV", F_FROM, F_TO, F_NONE },
+	[MSG_JOIN] = { "JOIN", F_ROOM, F_FROM, F_NONE },
+	[MSG_PART] = { "PART", F_ROOM, F_FROM, F_NONE },
+	[MSG_QUIT] = { "QUIT", F_FROM, F_NONE, F_NONE },
+	[MSG_NICK] = { "NICK", F_FROM, F_TO, F_NONE },	/* text is empty */
+	[MSG_TOPIC] = { "TOPIC", F_ROOM, F_FROM, F_NONE },
+	[MSG_NOTICE] = { "NOTICE", F_FROM, F_NONE, F_NONE },
 	/* A line client reads an IRC client's notice as what it says. */
-	[MSG_ROOM_NOTICE] = { "MSG", F_ROOM, F_FROM },
-	[MSG_PRIVATE_NOTICE] = { "PRIV", F_FROM, F_TO },
+	[MSG_ROOM_NOTICE] = { "MSG", F_ROOM, F_FROM, F_NONE },
+	[MSG_PRIVATE_NOTICE] = { "PRIV", F_FROM, F_TO, F_NONE },
+	[MSG_MODE] = { "MODE", F_ROOM, F_FROM, F_NONE },
+	[MSG_KICK] = { "KICK", F_ROOM, F_FROM, F_TO },
+	[MSG_INVITE] = { "INVITE", F_ROOM, F_FROM, F_TO },
 };
 
 static const char *
@@ -73,6 +76,7 @@ line_render(const struct msg *m, char *buf)
 	const char	*kind = line_kinds[m->kind].name;
 	const char	*f1 = line_field(m, line_kinds[m->kind].f1);
 	const char	*f2 = line_field(m, line_kinds[m->kind].f2);
+	const char	*f3 = line_field(m, line_kinds[m->kind].f3);
 	char		*p = buf;
 	size_t		 len = 0;
 
@@ -82,6 +86,10 @@ line_render(const struct msg *m, char *buf)
 	if (f2 != NULL) {
 		line_piece(&p, &len, " ", 1);
 		line_piece(&p, &len, f2, strlen(f2));
+	}
+	if (f3 != NULL) {
+		line_piece(&p, &len, " ", 1);
+		line_piece(&p, &len, f3, strlen(f3));
 	}
 	if (*m->text != '\0') {
 		line_piece(&p, &len, " ", 1);

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "conn.h"
 #include "line.h"
+#include "line-private.h"
 #include "protocol.h"
 #include "room.h"
 #include "stats.h"
@@ -24,12 +25,9 @@
 #include "version.h"
 #include "xmalloc.h"
 
-#define NEEDS_ROOM	0x1	/* cmd_spec flag: fails without a current room */
-
 /* The line protocol's state in conn->proto_flags. */
 #define LINE_ACK	0x1	/* acknowledgements on */
 #define LINE_FAILED	0x2	/* the current line got an error */
-#define WHO_PER_LINE	50
 #define PAGE_LINES	8	/* WHO or ROOM lines in one page of an answer */
 
 static const struct config	*line_config;
@@ -54,8 +52,9 @@ static const struct cmd_spec line_commands[] = {
 	{ "nick", 1, 1, CMD_REST_NONE, cmd_nick, 0, "/nick NAME",
 	  "change your nick: 1 to 30 letters, digits or []\\`_^{|}-, not "
 	  "starting with a digit or -" },
-	{ "join", 1, 1, CMD_REST_NONE, cmd_join, 0, "/join ROOM",
-	  "join ROOM (created if new); it becomes your current room" },
+	{ "join", 1, 2, CMD_REST_NONE, cmd_join, 0, "/join ROOM [KEY]",
+	  "join ROOM (created if new, with you its operator); it becomes "
+	  "your current room" },
 	{ "part", 0, 1, CMD_REST_NONE, cmd_part, 0, "/part [ROOM]",
 	  "leave ROOM, by default your current room" },
 	{ "msg", 1, 1, CMD_REST_REQUIRED, cmd_msg, 0, "/msg NICK TEXT",
@@ -65,7 +64,18 @@ static const struct cmd_spec line_commands[] = {
 	{ "topic", 0, 0, CMD_REST_OPTIONAL, cmd_topic, NEEDS_ROOM,
 	  "/topic [TEXT]", "show, or set to TEXT, your current room's topic" },
 	{ "who", 0, 1, CMD_REST_NONE, cmd_who, 0, "/who [ROOM]",
-	  "list who is in ROOM, by default your current room" },
+	  "list who is in ROOM, by default your current room, and its "
+	  "operators and voiced members" },
+	{ "mode", 0, 1, CMD_REST_OPTIONAL, line_cmd_mode, 0,
+	  "/mode [ROOM] [CHANGES [ARGS]]", "show a room's modes and bans, "
+	  "or change them as its operator: +i +m +n +t, +k KEY, +l N, "
+	  "+b MASK, +o NICK, +v NICK, - to take away" },
+	{ "kick", 1, 1, CMD_REST_OPTIONAL, line_cmd_kick, NEEDS_ROOM,
+	  "/kick NICK [REASON]", "put NICK out of your current room, as its "
+	  "operator" },
+	{ "invite", 1, 2, CMD_REST_NONE, line_cmd_invite, 0,
+	  "/invite NICK [ROOM]", "let NICK join ROOM (by default your "
+	  "current room) once, past +i, +k, +l and bans" },
 	{ "rooms", 0, 0, CMD_REST_NONE, cmd_rooms, 0, "/rooms",
 	  "list every room with its member count and topic" },
 	{ "history", 0, 1, CMD_REST_NONE, cmd_history, NEEDS_ROOM,
@@ -104,6 +114,19 @@ static const struct {
 	    "as many rooms as it may (max-rooms)" },
 	[CHAT_OVER_BUDGET] = { "over-budget", "cannot make %s now: your "
 	    "address or the server holds all the memory it may" },
+	[CHAT_NOT_OPERATOR] = { "not-operator", "you are not an operator of "
+	    "%s" },
+	[CHAT_ROOM_BANNED] = { "banned-from-room", "you are banned from %s" },
+	[CHAT_INVITE_ONLY] = { "invite-only", "%s is invite-only: an "
+	    "operator must /invite you" },
+	[CHAT_BAD_KEY] = { "bad-key", "%s needs its key: /join ROOM KEY" },
+	[CHAT_ROOM_FULL] = { "room-full", "%s has as many members as its "
+	    "operators allow" },
+	[CHAT_MODERATED] = { "moderated", "%s is moderated: only operators "
+	    "and voiced members speak" },
+	[CHAT_NOT_MEMBER] = { "not-member", "%s is not in that room" },
+	[CHAT_ALREADY_MEMBER] = { "already-member", "%s is in that room "
+	    "already" },
 };
 
 void
@@ -138,10 +161,7 @@ line_cut_utf8(char *text, int n, size_t size)
 }
 
 /* The one way a line fails: NACK with acknowledgements, ERR without. */
-static void
-line_fail(struct conn *c, const char *code, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void
+void
 line_fail(struct conn *c, const char *code, const char *fmt, ...)
 {
 	char	text[512];
@@ -161,7 +181,7 @@ line_fail(struct conn *c, const char *code, const char *fmt, ...)
 		conn_printf(c, "ERR %s %s\r\n", code, text);
 }
 
-static void
+void
 line_fail_result(struct conn *c, enum chat_result result, const char *about)
 {
 	char	text[512];
@@ -260,13 +280,13 @@ line_replay(struct conn *c, const struct room *r, size_t n)
 
 /* Join name and show the joiner the room: info, then scrollback. */
 static void
-line_join(struct conn *c, const char *name)
+line_join(struct conn *c, const char *name, const char *key)
 {
 	struct room		*r;
 	enum chat_result	 result;
 	int			 rejoined;
 
-	result = room_join(c->session, name, &r, &rejoined);
+	result = room_join(c->session, name, key, &r, &rejoined);
 	if (result != CHAT_OK) {
 		line_fail_result(c, result, name);
 		return;
@@ -296,7 +316,7 @@ line_connected(struct conn *c)
 	    line_config->default_room);
 	for (i = 0; i < line_config->nmotd; i++)
 		conn_printf(c, "MOTD %s\r\n", line_config->motd[i]);
-	line_join(c, line_config->default_room);
+	line_join(c, line_config->default_room, NULL);
 }
 
 static void
@@ -314,7 +334,7 @@ line_disconnected(struct conn *c, const char *reason)
  * too long to be valid is returned as it is, not cut: invalid either way,
  * and quoted whole (cutting could split a character).
  */
-static const char *
+const char *
 line_room_name(const char *name, char *buf)
 {
 	if (strlen(name) + (name[0] != '#') > NAME_ROOM_MAX)
@@ -362,7 +382,8 @@ line_may_speak(struct conn *c)
 static void
 line_say(struct conn *c, enum msg_kind kind, const char *text)
 {
-	struct room	*r = session_current_room(c->session);
+	struct room		*r = session_current_room(c->session);
+	enum chat_result	 result;
 
 	if (!line_may_speak(c))
 		return;
@@ -370,8 +391,11 @@ line_say(struct conn *c, enum msg_kind kind, const char *text)
 		line_fail(c, "not-in-room", "you are not in a room; /join one");
 		return;
 	}
+	if ((result = room_say(r, c->session, kind, text)) != CHAT_OK) {
+		line_fail_result(c, result, r->name);
+		return;
+	}
 	stats.messages++;
-	room_say(r, c->session, kind, text);
 }
 
 /* One sanitized line (line[len] is writable) from the client. */
@@ -430,24 +454,25 @@ cmd_join(void *arg, struct cmd_args *args)
 {
 	char	buf[NAME_ROOM_MAX + 2];
 
-	line_join(arg, line_room_name(args->word[0], buf));
+	line_join(arg, line_room_name(args->word[0], buf),
+	    args->nwords > 1 ? args->word[1] : NULL);
 }
 
 /* The room a command names, or the current one; NULL after failing. */
-static struct room *
-line_room_arg(struct conn *c, struct cmd_args *args)
+struct room *
+line_room_arg(struct conn *c, const char *word)
 {
 	struct room	*r;
 	char		 buf[NAME_ROOM_MAX + 2];
 	const char	*name;
 
-	if (args->nwords == 0) {
+	if (word == NULL) {
 		if ((r = session_current_room(c->session)) == NULL)
 			line_fail(c, "not-in-room", "you are not in a room; "
 			    "name one");
 		return r;
 	}
-	name = line_room_name(args->word[0], buf);
+	name = line_room_name(word, buf);
 	if ((r = room_find(name)) == NULL)
 		line_fail_result(c, CHAT_NO_SUCH_ROOM, name);
 	return r;
@@ -459,7 +484,8 @@ cmd_part(void *arg, struct cmd_args *args)
 	struct conn	*c = arg;
 	struct room	*r;
 
-	if ((r = line_room_arg(c, args)) == NULL)
+	if ((r = line_room_arg(c, args->nwords > 0 ? args->word[0] : NULL)) ==
+	    NULL)
 		return;
 	if (room_part(c->session, r, NULL) != CHAT_OK)
 		line_fail_result(c, CHAT_NOT_IN_ROOM, r->name);
@@ -522,6 +548,7 @@ struct line_page {
 	char		 after[NAME_ROOM_MAX + 1];	/* the last name sent */
 	uint64_t	 ack;		/* line to acknowledge; 0: none */
 	int		 started;
+	int		 roles;		/* /who: 1 at ROLES, 2 past its start */
 };
 
 static void
@@ -543,6 +570,40 @@ line_page_done(struct conn *c, struct line_page *p)
 	return 0;
 }
 
+/*
+ * After the WHO lines, "ROLES #room @op +voiced ...": who has a standing
+ * in the room, in nick order, at most WHO_PER_LINE a line; none if no one
+ * has.  A page looks at as many members as a page of WHO lines shows.
+ */
+static int
+line_roles_page(struct conn *c, struct line_page *p, const struct room *r)
+{
+	char	line[NAME_ROOM_MAX + 16 + WHO_PER_LINE * (NAME_NICK_MAX + 2)];
+	size_t	i, seen, k = 0, len = 0;
+
+	i = p->roles++ > 1 ? room_member_after(r, p->after) : 0;
+	for (seen = 0; seen < PAGE_LINES * WHO_PER_LINE && i < r->nmembers;
+	    seen++, i++) {
+		if (r->member_status[i] == 0)
+			continue;
+		if (k == 0)
+			len = (size_t)snprintf(line, sizeof line, "ROLES %s",
+			    r->name);
+		len += (size_t)snprintf(line + len, sizeof line - len, " %c%s",
+		    r->member_status[i] & ROOM_OPERATOR ? '@' : '+',
+		    r->members[i]->nick);
+		if (++k == WHO_PER_LINE) {
+			conn_printf(c, "%s\r\n", line);
+			k = 0;
+		}
+	}
+	if (k > 0)
+		conn_printf(c, "%s\r\n", line);
+	if (i > 0)
+		snprintf(p->after, sizeof p->after, "%s", r->members[i - 1]->nick);
+	return i < r->nmembers ? 1 : line_page_done(c, p);
+}
+
 static int
 line_who_page(struct conn *c, void *arg)
 {
@@ -554,6 +615,8 @@ line_who_page(struct conn *c, void *arg)
 
 	if (r == NULL)		/* closed meanwhile: the answer ends */
 		return line_page_done(c, p);
+	if (p->roles)
+		return line_roles_page(c, p, r);
 	i = p->started ? room_member_after(r, p->after) : 0;
 	for (n = 0; n < PAGE_LINES; n++) {
 		len = (size_t)snprintf(line, sizeof line, "WHO %s %zu",
@@ -569,7 +632,10 @@ line_who_page(struct conn *c, void *arg)
 		if (i >= r->nmembers)
 			break;
 	}
-	return i < r->nmembers ? 1 : line_page_done(c, p);
+	if (i < r->nmembers)
+		return 1;
+	p->roles = 1;
+	return line_roles_page(c, p, r);
 }
 
 static void
@@ -578,7 +644,8 @@ cmd_who(void *arg, struct cmd_args *args)
 	struct conn	*c = arg;
 	struct room	*r;
 
-	if ((r = line_room_arg(c, args)) == NULL)
+	if ((r = line_room_arg(c, args->nwords > 0 ? args->word[0] : NULL)) ==
+	    NULL)
 		return;
 	line_page_start(c, line_who_page, r->name);
 }

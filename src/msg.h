@@ -20,6 +20,9 @@ enum msg_kind {
 	MSG_NOTICE,	/* from (who speaks for the server), text */
 	MSG_ROOM_NOTICE,	/* room, from, text: IRC's NOTICE to a room */
 	MSG_PRIVATE_NOTICE,	/* from, to, text: IRC's NOTICE to a nick */
+	MSG_MODE,	/* room, from, text: the changes, "+o-v alice bob" */
+	MSG_KICK,	/* room, from, to (who is put out), text (reason) */
+	MSG_INVITE,	/* room, from, to (who is invited) */
 };
 
 /*

@@ -32,6 +32,7 @@
 #include "log.h"
 #include "name.h"
 #include "room.h"
+#include "room-mode.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -211,6 +212,7 @@ room_insert(const char *name, struct host *host)
 
 	strcpy(r->name, name);
 	r->created = r->last_activity = time(NULL);
+	r->modes.flags = ROOM_NO_EXTERNAL;
 	r->held_by = host;
 	r->held = ROOM_COST(room_scrollback);
 	host_hold(host, (int64_t)r->held);
@@ -351,9 +353,20 @@ room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
 		room_observer(m, s);
 }
 
-/* Put s among r's members, in nick order. */
+/* Where s is among r's members, or r->nmembers if it is not one. */
+size_t
+room_member_index(const struct room *r, const struct session *s)
+{
+	size_t	i;
+	int	found;
+
+	i = room_member_bound(r, s->nick, &found);
+	return found && r->members[i] == s ? i : r->nmembers;
+}
+
+/* Put s among r's members, in nick order, with its standing. */
 static void
-room_insert_member(struct room *r, struct session *s)
+room_insert_member(struct room *r, struct session *s, unsigned char status)
 {
 	size_t	i;
 	int	found;
@@ -362,35 +375,43 @@ room_insert_member(struct room *r, struct session *s)
 		r->members_cap = r->members_cap ? r->members_cap * 2 : 4;
 		r->members = xreallocarray(r->members, r->members_cap,
 		    sizeof *r->members);
+		r->member_status = xreallocarray(r->member_status,
+		    r->members_cap, sizeof *r->member_status);
 	}
 	i = room_member_bound(r, s->nick, &found);
 	memmove(&r->members[i + 1], &r->members[i],
 	    (r->nmembers - i) * sizeof *r->members);
+	memmove(&r->member_status[i + 1], &r->member_status[i],
+	    (r->nmembers - i) * sizeof *r->member_status);
 	r->members[i] = s;
+	r->member_status[i] = status;
 	r->nmembers++;
 }
 
-/* Take s out of r's members (found by its nick as it is now). */
-static void
+/* Take s out of r's members (found by its nick as it is now); its standing. */
+static unsigned char
 room_extract_member(struct room *r, struct session *s)
 {
-	size_t	i;
-	int	found;
+	size_t		i = room_member_index(r, s);
+	unsigned char	status;
 
-	i = room_member_bound(r, s->nick, &found);
-	if (!found || r->members[i] != s)
+	if (i == r->nmembers)
 		fatalx("room %s: %s is not where its nick sorts", r->name,
 		    s->nick);
+	status = r->member_status[i];
 	memmove(&r->members[i], &r->members[i + 1],
 	    (r->nmembers - i - 1) * sizeof *r->members);
+	memmove(&r->member_status[i], &r->member_status[i + 1],
+	    (r->nmembers - i - 1) * sizeof *r->member_status);
 	r->nmembers--;
+	return status;
 }
 
 static void
-room_add_member(struct room *r, struct session *s)
+room_add_member(struct room *r, struct session *s, unsigned char status)
 {
 	room_flush();	/* a newcomer gets nothing said before it came */
-	room_insert_member(r, s);
+	room_insert_member(r, s, status);
 	s->rooms = xreallocarray(s->rooms, s->nrooms + 1, sizeof *s->rooms);
 	s->rooms[s->nrooms++] = r;
 }
@@ -420,14 +441,17 @@ enum chat_result
 room_set_nick(struct session *s, const char *nick)
 {
 	enum chat_result	result;
+	unsigned char		*status;
 	size_t			i;
 
 	room_flush();
+	status = xreallocarray(NULL, s->nrooms + 1, sizeof *status);
 	for (i = 0; i < s->nrooms; i++)
-		room_extract_member(s->rooms[i], s);
+		status[i] = room_extract_member(s->rooms[i], s);
 	result = session_set_nick(s, nick);
 	for (i = 0; i < s->nrooms; i++)
-		room_insert_member(s->rooms[i], s);
+		room_insert_member(s->rooms[i], s, status[i]);
+	free(status);
 	return result;
 }
 
@@ -448,16 +472,18 @@ room_make_current(struct session *s, struct room *r)
 }
 
 /*
- * Join (creating the room if new) and make it current.  Joining a room one
- * is already in only makes it current, and sets *rejoined.
+ * Join (creating the room if new, with s its operator) and make it
+ * current, if the room's modes let s in with key (NULL: none).  Joining a
+ * room one is already in only makes it current, and sets *rejoined.
  */
 enum chat_result
-room_join(struct session *s, const char *name, struct room **out,
-    int *rejoined)
+room_join(struct session *s, const char *name, const char *key,
+    struct room **out, int *rejoined)
 {
 	struct room		*r;
 	struct msg		*m;
 	enum chat_result	 result = CHAT_OK;
+	unsigned char		 status = 0;
 
 	if (!name_room_valid(name))
 		return CHAT_ROOM_INVALID;
@@ -470,9 +496,15 @@ room_join(struct session *s, const char *name, struct room **out,
 	}
 	if (s->nrooms >= room_max_per_session)
 		return CHAT_TOO_MANY_ROOMS;
-	if (r == NULL && (r = room_create(name, s->host, &result)) == NULL)
+	if (r != NULL && (result = room_may_join(r, s, key)) != CHAT_OK)
 		return result;
-	room_add_member(r, s);
+	if (r == NULL) {
+		if ((r = room_create(name, s->host, &result)) == NULL)
+			return result;
+		status = ROOM_OPERATOR;
+	}
+	room_invitation_used(r, s);
+	room_add_member(r, s, status);
 	m = msg_new(MSG_JOIN, r->name, s->nick, NULL, NULL);
 	room_fanout(r, m);
 	msg_unref(m);
@@ -491,9 +523,16 @@ room_part(struct session *s, struct room *r, const char *reason)
 	m = msg_new(MSG_PART, r->name, s->nick, NULL, reason);
 	room_fanout(r, m);
 	msg_unref(m);
+	room_leave(r, s);
+	return CHAT_OK;
+}
+
+/* s leaves r without a word (it has been said); r may be gone after. */
+void
+room_leave(struct room *r, struct session *s)
+{
 	room_remove_member(r, s);
 	room_destroy_if_unused(r);
-	return CHAT_OK;
 }
 
 /* s is leaving the server: tell its neighbours once, then leave silently. */
@@ -510,8 +549,7 @@ room_quit(struct session *s, const char *reason)
 	msg_unref(m);
 	while (s->nrooms > 0) {
 		r = s->rooms[s->nrooms - 1];
-		room_remove_member(r, s);
-		room_destroy_if_unused(r);
+		room_leave(r, s);
 	}
 }
 
@@ -584,31 +622,39 @@ room_scrollback_push(struct room *r, struct msg *m, struct host *host)
 	r->scroll_next = (r->scroll_next + 1) % r->scroll_cap;
 }
 
-/* s says text (MSG_SAY or MSG_ACTION) in r. */
-void
+/* s says text (MSG_SAY, MSG_ACTION, MSG_ROOM_NOTICE) in r, if it may. */
+enum chat_result
 room_say(struct room *r, struct session *s, enum msg_kind kind,
     const char *text)
 {
-	struct msg	*m = msg_new(kind, r->name, s->nick, NULL, text);
+	struct msg		*m;
+	enum chat_result	 result;
 
+	if ((result = room_may_speak(r, s)) != CHAT_OK)
+		return result;
+	m = msg_new(kind, r->name, s->nick, NULL, text);
 	r->messages++;
 	r->last_activity = m->time;
 	room_scrollback_push(r, m, s->host);
 	room_fanout(r, m);
 	msg_unref(m);
+	return CHAT_OK;
 }
 
 enum chat_result
 room_set_topic(struct room *r, struct session *s, const char *text)
 {
-	struct msg	*m;
+	struct msg		*m;
+	enum chat_result	 result;
 
+	if ((result = room_may_set_topic(r, s)) != CHAT_OK)
+		return result;
 	if (strlen(text) > TOPIC_MAX)
 		return CHAT_TOPIC_TOO_LONG;
 	free(r->topic);
 	r->topic = xstrdup(text);
 	strcpy(r->topic_by, s->nick);
-	r->last_activity = time(NULL);
+	r->topic_at = r->last_activity = time(NULL);
 	m = msg_new(MSG_TOPIC, r->name, s->nick, NULL, text);
 	room_fanout(r, m);
 	msg_unref(m);
@@ -655,7 +701,9 @@ room_free_node(struct room *r)
 	host_hold(r->held_by, -(int64_t)r->held);
 	free(r->scroll);
 	free(r->members);
+	free(r->member_status);
 	free(r->topic);
+	room_mode_free(r);
 	free(r);
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "msg.h"
+#include "room-mode.h"
 #include "session.h"
 
 #define TOPIC_MAX	300	/* bytes */
@@ -17,8 +18,11 @@ struct room {
 	char		  name[NAME_ROOM_MAX + 1];
 	char		 *topic;		/* NULL: none */
 	char		  topic_by[NAME_NICK_MAX + 1];
-	struct session	**members;
+	time_t		  topic_at;
+	struct session	**members;		/* sorted by nick */
+	unsigned char	 *member_status;	/* ROOM_OPERATOR, ROOM_VOICE */
 	size_t		  nmembers, members_cap;
+	struct room_modes modes;
 	struct msg	**scroll;		/* ring of the latest messages */
 	size_t		  scroll_cap, scroll_len, scroll_next;
 	uint64_t	  messages;		/* said since creation */
@@ -43,14 +47,17 @@ void		 room_flush(void);
 struct room	*room_find(const char *);
 struct room	*room_after(const char *);
 size_t		 room_member_after(const struct room *, const char *nick);
+size_t		 room_member_index(const struct room *,
+		    const struct session *);
 enum chat_result room_set_nick(struct session *, const char *);
 void		 room_keep(const char *);
-enum chat_result room_join(struct session *, const char *, struct room **,
-		    int *rejoined);
+enum chat_result room_join(struct session *, const char *, const char *key,
+		    struct room **, int *rejoined);
 enum chat_result room_part(struct session *, struct room *, const char *reason);
 void		 room_quit(struct session *, const char *reason);
+void		 room_leave(struct room *, struct session *);
 void		 room_close(struct room *, const char *reason);
-void		 room_say(struct room *, struct session *, enum msg_kind,
+enum chat_result room_say(struct room *, struct session *, enum msg_kind,
 		    const char *text);
 enum chat_result room_set_topic(struct room *, struct session *,
 		    const char *text);

@@ -28,6 +28,14 @@ enum chat_result {
 	CHAT_MUTED,
 	CHAT_ROOMS_FULL,	/* max-rooms */
 	CHAT_OVER_BUDGET,	/* max-memory, or the host's share */
+	CHAT_NOT_OPERATOR,	/* of the room (room-mode.c) */
+	CHAT_ROOM_BANNED,	/* a ban mask of the room covers the client */
+	CHAT_INVITE_ONLY,	/* +i, and no invitation */
+	CHAT_BAD_KEY,		/* +k, and not that key */
+	CHAT_ROOM_FULL,		/* +l reached */
+	CHAT_MODERATED,		/* +m, and neither operator nor voiced */
+	CHAT_NOT_MEMBER,	/* the nick concerned is not in the room */
+	CHAT_ALREADY_MEMBER,	/* the nick invited is in the room */
 };
 
 /* How events reach a session's client: the protocol's business. */
@@ -64,6 +72,7 @@ struct session {
 	uint64_t		 mark;		/* fan-out de-duplication */
 	time_t			 since;
 	unsigned		 muted:1;	/* may not speak... */
+	unsigned		 oper:1;	/* operator of every room */
 	time_t			 muted_until;	/* ...until then; 0: unmuted */
 	const struct session_ops *ops;
 	struct host		*host;		/* charged for what it says */

@@ -25,6 +25,7 @@ ROOM_NAME_MAX = 51          # '#' and up to 50 bytes of UTF-8
 TOPIC_MAX = 300
 REASON_MAX = 300            # quit, kick, ban and close reasons
 WHO_PER_LINE = 50
+PAGE_LINES = 8              # WHO or ROOM lines in one page of an answer
 REPLACEMENT = "\ufffd"
 
 # Chat commands as proto.c's table has them: min and max words, what may
@@ -33,7 +34,7 @@ REPLACEMENT = "\ufffd"
 NONE, OPTIONAL, REQUIRED = 0, 1, 2
 COMMANDS = {
     "nick": (1, 1, NONE, False),
-    "join": (1, 1, NONE, False),
+    "join": (1, 2, NONE, False),
     "part": (0, 1, NONE, False),
     "msg": (1, 1, REQUIRED, False),
     "me": (0, 0, REQUIRED, True),
@@ -44,6 +45,10 @@ COMMANDS = {
     "ack": (1, 1, NONE, False),
     "quit": (0, 0, OPTIONAL, False),
     "help": (0, 1, NONE, False),
+    # Moderation (test_moderation.py): in /help, never sent by test_model.
+    "mode": (0, 1, OPTIONAL, False),
+    "kick": (1, 1, OPTIONAL, True),
+    "invite": (1, 2, NONE, False),
 }
 
 # Admin verbs (ctl-proto.c): min and max words, and what may follow.
@@ -302,6 +307,7 @@ class Room:
         self.scroll = []            # MSG and ACTION lines kept, oldest first
         self.messages = 0
         self.persistent = persistent
+        self.ops = set()            # Sessions: the creator, while it stays
 
     def sorted_members(self):
         return sorted(self.members.values(), key=lambda s: fold(s.nick))
@@ -497,6 +503,7 @@ class Model:
     # ---- rooms -----------------------------------------------------------
     def leave(self, s, r):
         del r.members[fold(s.nick)]
+        r.ops.discard(s)
         s.rooms.remove(r)
         if not r.members and not r.persistent:
             del self.rooms[fold(r.name)]
@@ -540,6 +547,7 @@ class Model:
             if len(self.rooms) - 1 >= self.max_rooms:     # the kept one aside
                 return self.fail(s, "rooms-full")
             r = self.rooms[fold(name)] = Room(name)
+            r.ops.add(s)
         r.members[fold(s.nick)] = s
         s.rooms.append(r)
         self.fanout(r, "JOIN %s %s" % (r.name, s.nick))
@@ -568,6 +576,13 @@ class Model:
         for i in range(0, max(1, len(nicks)), WHO_PER_LINE):
             lines.append("WHO %s %d%s" % (r.name, len(nicks), "".join(
                 " " + n for n in nicks[i:i + WHO_PER_LINE])))
+        # ROLES lines: each page looks at PAGE_LINES * WHO_PER_LINE members.
+        members = r.sorted_members()
+        window = PAGE_LINES * WHO_PER_LINE
+        for w in range(0, len(members), window):
+            roles = ["@" + m.nick for m in members[w:w + window] if m in r.ops]
+            for i in range(0, len(roles), WHO_PER_LINE):
+                lines.append("ROLES %s %s" % (r.name, " ".join(roles[i:i + WHO_PER_LINE])))
         return lines
 
     # ---- client lines ----------------------------------------------------

@@ -68,7 +68,7 @@ def test_registration_sends_the_welcome_numerics(chatd):
     assert "251" in codes and "422" in codes
     isupport = next(l for l in lines if l.split()[1] == "005")
     for token in ("CASEMAPPING=ascii", "CHANTYPES=#", "NICKLEN=30", "CHANNELLEN=51",
-                  "TOPICLEN=300", "PREFIX=()"):
+                  "TOPICLEN=300", "PREFIX=(ov)@+", "CHANMODES=b,k,l,imnt"):
         assert token in isupport
     assert ":alice!alice@%s JOIN #lobby" % SERVER in lines
     names = next(l for l in lines if l.split()[1] == "353")
@@ -144,14 +144,14 @@ def test_two_irc_clients_in_a_channel(chatd):
     a.send("JOIN #x,#y")
     assert a.line() == ":a1!a1@%s JOIN #x" % SERVER
     assert a.line() == ":a1!a1@%s JOIN #y" % SERVER
-    assert a.line() == ":%s 353 a1 = #x :a1" % SERVER
+    assert a.line() == ":%s 353 a1 = #x :@a1" % SERVER
     assert a.line() == ":%s 366 a1 #x :End of /NAMES list" % SERVER
-    assert a.numeric("353").endswith("#y :a1")
+    assert a.numeric("353").endswith("#y :@a1")
     a.numeric("366")
     b.send("JOIN #x")
     assert a.line() == ":b1!b1@%s JOIN #x" % SERVER
     assert b.line() == ":b1!b1@%s JOIN #x" % SERVER
-    assert b.line() == ":%s 353 b1 = #x :a1 b1" % SERVER
+    assert b.line() == ":%s 353 b1 = #x :@a1 b1" % SERVER
     b.numeric("366")
     a.send("PRIVMSG #x,b1 :both")
     assert b.line() == ":a1!a1@%s PRIVMSG #x :both" % SERVER
@@ -267,6 +267,7 @@ def test_queries(chatd):
     assert a.numeric("318")
     a.send("MODE #lobby")
     assert a.line() == ":%s 324 qa #lobby +n" % SERVER
+    assert re.fullmatch(r":%s 329 qa #lobby \d+" % re.escape(SERVER), a.line())
     a.send("MODE #lobby b")
     assert a.line() == ":%s 368 qa #lobby :End of channel ban list" % SERVER
     a.send("MODE qa")

@@ -172,7 +172,7 @@ join(struct session *s, const char *name)
 	struct room	*r = NULL;
 	int		 rejoined = -1;
 
-	assert_int_equal(room_join(s, name, &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_join(s, name, NULL, &r, &rejoined), CHAT_OK);
 	assert_non_null(r);
 	assert_int_equal(rejoined, 0);
 	return r;
@@ -394,13 +394,13 @@ test_join_invalid_room(void **state)
 
 	(void)state;
 	a = new_session("alice");
-	assert_int_equal(room_join(a, "lobby", &r, &rejoined),
+	assert_int_equal(room_join(a, "lobby", NULL, &r, &rejoined),
 	    CHAT_ROOM_INVALID);
-	assert_int_equal(room_join(a, "#", &r, &rejoined), CHAT_ROOM_INVALID);
-	assert_int_equal(room_join(a, "#a b", &r, &rejoined),
+	assert_int_equal(room_join(a, "#", NULL, &r, &rejoined), CHAT_ROOM_INVALID);
+	assert_int_equal(room_join(a, "#a b", NULL, &r, &rejoined),
 	    CHAT_ROOM_INVALID);
 	assert_int_equal(room_join(a,
-	    "#0123456789abcdefghijklmnopqrstuvwxyz0123456789abcde", &r,
+	    "#0123456789abcdefghijklmnopqrstuvwxyz0123456789abcde", NULL, &r,
 	    &rejoined),
 	    CHAT_ROOM_INVALID);
 	assert_int_equal(room_count(), 0);
@@ -424,7 +424,7 @@ test_rejoin(void **state)
 	assert_ptr_equal(session_current_room(a), rb);
 	records_clear();
 
-	assert_int_equal(room_join(a, "#A", &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_join(a, "#A", NULL, &r, &rejoined), CHAT_OK);
 	assert_int_equal(rejoined, 1);
 	assert_ptr_equal(r, ra);
 	assert_ptr_equal(session_current_room(a), ra);
@@ -434,7 +434,7 @@ test_rejoin(void **state)
 
 	/* Rejoining the current room is also just a rejoin. */
 	rejoined = 0;
-	assert_int_equal(room_join(a, "#a", &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_join(a, "#a", NULL, &r, &rejoined), CHAT_OK);
 	assert_int_equal(rejoined, 1);
 	assert_int_equal(a->nrooms, 2);
 	assert_int_equal(nrecords, 0);
@@ -459,7 +459,7 @@ test_current_room_is_last_joined(void **state)
 	assert_int_equal(a->nrooms, 3);
 
 	/* Rejoin: #a moves to the end, the others keep their order. */
-	assert_int_equal(room_join(a, "#a", &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_join(a, "#a", NULL, &r, &rejoined), CHAT_OK);
 	assert_ptr_equal(a->rooms[0], rb);
 	assert_ptr_equal(a->rooms[1], rc);
 	assert_ptr_equal(a->rooms[2], ra);
@@ -1082,19 +1082,19 @@ test_too_many_rooms(void **state)
 	join(a, "#b");
 	records_clear();
 
-	assert_int_equal(room_join(a, "#c", &r, &rejoined),
+	assert_int_equal(room_join(a, "#c", NULL, &r, &rejoined),
 	    CHAT_TOO_MANY_ROOMS);
 	assert_null(room_find("#c"));		/* not created */
 	assert_int_equal(a->nrooms, 2);
 	assert_int_equal(nrecords, 0);
 	/* An existing room: not joined, nobody told. */
-	assert_int_equal(room_join(a, "#busy", &r, &rejoined),
+	assert_int_equal(room_join(a, "#busy", NULL, &r, &rejoined),
 	    CHAT_TOO_MANY_ROOMS);
 	assert_int_equal(room_find("#busy")->nmembers, 1);
 	assert_int_equal(nrecords, 0);
 
 	/* A rejoin at the limit is fine. */
-	assert_int_equal(room_join(a, "#a", &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_join(a, "#a", NULL, &r, &rejoined), CHAT_OK);
 	assert_int_equal(rejoined, 1);
 
 	/* After leaving one, there is room again. */
