@@ -119,6 +119,8 @@ static const struct config_key config_keys[] = {
 	  7 * 86400, "0", 0 },
 	{ "max-rooms-per-client", CONFIG_COUNT, FIELD(max_rooms_per_client),
 	  0, 1, 1000, "20", 0 },
+	{ "max-bans-per-room", CONFIG_COUNT, FIELD(max_bans_per_room), 0, 0,
+	  1000, "50", 0 },
 	{ "shutdown-grace", CONFIG_SECONDS, FIELD(shutdown_grace), 0, 0,
 	  3600, "5", 0 },
 	{ "log-level", CONFIG_LOG_LEVEL, FIELD(log_level), 0, 0, 0, "info", 0 },

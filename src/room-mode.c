@@ -404,7 +404,7 @@ room_mode_one(struct room *r, struct session *by, int sign, char letter,
 		if (room_ban_change(r, by, set, mask, &why))
 			room_mode_done_add(done, sign, letter, mask);
 		else if (why == ROOM_MODE_BANS_FULL)
-			break;
+			fn(fnarg, why, letter, mask);
 		return 1;
 	default:	/* o, v */
 		if (room_status_change(r, set, letter == 'o' ? ROOM_OPERATOR :
