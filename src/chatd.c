@@ -23,6 +23,7 @@
 #include "listen.h"
 #include "log.h"
 #include "privilege.h"
+#include "oper.h"
 #include "room.h"
 #include "service.h"
 #include "tls.h"
@@ -36,6 +37,7 @@ enum {
 	OPTION_LISTEN_IRC_TLS,
 	OPTION_TLS_CERT,
 	OPTION_TLS_KEY,
+	OPTION_HASH_PASSWORD,
 };
 
 static struct event_base	*base;
@@ -67,6 +69,8 @@ usage(int status)
 	    "  -C, --control PATH      control socket path\n"
 	    "  -L, --log-level LEVEL   error, warning, notice, info or debug\n"
 	    "  -t, --test-config       check the config and exit\n"
+	    "      --hash-password     read a password, print the hash for "
+	    "an oper line\n"
 	    "  -V, --version           print the version and exit\n"
 	    "  -h, --help              print this help and exit\n"
 	    "See chatd(8), chatd.conf(5), chatd-protocol(7) and chatd-irc(7)."
@@ -101,6 +105,7 @@ apply_config(struct config *c)
 	listen_configure(c);
 	room_configure(c->scrollback, c->max_rooms_per_client, c->max_rooms);
 	room_mode_configure(c->max_bans_per_room);
+	oper_configure(c);
 	room_keep(c->default_room);
 	line_configure(c);
 	irc_configure(c);
@@ -339,6 +344,7 @@ main(int argc, char **argv)
 		{ "tls-cert", required_argument, NULL, OPTION_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPTION_TLS_KEY },
 		{ "test-config", no_argument, NULL, 't' },
+		{ "hash-password", no_argument, NULL, OPTION_HASH_PASSWORD },
 		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -392,6 +398,11 @@ main(int argc, char **argv)
 		case 't':
 			test_only = 1;
 			break;
+		case OPTION_HASH_PASSWORD:
+			if (oper_hash_password(stdin, stdout) == -1)
+				fatalx("--hash-password: give a password of 1 "
+				    "to 256 bytes on one line of input");
+			return 0;
 		case 'V':
 			printf("chatd %s\n", CHATD_VERSION);
 			return 0;

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "name.h"
 #include "room.h"
+#include "oper.h"
 #include "text.h"
 #include "xmalloc.h"
 
@@ -28,6 +29,7 @@ enum config_type {
 	CONFIG_ROOM,
 	CONFIG_LIST,		/* repeatable string */
 	CONFIG_LISTEN,		/* repeatable ADDR:PORT */
+	CONFIG_OPER,		/* repeatable NAME HASH */
 	CONFIG_LOG_LEVEL,
 	CONFIG_MODE,		/* octal permission bits */
 };
@@ -74,6 +76,7 @@ static const struct config_key config_keys[] = {
 	{ "default-room", CONFIG_ROOM, FIELD(default_room), 0, 0, 0,
 	  "#lobby", 0 },
 	{ "motd", CONFIG_LIST, FIELD(motd), FIELD(nmotd), 0, 0, NULL, 0 },
+	{ "oper", CONFIG_OPER, FIELD(opers), FIELD(nopers), 0, 0, NULL, 0 },
 	{ "scrollback", CONFIG_COUNT, FIELD(scrollback), 0, 0, 10000, "20", 0 },
 	{ "max-line", CONFIG_BYTES, FIELD(max_line), 0, 64, 64 * KiB,
 	  "4096", 0 },
@@ -238,8 +241,17 @@ config_set(struct config_parse *p, const struct config_key *k,
 		free(*(char **)field);
 		*(char **)field = xstrdup(value);
 		return 0;
+	case CONFIG_OPER:
+		if (!oper_line_valid(value)) {
+			xasprintf(&p->cause, "%s: \"%s\" is not NAME HASH, with "
+			    "HASH from chatd --hash-password (never a password)",
+			    k->name, value);
+			return -1;
+		}
+		/* FALLTHROUGH */
 	case CONFIG_LISTEN:
-		if (addr_parse(value, &ss, &sslen) == -1) {
+		if (k->type == CONFIG_LISTEN &&
+		    addr_parse(value, &ss, &sslen) == -1) {
 			xasprintf(&p->cause, "%s: \"%s\" is not ADDR:PORT (e.g. "
 			    "127.0.0.1:7000 or [::1]:7000)", k->name, value);
 			return -1;
@@ -552,7 +564,8 @@ config_free(struct config *c)
 		const struct config_key	*k = &config_keys[i];
 		void			*field = config_field(c, k->offset);
 
-		if (k->type == CONFIG_LIST || k->type == CONFIG_LISTEN)
+		if (k->type == CONFIG_LIST || k->type == CONFIG_LISTEN ||
+		    k->type == CONFIG_OPER)
 			config_list_free(*(char ***)field,
 			    *(size_t *)config_field(c, k->count_offset));
 		else if (k->type == CONFIG_STRING || k->type == CONFIG_ROOM)
@@ -582,6 +595,7 @@ config_key_differs(const struct config_key *k, const struct config *a,
 		return strcmp(*la, *lb) != 0;
 	case CONFIG_LIST:
 	case CONFIG_LISTEN:
+	case CONFIG_OPER:
 		na = *(const size_t *)((const char *)a + k->count_offset);
 		if (na != *(const size_t *)((const char *)b + k->count_offset))
 			return 1;

@@ -29,6 +29,8 @@ struct config {
 	char		 *default_room;
 	char		**motd;			/* lines */
 	size_t		  nmotd;
+	char		**opers;		/* "NAME HASH" (oper.c) */
+	size_t		  nopers;
 	size_t		  scrollback;		/* messages kept per room */
 	size_t		  max_line;		/* bytes, terminator excluded */
 	size_t		  sendq_hard;		/* bytes: disconnect at once */

@@ -341,6 +341,8 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 		    "%s%s", len > 0 ? " " : "", s->rooms[i]->name);
 	if (len > 0)
 		irc_reply(c, "319", "%s :%s", s->nick, rooms);
+	if (s->oper)
+		irc_reply(c, "313", "%s :is an IRC operator", s->nick);
 	irc_reply(c, "317", "%s 0 %lld :seconds idle, signon time", s->nick,
 	    (long long)s->since);
 	irc_reply(c, "318", "%s :End of /WHOIS list", s->nick);
@@ -353,6 +355,7 @@ static const struct irc_command irc_commands[] = {
 	{ "ISON", 1, NEEDS_WELCOME, irc_cmd_ison },
 	{ "JOIN", 1, NEEDS_WELCOME, irc_cmd_join },
 	{ "KICK", 2, NEEDS_WELCOME, irc_cmd_kick },
+	{ "KILL", 1, NEEDS_WELCOME, irc_cmd_kill },
 	{ "LIST", 0, NEEDS_WELCOME, irc_cmd_list },
 	{ "LUSERS", 0, NEEDS_WELCOME, irc_cmd_lusers },
 	{ "MODE", 1, NEEDS_WELCOME, irc_cmd_mode },
@@ -360,6 +363,7 @@ static const struct irc_command irc_commands[] = {
 	{ "NAMES", 0, NEEDS_WELCOME, irc_cmd_names },
 	{ "NICK", 0, 0, irc_cmd_nick },
 	{ "NOTICE", 0, NEEDS_WELCOME | TAKES_TEXT, irc_cmd_notice },
+	{ "OPER", 2, NEEDS_WELCOME, irc_cmd_oper },
 	{ "PART", 1, NEEDS_WELCOME, irc_cmd_part },
 	{ "PASS", 1, 0, irc_cmd_pass },
 	{ "PING", 0, 0, irc_cmd_ping },

@@ -52,6 +52,10 @@ void		 irc_cmd_mode(struct conn *, struct irc_message *);
 void		 irc_cmd_kick(struct conn *, struct irc_message *);
 void		 irc_cmd_invite(struct conn *, struct irc_message *);
 const char	*irc_status_prefix(unsigned status);
+
+/* irc-oper.c: server operators. */
+void		 irc_cmd_oper(struct conn *, struct irc_message *);
+void		 irc_cmd_kill(struct conn *, struct irc_message *);
 const char	*irc_why_not(enum chat_result);
 
 /* irc-format.c: rendering events as IRC lines. */
