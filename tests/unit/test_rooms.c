@@ -1,5 +1,6 @@
 /*
- * Unit tests for session.c and room.c together (and msg.c on the way).
+ * Unit tests for session.c, room.c and room-mode.c together (and msg.c
+ * on the way).
  *
  * Every session delivers through record_ops, which keeps a reference
  * to each message with its recipient, so tests can check who got what, how
@@ -1222,6 +1223,110 @@ test_msg(void **state)
 	msg_unref(m);
 }
 
+/* ---- moderation (room-mode.c) ---- */
+
+static void
+test_mask_match(void **state)
+{
+	(void)state;
+	assert_true(room_mask_match("*!*@*", "a!a@127.0.0.1"));
+	assert_true(room_mask_match("ALICE!*@*", "alice!alice@::1"));
+	assert_true(room_mask_match("a?c!*", "abc!abc@h"));
+	assert_true(room_mask_match("*@127.0.0.*", "x!x@127.0.0.9"));
+	assert_true(room_mask_match("**a*", "bab"));
+	assert_false(room_mask_match("a?c!*", "ac!ac@h"));
+	assert_false(room_mask_match("*@127.0.0.1", "x!x@127.0.0.10"));
+	assert_false(room_mask_match("[x]!*@*", "{x}!{x}@h"));	/* ascii */
+	assert_false(room_mask_match("", "a"));
+	assert_true(room_mask_match("*", ""));
+}
+
+static size_t	refusals;
+static char	refused_letter;
+
+static void
+count_refusal(void *arg, enum room_mode_refusal why, char letter,
+    const char *argument)
+{
+	(void)arg;
+	(void)why;
+	(void)argument;
+	refusals++;
+	refused_letter = letter;
+}
+
+static void
+test_modes_and_standing(void **state)
+{
+	struct session	*op = new_session("op"), *bob = new_session("bob");
+	struct room	*r;
+	char		*args[] = { "bob", "s3cret", "2" }, modes[64];
+	int		 rejoined;
+
+	(void)state;
+	assert_int_equal(room_join(op, "#m", NULL, &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_member_status(r, op), ROOM_OPERATOR);
+	assert_int_equal(room_join(bob, "#m", NULL, &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_member_status(r, bob), 0);
+	records_clear();
+	assert_int_equal(room_mode_change(r, bob, "+t", NULL, 0,
+	    count_refusal, NULL), CHAT_NOT_OPERATOR);
+	assert_int_equal(nrecords, 0);
+	assert_int_equal(room_mode_change(r, op, "+vk-x+lm", args, 3,
+	    count_refusal, NULL), CHAT_OK);
+	assert_int_equal(refusals, 1);
+	assert_int_equal(refused_letter, 'x');
+	assert_string_equal(one_shared_message()->text, "+vklm bob s3cret 2");
+	room_mode_string(r, modes, sizeof modes, 1);
+	assert_string_equal(modes, "+mnkl s3cret 2");
+	room_mode_string(r, modes, sizeof modes, 0);
+	assert_string_equal(modes, "+mnkl * 2");
+	assert_int_equal(room_may_speak(r, bob), CHAT_OK);	/* voiced */
+	/* A nick change keeps the standing in every room. */
+	assert_int_equal(room_set_nick(bob, "robert"), CHAT_OK);
+	assert_int_equal(room_member_status(r, bob), ROOM_VOICE);
+	assert_int_equal(room_set_nick(op, "boss"), CHAT_OK);
+	assert_true(room_is_operator(r, op));
+	records_clear();
+}
+
+static void
+test_join_gates_and_kick(void **state)
+{
+	struct session	*op = new_session("op"), *eve = new_session("eve");
+	struct session	*sam = new_session("sam");
+	struct room	*r;
+	char		*args[] = { "k", "eve" };
+	int		 rejoined;
+
+	(void)state;
+	assert_int_equal(room_join(op, "#g", NULL, &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_mode_change(r, op, "+kb", args, 2,
+	    count_refusal, NULL), CHAT_OK);
+	assert_int_equal(r->modes.nbans, 1);
+	assert_string_equal(r->modes.bans[0].mask, "eve!*@*");
+	assert_int_equal(room_join(sam, "#g", NULL, &r, &rejoined),
+	    CHAT_BAD_KEY);
+	assert_int_equal(room_join(sam, "#g", "k", &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_join(eve, "#g", "k", &r, &rejoined),
+	    CHAT_ROOM_BANNED);
+	assert_int_equal(room_invite(r, sam, eve), CHAT_OK);
+	assert_int_equal(room_join(eve, "#g", NULL, &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_may_speak(r, eve), CHAT_ROOM_BANNED);
+	assert_int_equal(room_kick(r, sam, eve, NULL), CHAT_NOT_OPERATOR);
+	records_clear();
+	assert_int_equal(room_kick(r, op, eve, NULL), CHAT_OK);
+	assert_int_equal(records[0].kind, MSG_KICK);
+	assert_string_equal(records[0].m->text, "op");	/* reason: kicker */
+	assert_int_equal(delivered(eve, MSG_KICK), 1);
+	assert_false(session_in_room(eve, r));
+	assert_int_equal(room_kick(r, op, eve, NULL), CHAT_NOT_MEMBER);
+	/* The invitation was used up by the join. */
+	assert_int_equal(room_join(eve, "#g", "k", &r, &rejoined),
+	    CHAT_ROOM_BANNED);
+	records_clear();
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1251,6 +1356,9 @@ main(void)
 		T(test_topic),
 		T(test_room_foreach_sorted),
 		T(test_msg),
+		T(test_mask_match),
+		T(test_modes_and_standing),
+		T(test_join_gates_and_kick),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
