@@ -23,12 +23,14 @@
 #define PAGE_LINES	8	/* reply lines in one page of an answer */
 #define TARGETS_MAX	4	/* TARGMAX for PRIVMSG and NOTICE */
 #define NAMES_BYTES	400	/* nicks in one 353 line, spaces included */
+#define LIST_SCAN	256	/* rooms one page of a LIST with masks looks at */
 
 enum irc_answer { ANSWER_NAMES, ANSWER_WHO, ANSWER_LIST };
 
 struct irc_page {
 	enum irc_answer	 answer;
-	char		*rooms;		/* NAMES, WHO: a comma list, split */
+	char		*rooms;		/* NAMES, WHO: a comma list, split; */
+					/* LIST: its masks, or NULL */
 	char		*current;	/* the one being answered, or NULL */
 	char		*rest;		/* those still to come, or NULL */
 	char		 after[NAME_ROOM_MAX + 1];	/* last name sent */
@@ -126,19 +128,41 @@ irc_who_page(struct conn *c, struct irc_page *p, const char *name)
 	return 0;
 }
 
+/* Whether LIST's comma list of masks (NULL: none) lets name through. */
+static int
+irc_list_matches(const char *masks, const char *name)
+{
+	char	mask[NAME_ROOM_MAX + 1];
+	size_t	n;
+
+	if (masks == NULL)
+		return 1;
+	for (; *masks != '\0'; masks += n + (masks[n] == ',')) {
+		n = strcspn(masks, ",");
+		snprintf(mask, sizeof mask, "%.*s", (int)n, masks);
+		if (room_mask_match(mask, name))
+			return 1;
+	}
+	return 0;
+}
+
 static int
 irc_list_page(struct conn *c, struct irc_page *p)
 {
 	struct room	*r;
-	size_t		 n;
+	size_t		 n, seen;
 
 	if (!p->started)
 		irc_reply(c, "321", "Channel :Users  Name");
 	p->started = 1;
 	r = room_after(p->after);
-	for (n = 0; n < PAGE_LINES && r != NULL; n++) {
-		irc_reply(c, "322", "%s %zu :%s", r->name, r->nmembers,
-		    r->topic != NULL ? r->topic : "");
+	for (n = seen = 0; n < PAGE_LINES && seen < LIST_SCAN && r != NULL;
+	    seen++) {
+		if (irc_list_matches(p->rooms, r->name)) {
+			irc_reply(c, "322", "%s %zu :%s", r->name,
+			    r->nmembers, r->topic != NULL ? r->topic : "");
+			n++;
+		}
 		snprintf(p->after, sizeof p->after, "%s", r->name);
 		r = room_after(p->after);
 	}
@@ -454,5 +478,5 @@ irc_cmd_who(struct conn *c, struct irc_message *m)
 void
 irc_cmd_list(struct conn *c, struct irc_message *m)
 {
-	irc_page_start(c, ANSWER_LIST, NULL);
+	irc_page_start(c, ANSWER_LIST, m->nparams > 0 ? m->params[0] : NULL);
 }

@@ -255,6 +255,18 @@ def test_queries(chatd):
     assert a.numeric("321")
     assert a.line() == ":%s 322 qa #lobby 2 :" % SERVER
     assert a.numeric("323")
+    b.send("JOIN #c++,#cafe,#Cobol")
+    for _ in range(3):
+        b.numeric("366")
+    a.send("LIST #C*,nothing")               # masks, ASCII case folded
+    assert a.numeric("321")
+    assert [a.line() for _ in range(3)] == [":%s 322 qa %s 1 :" % (SERVER, r)
+                                            for r in ("#c++", "#cafe", "#Cobol")]
+    assert a.numeric("323")
+    a.send("LIST #?afe")
+    a.numeric("321")
+    assert a.line() == ":%s 322 qa #cafe 1 :" % SERVER
+    a.numeric("323")
     a.send("ISON qb nobody qa")
     assert a.line() == ":%s 303 qa :qb qa" % SERVER
     a.send("USERHOST qb")
@@ -262,7 +274,7 @@ def test_queries(chatd):
     a.send("WHOIS qb")
     assert a.line() == ":%s 311 qa qb qb %s * :qb" % (SERVER, SERVER)
     assert a.numeric("312")
-    assert a.line() == ":%s 319 qa qb :#lobby" % SERVER
+    assert a.line() == ":%s 319 qa qb :#lobby #c++ #cafe #Cobol" % SERVER
     assert a.numeric("317")
     assert a.numeric("318")
     a.send("MODE #lobby")
