@@ -2,8 +2,9 @@
  * loadgen: the fan-out load generator for chatd and its peers.  One thread,
  * epoll, big reads, batched writes.  It drives N clients in R rooms (client
  * i is member i / R of room i % R; members 0..P-1 of each room publish),
- * speaking chatd's line protocol, Redis pub/sub (RESP3: one connection both
- * subscribes and publishes), NATS, or the roof's bare protocol.  Publishers
+ * speaking chatd's line protocol, IRC (chatd's IRC listener, inspircd,
+ * ngircd), Redis pub/sub (RESP3: one connection both subscribes and
+ * publishes), NATS, or the roof's bare protocol.  Publishers
  * keep a window of messages in flight (a message leaves the window once
  * every member of its room has it) or send at a fixed rate.  Each 100-byte
  * payload carries the publisher, a sequence number and a send timestamp:
@@ -11,7 +12,11 @@
  *	@PPPPPPPP SSSSSSSS TTTTTTTTTTTTTTTT xxxx...	(hex, then padding)
  *
  * so every receiver checks loss, duplicates and order per publisher, and
- * latency is measured end to end.  The daemon's CPU (utime + stime from
+ * latency is measured end to end.  An IRC client registers (NICK, USER),
+ * JOINs its room once welcomed, answers the server's PINGs at any time, and
+ * is not sent its own messages (no echo-message): a message is expected by
+ * every member but its publisher.  chatd's line protocol and the others
+ * echo a publisher's own messages, so there every member expects it.  The daemon's CPU (utime + stime from
  * /proc/PID/stat) is read at the start and end of the measured window.
  * It measures and prints one "RESULT key=value ..." line; it never asserts.
  * With --lobby the clients stay in chatd's default room and take the nicks
@@ -42,11 +47,10 @@
 #endif
 
 #define RBUF_SIZE	(256 * 1024)
-#define MAX_PENDING	256	/* connects + handshakes in progress */
 #define HIST_BUCKETS	4096
 #define PAYLOAD_HDR	36	/* "@" 8 " " 8 " " 16 " " */
 
-enum proto { P_CHATD, P_REDIS, P_ROOF, P_NATS };
+enum proto { P_CHATD, P_REDIS, P_ROOF, P_NATS, P_IRC };
 enum state { S_NEW, S_CONNECTING, S_JOINING, S_READY, S_DEAD };
 
 struct rx {				/* one receiver, one publisher */
@@ -84,6 +88,7 @@ static int		 lobby;			/* chatd's default room */
 static size_t		 msg_size = 100;
 static const char	*label = "run";
 static unsigned		 hard_timeout = 180;
+static uint32_t		 max_pending = 256;	/* connects + handshakes */
 static const char	*at_start;		/* sh -c, when measuring starts */
 
 static struct client	*cl;
@@ -97,6 +102,7 @@ static int		 publishing, measuring;
 static uint64_t		 t_start, t_end, last_rx;
 static uint64_t		 deliveries, win_deliveries, dups, ooo, bad;
 static uint64_t		 errs_seen, byes_seen, sent_total, lag_max;
+static uint64_t		 pings_seen;	/* IRC: the server's PINGs answered */
 static uint64_t		 hist[HIST_BUCKETS], hist_n;
 static uint64_t		 rate_k, rate_t0;
 static double		 rate_interval;
@@ -311,6 +317,10 @@ publish(struct client *c, uint64_t now)
 		n = snprintf(frame, sizeof frame, "MSG #r%u x %.*s\r\n",
 		    c->room, n, payload);
 		break;
+	case P_IRC:
+		n = snprintf(frame, sizeof frame, "PRIVMSG #r%u :%.*s\r\n",
+		    c->room, n, payload);
+		break;
 	case P_NATS:
 		n = snprintf(frame, sizeof frame, "PUB r%u %d\r\n%.*s\r\n",
 		    c->room, n, n, payload);
@@ -343,6 +353,16 @@ mark_topup(struct client *c)
 		c->topup = 1;
 		topup_list[ntopup++] = (uint32_t)(c - cl);
 	}
+}
+
+/*
+ * How many receivers a message of publisher pc has: every member that
+ * reads, less the publisher itself where the protocol does not echo.
+ */
+static uint32_t
+expected(const struct client *pc)
+{
+	return room_expected[pc->room] - (proto == P_IRC && !pc->stalled);
 }
 
 static uint32_t
@@ -410,7 +430,7 @@ payload(struct client *c, const char *s, size_t len, uint64_t now)
 	if (window > 0 && seq >= pc->base && seq <= pc->next_seq) {
 		pc->ring[seq & mask]++;
 		while (pc->base <= pc->next_seq &&
-		    pc->ring[pc->base & mask] >= room_expected[pc->room]) {
+		    pc->ring[pc->base & mask] >= expected(pc)) {
 			pc->ring[pc->base & mask] = 0;
 			pc->base++;
 			mark_topup(pc);
@@ -428,6 +448,63 @@ ready(struct client *c)
 		epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
 }
 
+/*
+ * One IRC line: [":prefix "] command [params] [" :" trailing].  A PRIVMSG
+ * carries a payload; PING gets its PONG; registration is 001 (then JOIN),
+ * the join is done at 366 (end of NAMES) for the client's room.
+ */
+static void
+irc_item(struct client *c, const char *s, size_t len, uint64_t now)
+{
+	const char	*p = s, *e = s + len, *sp, *cmd, *t;
+	size_t		 clen;
+	char		 want[24];
+	int		 n;
+
+	if (p < e && *p == ':') {
+		if ((sp = memchr(p, ' ', (size_t)(e - p))) == NULL)
+			return;
+		p = sp + 1;
+	}
+	cmd = p;
+	sp = memchr(p, ' ', (size_t)(e - p));
+	clen = sp != NULL ? (size_t)(sp - p) : (size_t)(e - p);
+	p = sp != NULL ? sp + 1 : e;
+	if (clen == 7 && memcmp(cmd, "PRIVMSG", 7) == 0) {
+		if ((t = memmem(p, (size_t)(e - p), " :", 2)) != NULL &&
+		    t + 2 < e && t[2] == '@')
+			payload(c, t + 2, (size_t)(e - t - 2), now);
+		else
+			bad++;
+		return;
+	}
+	if (clen == 4 && memcmp(cmd, "PING", 4) == 0) {
+		queue(c, "PONG ", 5);
+		queue(c, p, (size_t)(e - p));
+		queue(c, "\r\n", 2);
+		pings_seen++;
+		return;
+	}
+	/* Errors, but not 422 (no MOTD), which is how some servers say hi. */
+	if ((clen == 5 && memcmp(cmd, "ERROR", 5) == 0) || (clen == 3 &&
+	    (cmd[0] == '4' || cmd[0] == '5') && memcmp(cmd, "422", 3) != 0)) {
+		if (errs_seen++ < 5)
+			fprintf(stderr, "loadgen: client %u got: %.*s\n",
+			    (unsigned)(c - cl), (int)len, s);
+		return;
+	}
+	if (c->state != S_JOINING || clen != 3)
+		return;
+	if (memcmp(cmd, "001", 3) == 0) {
+		queuef(c, "JOIN #r%u\r\n", c->room);
+		return;
+	}
+	n = snprintf(want, sizeof want, " #r%u ", c->room);
+	if (memcmp(cmd, "366", 3) == 0 &&
+	    memmem(p, (size_t)(e - p), want, (size_t)n) != NULL)
+		ready(c);
+}
+
 /* One line, or one RESP bulk string, from the server. */
 static void
 item(struct client *c, const char *s, size_t len, uint64_t now)
@@ -436,6 +513,10 @@ item(struct client *c, const char *s, size_t len, uint64_t now)
 	const char	*at;
 	int		n;
 
+	if (proto == P_IRC) {
+		irc_item(c, s, len, now);
+		return;
+	}
 	if (len > 0 && s[0] == '@') {
 		payload(c, s, len, now);
 		return;
@@ -485,6 +566,8 @@ item(struct client *c, const char *s, size_t len, uint64_t now)
 	case P_NATS:
 		if (len == 4 && memcmp(s, "PONG", 4) == 0)
 			ready(c);
+		break;
+	case P_IRC:
 		break;
 	}
 }
@@ -569,6 +652,10 @@ handshake(struct client *c)
 	case P_NATS:
 		queuef(c, "CONNECT {\"verbose\":false,\"pedantic\":false}\r\n"
 		    "SUB %s 1\r\nPING\r\n", room);
+		break;
+	case P_IRC:	/* JOIN once welcomed (irc_item) */
+		queuef(c, "NICK u%u\r\nUSER u%u 0 * :loadgen\r\n",
+		    (unsigned)(c - cl), (unsigned)(c - cl));
 		break;
 	}
 }
@@ -699,7 +786,7 @@ pump(int timeout_ms)
 	uint32_t		i;
 	int			n, k;
 
-	while (next_connect < nclients && pending < MAX_PENDING)
+	while (next_connect < nclients && pending < max_pending)
 		start_connect(&cl[next_connect++]);
 	n = epoll_wait(ep, evs, 1024, timeout_ms);
 	for (k = 0; k < n; k++) {
@@ -745,7 +832,8 @@ all_delivered(void)
 static const char *
 proto_name(void)
 {
-	static const char *names[] = { "chatd", "redis", "roof", "nats" };
+	static const char *names[] = { "chatd", "redis", "roof", "nats",
+	    "irc" };
 
 	return names[proto];
 }
@@ -753,12 +841,13 @@ proto_name(void)
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: loadgen --proto chatd|redis|roof|nats --port P "
+	fprintf(stderr, "usage: loadgen --proto chatd|irc|redis|roof|nats --port P "
 	    "[--addr A] [--pid PID]\n"
 	    "  [--clients N] [--rooms R] [--publishers P (per room)]\n"
 	    "  [--window W | --rate MSGS_PER_S | --idle] [--stall K]\n"
 	    "  [--duration S] [--warmup S] [--settle S (idle: wait before RSS)]\n"
 	    "  [--drain S (wait for what is in flight: 5)]\n"
+	    "  [--pending N (connects and handshakes at once: 256)]\n"
 	    "  [--size BYTES] [--src-base X]\n"
 	    "  [--per-src N | --sources K] [--lobby] [--label NAME] [--timeout S]\n"
 	    "  [--at-start CMD (run by sh when measuring starts, e.g. perf)]\n");
@@ -792,6 +881,7 @@ options(int argc, char **argv)
 		{ "label", required_argument, NULL, 'l' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "at-start", required_argument, NULL, 'x' },
+		{ "pending", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int	ch;
@@ -807,6 +897,8 @@ options(int argc, char **argv)
 				proto = P_ROOF;
 			else if (strcmp(optarg, "nats") == 0)
 				proto = P_NATS;
+			else if (strcmp(optarg, "irc") == 0)
+				proto = P_IRC;
 			else
 				usage();
 			break;
@@ -832,12 +924,14 @@ options(int argc, char **argv)
 		case 'l': label = optarg; break;
 		case 't': hard_timeout = (unsigned)atoi(optarg); break;
 		case 'x': at_start = optarg; break;
+		case 'N': max_pending = (uint32_t)atol(optarg); break;
 		default: usage();
 		}
 	}
 	if (port <= 0 || nrooms == 0 || nclients < nrooms ||
 	    nclients % nrooms != 0 || npub > nclients / nrooms ||
 	    msg_size < PAYLOAD_HDR || msg_size > 1000 || per_src == 0 ||
+	    max_pending == 0 ||
 	    drain < 0 || drain > 120 ||
 	    (nsources > 0 ? src_base + nsources - 1 > 254 || nsources > nclients :
 	    src_base + (nclients - 1) / per_src > 254) ||
@@ -995,6 +1089,8 @@ main(int argc, char **argv)
 			uint32_t	 sent = pc->state == S_DEAD ?
 			    pc->seen_max : pc->next_seq;
 
+			if (pc == c && proto == P_IRC)	/* no echo */
+				continue;
 			if (sent > c->rx[j].count)
 				l += sent - c->rx[j].count;
 		}
@@ -1013,7 +1109,7 @@ main(int argc, char **argv)
 	    "max_us=%.1f rss_kb=%ld hwm_kb=%ld lost=%llu lost_receivers=%u "
 	    "dup=%llu ooo=%llu bad=%llu dead=%u cut=%u cut_pubs=%u "
 	    "first_cut_ms=%.0f drain_s=%.2f stall_cut_s=%.2f "
-	    "stall_msgs=%llu lag_max_us=%.0f lg_cpu=%.2f\n",
+	    "stall_msgs=%llu lag_max_us=%.0f lg_cpu=%.2f pings=%llu\n",
 	    label, proto_name(), window > 0 ? "window" : "rate",
 	    nclients, nrooms, npub, window, rate, secs,
 	    (unsigned long long)sent_total,
@@ -1029,6 +1125,6 @@ main(int argc, char **argv)
 	    stall_eofs > 0 && stall_last_ts > t_pub ?
 	    (double)(stall_last_ts - t_pub) / 1e9 : -1.0,
 	    (unsigned long long)stall_msgs,
-	    (double)lag_max / 1000.0, lg_cpu);
+	    (double)lag_max / 1000.0, lg_cpu, (unsigned long long)pings_seen);
 	return 0;
 }
