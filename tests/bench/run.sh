@@ -1,8 +1,12 @@
 #!/bin/bash
-# run.sh BUILDDIR: the fan-out benchmark of issues 7 and 10, in one sitting.
+# run.sh BUILDDIR: the fan-out benchmarks of issues 7, 10 and 11, in one
+# sitting.
 #
 # Starts chatd, redis-server (pub/sub), the bare epoll roof and, when
 # installed, nats-server, each fresh on a high loopback port for every run;
+# with BENCH_SERVERS naming them, also chatd's IRC front-end ("chatd-irc":
+# this chatd, its clients on its listen-irc port), inspircd and ngircd, which
+# run scenario 1 only (one room of 1,000 members), with their own table;
 # drives them with tests/bench/loadgen through the scenarios, REPS times
 # (interleaved, so drift hits every server alike); prints one markdown table
 # of the medians with the ratios chatd/redis and chatd/roof.  With
@@ -15,7 +19,9 @@
 # is stopped by PID.
 #
 # Environment: BENCH_REPS (3), BENCH_SCENARIOS ("s1 s2 s3 s3l s4 s5
-# attack"), BENCH_SERVERS ("chatd redis roof nats"), BENCH_CHATD_BEFORE,
+# attack"), BENCH_SERVERS ("chatd redis roof nats"; the IRC servers are
+# "chatd-irc inspircd ngircd", e.g. BENCH_SERVERS="chatd chatd-irc inspircd
+# ngircd" BENCH_SCENARIOS=s1 for issue 11's comparison), BENCH_CHATD_BEFORE,
 # BENCH_SNDBUF (this chatd's socket-send-buffer in s1-s5; its default
 # otherwise), BENCH_SNDBUF_ALT=SIZE (adds "chatd-sndbuf": this chatd with
 # that socket-send-buffer, in s1-s5), BENCH_ATTACK_PHASES (the attack's
@@ -52,6 +58,13 @@ done
 command -v redis-server >/dev/null ||
 	{ echo "run.sh: redis-server is not installed" >&2; exit 2; }
 command -v nats-server >/dev/null || SERVERS=${SERVERS//nats/}
+for ircd in inspircd ngircd; do
+	if [[ " $SERVERS " == *" $ircd "* ]] && ! command -v "$ircd" >/dev/null
+	then
+		echo "run.sh: $ircd is not installed (apt-get install $ircd)" >&2
+		SERVERS=${SERVERS//$ircd/}
+	fi
+done
 
 # The attack's kinds of burst, in order (attack.py), one phase each.
 PHASES_ARG=${BENCH_ATTACK_PHASES:-utf8,ascii,flood,msg,nick,churn}
@@ -115,7 +128,11 @@ write_chatd_conf() {
 	local port=$1 scen=$2 name=$3 bin
 	bin=$(chatd_bin "$name")
 	{
-		echo "listen = 127.0.0.1:$port"
+		if [ "$name" = chatd-irc ]; then
+			echo "listen-irc = 127.0.0.1:$port"
+		else
+			echo "listen = 127.0.0.1:$port"
+		fi
 		echo "control = $WORK/control.sock"
 		echo "shutdown-grace = 1"
 		echo "log-level = notice"
@@ -163,6 +180,65 @@ write_redis_conf() {
 	EOF
 }
 
+# The IRC peers' configs (PORT): everything that limits a client, a class
+# or a channel is off or far above what the scenario does, so that the run
+# measures fan-out, not their limits (RESULTS.md, "IRC front-end"):
+#  inspircd: one connect class for everyone with fakelag off, a command
+#    rate of 100,000 lines/s and a flood threshold of 1,000,000 (the
+#    publisher sends ~10,000 lines/s), recvq 1M, softsendq 1M, hardsendq
+#    4M, localmax/globalmax/limit 20000 (the load generator puts 1,000
+#    clients on each source address), maxchans 20, no DNS or ident
+#    lookups, no clone check on connect, softlimit 19500; no modules
+#    loaded (so no connflood, connectban or chanfilter), no channel limit.
+#  ngircd: MaxConnections and MaxConnectionsIP 0 (no limit), MaxJoins 0,
+#    MaxPenaltyTime 0 (no penalty delay on any command: its flood
+#    control), no DNS, ident or PAM, PingTimeout 120 s.
+write_inspircd_conf() {
+	: >"$WORK/motd.txt"
+	cat >"$WORK/inspircd.conf" <<-EOF
+	<server name="bench.local" description="chatd bench" network="bench">
+	<admin name="bench" nick="bench" email="bench@localhost">
+	<bind address="127.0.0.1" port="$1" type="clients">
+	<connect name="bench" allow="*" maxchans="20" timeout="60"
+	    pingfreq="2m" hardsendq="4M" softsendq="1M" recvq="1M"
+	    threshold="1000000" commandrate="100000000" fakelag="no"
+	    localmax="20000" globalmax="20000" maxconnwarn="no"
+	    resolvehostnames="no" useident="no" limit="20000">
+	<performance netbuffersize="10240" somaxconn="1024" softlimit="19500"
+	    clonesonconnect="no" timeskipwarn="2s" quietbursts="yes">
+	<files motd="$WORK/motd.txt">
+	<pid file="$WORK/inspircd.pid">
+	<log method="file" type="* -USERINPUT -USEROUTPUT" level="default"
+	    target="$WORK/inspircd-file.log">
+	EOF
+}
+
+write_ngircd_conf() {
+	mkdir -p "$WORK/ngircd.d"
+	cat >"$WORK/ngircd.conf" <<-EOF
+	[Global]
+	Name = bench.local
+	Info = chatd bench
+	Listen = 127.0.0.1
+	Ports = $1
+	MotdPhrase = bench
+	PidFile = $WORK/ngircd.pid
+	[Limits]
+	MaxConnections = 0
+	MaxConnectionsIP = 0
+	MaxJoins = 0
+	MaxPenaltyTime = 0
+	PingTimeout = 120
+	PongTimeout = 20
+	IdleTimeout = 0
+	[Options]
+	DNS = no
+	Ident = no
+	PAM = no
+	IncludeDir = $WORK/ngircd.d
+	EOF
+}
+
 # Can something be reached on 127.0.0.1:$1?
 port_open() {
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
@@ -191,6 +267,17 @@ start_server() {
 			;;
 		nats)	nats-server -a 127.0.0.1 -p "$PORT" \
 			    >"$WORK/nats.log" 2>&1 &
+			;;
+		inspircd) write_inspircd_conf "$PORT"
+			# It refuses root unless told; as anyone else it
+			# runs as that user.
+			inspircd --nofork --config "$WORK/inspircd.conf" \
+			    $([ "$(id -u)" = 0 ] && echo --runasroot) \
+			    >"$WORK/inspircd.log" 2>&1 &
+			;;
+		ngircd)	write_ngircd_conf "$PORT"
+			ngircd --nodaemon --config "$WORK/ngircd.conf" \
+			    >"$WORK/ngircd.log" 2>&1 &
 			;;
 		esac
 		SERVER_PID=$!
@@ -261,19 +348,27 @@ print(" ".join(f"st_{k}={d.get(k, -1)}" for k in ("flood_pauses",
 # run_one SCENARIO SERVER REP: one fresh server, one load generator run.
 run_one() {
 	local scen=$1 name=$2 rep=$3 out proto=$2 extra= hook=() load
+	local extra_args=()
 	read -r load _ </proc/loadavg	# what else ran: in the table
 	start_server "$name" "$scen" || return 0
-	case $name in chatd*) proto=chatd ;; esac
+	case $name in
+	chatd-irc|inspircd|ngircd) proto=irc ;;
+	chatd*)	proto=chatd ;;
+	esac
+	# ngircd listens with a backlog of 10: more connects at once overflow
+	# it, and the dropped ones retry after 1, 3, 7... s (RESULTS.md).
+	[ "$name" = ngircd ] && extra_args=(--pending 8)
 	case $scen in attack*) hook=(--at-start "$(attack_cmd "$scen")") ;; esac
 	# shellcheck disable=SC2046
 	timeout 200 "$LOADGEN" --proto "$proto" --port "$PORT" \
 	    --pid "$SERVER_PID" --per-src 1000 --label "$scen" --timeout 180 \
-	    $(scenario_args "$scen") "${hook[@]}" >"$WORK/loadgen.out" \
+	    $(scenario_args "$scen") "${extra_args[@]}" "${hook[@]}" \
+	    >"$WORK/loadgen.out" \
 	    2>"$WORK/loadgen.err"
 	out=$(grep '^RESULT' "$WORK/loadgen.out")
 	[ -z "$out" ] || out+=" $(grep '^ATTACK' "$WORK/loadgen.out" |
 	    cut -d' ' -f2-)"
-	if [ "$proto" = chatd ]; then
+	if [[ $name == chatd* ]]; then
 		extra="$(chatd_stats)"
 		extra+=" log_slow=$(grep -c 'slow consumer' "$WORK/chatd.log")"
 	fi
@@ -295,6 +390,8 @@ for rep in $(seq "$REPS"); do
 	for scen in $SCENARIOS; do
 		for name in $SERVERS; do
 			case $scen:$name in
+			s1:chatd-irc|s1:inspircd|s1:ngircd) ;;
+			*:chatd-irc|*:inspircd|*:ngircd) continue ;; # s1 only
 			s5:roof|s5:nats) continue ;;	# no send queue to cut
 			attack:chatd-sndbuf) continue ;; # defaults only
 			attack:chatd*) ;;
@@ -314,6 +411,8 @@ MACHINE="$(hostname), $(nproc) x $(grep -m1 'model name' /proc/cpuinfo |
     cut -d: -f2 | sed 's/^ //'), Linux $(uname -r), libevent\
  $(pkg-config --modversion libevent_core 2>/dev/null || echo '?'),\
  $(redis-server --version | sed 's/.* v=\([^ ]*\).*/redis \1/'),\
- $(nats-server --version 2>/dev/null || echo 'no nats')"
+ $(nats-server --version 2>/dev/null || echo 'no nats'),\
+ $(inspircd --version 2>/dev/null | head -1 || echo 'no inspircd'),\
+ $(ngircd --version 2>/dev/null | head -1 | cut -d- -f1 || echo 'no ngircd')"
 "$PY" "$HERE/table.py" "$RAW" "$MACHINE" "$REPS" "$ELAPSED" \
     "$SERVERS" "$SETTLE" "${CHATD_BEFORE:+$BEFORE}"
