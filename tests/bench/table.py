@@ -6,13 +6,18 @@ line per run, with server= and rep=).
 Each cell is the median of the rounds; each ratio the median of the ratios
 within a round, where the servers ran back to back, so that drift between
 rounds cancels out.  BEFORE names the older chatd (or "" without one): it
-gets a column and the ratio after/before (chatd against it).
+gets a column and the ratio after/before (chatd against it).  The IRC
+servers (chatd-irc, inspircd, ngircd) get a table of their own (issue 11),
+scenario 1 beside chatd's line protocol; rows of scenarios that did not
+run are left out.
 """
 import statistics
 import sys
 
 raw, machine, reps, elapsed, servers, settle, before = sys.argv[1:8]
-servers = servers.split()
+IRC = ('chatd-irc', 'inspircd', 'ngircd')
+irc_servers = [s for s in servers.split() if s in IRC]
+servers = [s for s in servers.split() if s not in IRC]
 runs = {}
 for line in open(raw):
     kv = dict(w.split('=', 1) for w in line.split()[1:] if '=' in w)
@@ -85,6 +90,8 @@ speed = []			# (scenario, after/before) per daemon-CPU-second
 
 
 def row(scen, title, metric, key, kind, target, check, lower_better=False):
+    if not any(runs.get((scen, s)) for s in servers):
+        return
     v = {s: med(scen, s, key) for s in servers}
     rr, rf = (pratio(scen, 'chatd', scen, x, key, lower_better)
               for x in ('redis', 'roof'))
@@ -124,22 +131,23 @@ row('s4', f'4: 19,000 idle clients in 1,900 rooms, after {settle} s',
     lower_better=True)
 
 # Scenario 5: the others' p99 with and without a member that stops reading.
+ran5 = any(runs.get(('s5', s)) for s in servers)
 base = {s: med('s5b', s, 'p99_us') for s in servers}
 stall = {s: med('s5', s, 'p99_us') for s in servers}
 ab = [pratio('s5b', 'chatd', 's5b', before, 'p99_us', True)] * compare
-rows.append(['5: 1 room x 20 members, 10 publishers x 500 msg/s',
+rows.extend([] if not ran5 else [['5: 1 room x 20 members, 10 publishers x 500 msg/s',
              'p99 latency'] + [fmt(base[s], 'ms') for s in servers] +
             [rfmt(x) for x in ab] +
             [rfmt(pratio('s5b', 'chatd', 's5b', 'redis', 'p99_us', True)),
-             'n/a', '', ''])
+             'n/a', '', '']])
 change = pratio('s5', 'chatd', 's5b', 'chatd', 'p99_us', False)
 ab = [pratio('s5', 'chatd', 's5', before, 'p99_us', True)] * compare
-rows.append(['5: (same), one member stops reading',
+rows.extend([] if not ran5 else [['5: (same), one member stops reading',
              'p99 latency of the others'] +
             [fmt(stall[s], 'ms') for s in servers] + [rfmt(x) for x in ab] +
             [rfmt(pratio('s5', 'chatd', 's5', 'redis', 'p99_us', True)),
              'n/a', 'no change', 'n/a' if change is None else
-             f'{yes(change <= 1.25)} ({change:.2f}x the baseline)'])
+             f'{yes(change <= 1.25)} ({change:.2f}x the baseline)']])
 cut = {}
 for s in servers:
     c = [float(r['stall_cut_s']) for r in runs.get(('s5', s), [])]
@@ -147,10 +155,10 @@ for s in servers:
               f'{statistics.median([x for x in c if x >= 0]):.1f} s' +
               ('' if min(c) >= 0 else ' (not every run)'))
 chatd_cuts = [float(r['stall_cut_s']) for r in runs.get(('s5', 'chatd'), [])]
-rows.append(['5: (same)', 'the stalled member is cut after'] +
+rows.extend([] if not ran5 else [['5: (same)', 'the stalled member is cut after'] +
             [cut[s] for s in servers] + [''] * compare +
             ['', '', 'cut at sendq-hard',
-             yes(min(chatd_cuts) >= 0 if chatd_cuts else None)])
+             yes(min(chatd_cuts) >= 0 if chatd_cuts else None)]])
 
 
 def faults(s):
@@ -163,12 +171,12 @@ def faults(s):
                for k in ('lost', 'dup', 'ooo', 'bad', 'cut'))
 
 
-f = {s: faults(s) for s in servers}
+f = {s: faults(s) for s in servers + irc_servers}
 rows.append(['all', 'lost + duplicated + out-of-order deliveries, '
              'members cut'] +
             ['n/a' if f[s] is None else str(f[s]) for s in servers] +
             [''] * compare +
-            ['', '', '0', yes(None if f['chatd'] is None
+            ['', '', '0', yes(None if f.get('chatd') is None
                               else f['chatd'] == 0)])
 
 loads = sorted(float(r['load']) for rl in runs.values() for r in rl
@@ -186,6 +194,65 @@ if compare:
           'scenario below 0.90x): ' + ', '.join(
               f'{s} {rfmt(r)}' + ('' if r is None or r >= 0.9 else
                                   ' (SLOWER)') for s, r in speed) + '.')
+
+# Issue 11: the IRC front-end in a 1,000-member room, beside inspircd,
+# ngircd and chatd's own line protocol, per daemon-CPU-second.
+if irc_servers and any(runs.get(('s1', s)) for s in irc_servers):
+    cols = (['chatd'] if 'chatd' in servers else []) + irc_servers
+    peers = [p for p in ('inspircd', 'ngircd', 'chatd') if p in cols]
+    rows = []
+
+    def irow(title, metric, key, kind, target='', check=None,
+             lower_better=False, scale=1.0):
+        v = {s: med('s1', s, key) for s in cols}
+        rs = {p: pratio('s1', 'chatd-irc', 's1', p, key, lower_better)
+              for p in peers}
+        rows.append([title, metric] +
+                    [fmt(None if v[s] is None else v[s] * scale, kind)
+                     for s in cols] +
+                    [rfmt(rs[p]) for p in peers] +
+                    [target, check(rs) if check else ''])
+
+    def irc_check(rs):
+        ri, rl = rs.get('inspircd'), rs.get('chatd')
+        if ri is None or rl is None:
+            return 'n/a'
+        return (f'{yes(ri >= 2 and rl >= 0.9)} (inspircd {yes(ri >= 2)}, '
+                f'line {yes(rl >= 0.9)})')
+
+    irow('1: 1 room x 1,000 members, 1 publisher, 64 in flight',
+         'deliveries per daemon-CPU-s', 'dpcs', 'rate',
+         '>= 2x inspircd, >= 0.9x chatd (line)', irc_check)
+    irow('1: (same)', 'deliveries per second', 'dps', 'rate')
+    rows.append(['1: (same)', 'daemon CPU, % of one core'] +
+                [(lambda v: 'n/a' if not v else
+                  f'{statistics.median(v):.0f}')(
+                    [100 * float(r['cpu']) / float(r['secs'])
+                     for r in runs.get(('s1', s), [])]) for s in cols] +
+                [''] * len(peers) + ['', ''])
+    irow('1: (same)', 'p50 latency', 'p50_us', 'ms', lower_better=True)
+    irow('1: (same)', 'p99 latency', 'p99_us', 'ms', lower_better=True)
+
+    def s1_faults(s):
+        rs = runs.get(('s1', s), [])
+        return None if not rs else sum(int(r.get(k, 0)) for r in rs for k in
+                                       ('lost', 'dup', 'ooo', 'bad', 'cut'))
+    fl = {s: s1_faults(s) for s in cols}
+    rows.append(['1: (same)', 'lost + duplicated + out-of-order '
+                 'deliveries, members cut, all rounds'] +
+                ['n/a' if fl[s] is None else str(fl[s]) for s in cols] +
+                [''] * len(peers) + ['0', yes(None if fl.get('chatd-irc')
+                                          is None else fl['chatd-irc'] == 0)])
+    print()
+    print('IRC front-end (issue 11): chatd-irc is this chatd with its '
+          'clients on its IRC listener, chatd its line protocol; an IRC '
+          'message reaches 999 members (no echo), a line one 1,000 (its '
+          'echo). Ratios are chatd-irc against each, within a round; for '
+          'latency, how many times lower chatd-irc\'s is.')
+    print()
+    table(['scenario', 'metric'] + cols +
+          [f'chatd-irc/{"chatd (line)" if p == "chatd" else p}'
+           for p in peers] + ['target', 'met'], rows)
 
 # The attack scenario: bystanders in the lobby, one address attacking.
 chatds = [s for s in servers if runs.get(('attack', s))]
