@@ -5,15 +5,19 @@
  * bytes, CRLF included, and a line client may say up to max-line: longer
  * text becomes several PRIVMSG (or NOTICE) lines, cut between characters,
  * at a space where one is near.  Every sender is shown as nick!nick@server:
- * no client's address is shown to others, in either protocol.
+ * no client's address is shown to others, in either protocol.  A fan-out
+ * run (room.c) is rendered once for all the IRC members of the room, as the
+ * line protocol does, so that each member gets it with one append.
  */
 #include <event2/buffer.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "conn.h"
 #include "irc.h"
 #include "log.h"
 #include "msg.h"
+#include "session.h"
 #include "text.h"
 
 #define IRC_SPLIT_BACK	64	/* how far back a cut looks for a space */
@@ -162,4 +166,106 @@ irc_format_msg(struct msg *m)
 	evbuffer_remove(out, w->data, w->len);
 	evbuffer_free(out);
 	m->wire[PROTOCOL_IRC] = w;
+}
+
+/*
+ * Whether m is s's own message, which an IRC client is not sent back (no
+ * echo-message).  The same rule as irc_deliver's (irc.c).
+ */
+static int
+irc_own(const struct session *s, const struct msg *m)
+{
+	switch (m->kind) {
+	case MSG_SAY:
+	case MSG_ACTION:
+	case MSG_ROOM_NOTICE:
+		return strcmp(m->from, s->nick) == 0;
+	case MSG_PRIVATE:
+	case MSG_PRIVATE_NOTICE:
+		return strcmp(m->from, s->nick) == 0 &&
+		    strcmp(m->to, s->nick) != 0;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * The lines of msgs in one buffer, less the ones that are skip's own (skip
+ * NULL: all of them); NULL if a line is long enough to be shared by
+ * reference on its own (conn_send_wire), as line_format_run does.
+ */
+static struct msg_wire *
+irc_join_run(const struct session *skip, struct msg **msgs, size_t n)
+{
+	struct msg_wire	*run, *w;
+	size_t		 i, len = 0;
+
+	for (i = 0; i < n; i++) {
+		if (skip != NULL && irc_own(skip, msgs[i]))
+			continue;
+		irc_format_msg(msgs[i]);
+		if ((w = msgs[i]->wire[PROTOCOL_IRC])->len >= CONN_REFERENCE_MIN)
+			return NULL;
+		len += w->len;
+	}
+	run = msg_wire_new(len);
+	for (len = 0, i = 0; i < n; i++) {
+		if (skip != NULL && irc_own(skip, msgs[i]))
+			continue;
+		w = msgs[i]->wire[PROTOCOL_IRC];
+		memcpy(run->data + len, w->data, w->len);
+		len += w->len;
+	}
+	return run;
+}
+
+/*
+ * A fan-out run as every IRC member but its speakers gets it, rendered
+ * once per run: the same serial gets the same buffer back, which the
+ * members' queues share.
+ */
+static struct msg_wire *
+irc_format_run(struct msg **msgs, size_t n, uint64_t serial)
+{
+	static struct msg_wire	*run;
+	static uint64_t		 done;
+
+	if (serial == done)
+		return run;
+	done = serial;
+	msg_wire_unref(run);	/* the queues that share it keep it */
+	run = irc_join_run(NULL, msgs, n);
+	return run;
+}
+
+/*
+ * A whole fan-out run for one IRC client: one append, not one per line.
+ * A member who said some of the run gets a rendering of its own without
+ * those lines; with a long line in the run, one line at a time.
+ */
+void
+irc_deliver_run(struct session *s, struct msg **msgs, size_t n,
+    uint64_t serial)
+{
+	struct conn	*c = s->client;
+	struct msg_wire	*w;
+	size_t		 i, own = 0;
+
+	if (!(c->proto_flags & IRC_WELCOMED))
+		return;
+	for (i = 0; i < n; i++)
+		own += irc_own(s, msgs[i]);
+	if (own == n)
+		return;
+	if (own == 0 && (w = irc_format_run(msgs, n, serial)) != NULL) {
+		conn_send_wire(c, w);
+		return;
+	}
+	if (own > 0 && (w = irc_join_run(s, msgs, n)) != NULL) {
+		conn_send_wire(c, w);
+		msg_wire_unref(w);
+		return;
+	}
+	for (i = 0; i < n; i++)
+		session_deliver(s, msgs[i]);
 }

@@ -490,6 +490,7 @@ irc_deliver(struct session *s, struct msg *m)
 
 static const struct session_ops irc_session_ops = {
 	.deliver = irc_deliver,
+	.deliver_run = irc_deliver_run,
 	.describe = conn_session_describe,
 	.close = conn_session_close,
 };

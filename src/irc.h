@@ -3,6 +3,7 @@
 #define CHATD_IRC_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "session.h"
 
@@ -10,6 +11,7 @@ struct config;
 struct conn;
 struct irc_message;
 struct msg;
+struct session;
 
 extern const struct protocol irc_protocol;
 
@@ -60,6 +62,8 @@ const char	*irc_why_not(enum chat_result);
 
 /* irc-format.c: rendering events as IRC lines. */
 void		 irc_format_msg(struct msg *);
+void		 irc_deliver_run(struct session *, struct msg **, size_t,
+		    uint64_t serial);
 size_t		 irc_source(const char *nick, char *buf, size_t size);
 
 #endif
