@@ -21,6 +21,19 @@
 #include "text.h"
 
 #define IRC_SPLIT_BACK	64	/* how far back a cut looks for a space */
+#define IRC_RUN_SPEAKERS 8	/* speakers of a run, kept to test members */
+
+/*
+ * The fan-out run being delivered: its rendering, shared by the members
+ * who said none of it, and who said any of it (NULL speakers[0]: too many
+ * to keep; each member's lines are then tested one by one).
+ */
+static struct {
+	uint64_t	 serial;
+	struct msg_wire	*wire;
+	const char	*speakers[IRC_RUN_SPEAKERS];
+	size_t		 nspeakers;
+} irc_run;
 
 /* "nick!nick@server", or the server's name for @operator; its length. */
 size_t
@@ -220,22 +233,46 @@ irc_join_run(const struct session *skip, struct msg **msgs, size_t n)
 }
 
 /*
- * A fan-out run as every IRC member but its speakers gets it, rendered
- * once per run: the same serial gets the same buffer back, which the
- * members' queues share.
+ * The run of serial as every IRC member but its speakers gets it, and who
+ * they are, made once per run: the members' queues share the rendering.
  */
-static struct msg_wire *
+static void
 irc_format_run(struct msg **msgs, size_t n, uint64_t serial)
 {
-	static struct msg_wire	*run;
-	static uint64_t		 done;
+	size_t	i, k;
 
-	if (serial == done)
-		return run;
-	done = serial;
-	msg_wire_unref(run);	/* the queues that share it keep it */
-	run = irc_join_run(NULL, msgs, n);
-	return run;
+	if (serial == irc_run.serial)
+		return;
+	irc_run.serial = serial;
+	msg_wire_unref(irc_run.wire);	/* the queues that share it keep it */
+	irc_run.wire = irc_join_run(NULL, msgs, n);
+	irc_run.nspeakers = 0;
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < irc_run.nspeakers; k++)
+			if (strcmp(irc_run.speakers[k], msgs[i]->from) == 0)
+				break;
+		if (k < irc_run.nspeakers)
+			continue;
+		if (k == IRC_RUN_SPEAKERS) {
+			irc_run.speakers[0] = NULL;
+			irc_run.nspeakers = 1;
+			break;
+		}
+		irc_run.speakers[irc_run.nspeakers++] = msgs[i]->from;
+	}
+}
+
+/* Whether s may have said part of the run (then it is tested per line). */
+static int
+irc_run_speaker(const struct session *s)
+{
+	size_t	k;
+
+	for (k = 0; k < irc_run.nspeakers; k++)
+		if (irc_run.speakers[k] == NULL ||
+		    strcmp(irc_run.speakers[k], s->nick) == 0)
+			return 1;
+	return 0;
 }
 
 /*
@@ -253,12 +290,14 @@ irc_deliver_run(struct session *s, struct msg **msgs, size_t n,
 
 	if (!(c->proto_flags & IRC_WELCOMED))
 		return;
-	for (i = 0; i < n; i++)
-		own += irc_own(s, msgs[i]);
+	irc_format_run(msgs, n, serial);
+	if (irc_run_speaker(s))
+		for (i = 0; i < n; i++)
+			own += irc_own(s, msgs[i]);
 	if (own == n)
 		return;
-	if (own == 0 && (w = irc_format_run(msgs, n, serial)) != NULL) {
-		conn_send_wire(c, w);
+	if (own == 0 && irc_run.wire != NULL) {
+		conn_send_wire(c, irc_run.wire);
 		return;
 	}
 	if (own > 0 && (w = irc_join_run(s, msgs, n)) != NULL) {
