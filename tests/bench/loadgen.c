@@ -397,8 +397,9 @@ payload(struct client *c, const char *s, size_t len, uint64_t now)
 	pub = hex32(s + 1);
 	seq = hex32(s + 10);
 	ts = hex64(s + 19);
+	/* IRC: one's own message back is an echo nobody asked for. */
 	if (pub >= nclients || (pc = &cl[pub])->room != c->room ||
-	    pc->idx >= npub) {
+	    pc->idx >= npub || (proto == P_IRC && pc == c)) {
 		bad++;
 		return;
 	}
