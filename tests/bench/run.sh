@@ -4,9 +4,9 @@
 #
 # Starts chatd, redis-server (pub/sub), the bare epoll roof and, when
 # installed, nats-server, each fresh on a high loopback port for every run;
-# with BENCH_SERVERS naming them, also chatd's IRC front-end ("chatd-irc":
-# this chatd, its clients on its listen-irc port), inspircd and ngircd, which
-# run scenario 1 only (one room of 1,000 members), with their own table;
+# and chatd's IRC front-end ("chatd-irc": this chatd, its clients on its
+# listen-irc port) beside inspircd and ngircd when installed, which run
+# scenario 1 only (one room of 1,000 members), with a table of their own;
 # drives them with tests/bench/loadgen through the scenarios, REPS times
 # (interleaved, so drift hits every server alike); prints one markdown table
 # of the medians with the ratios chatd/redis and chatd/roof.  With
@@ -19,9 +19,10 @@
 # is stopped by PID.
 #
 # Environment: BENCH_REPS (3), BENCH_SCENARIOS ("s1 s2 s3 s3l s4 s5
-# attack"), BENCH_SERVERS ("chatd redis roof nats"; the IRC servers are
-# "chatd-irc inspircd ngircd", e.g. BENCH_SERVERS="chatd chatd-irc inspircd
-# ngircd" BENCH_SCENARIOS=s1 for issue 11's comparison), BENCH_CHATD_BEFORE,
+# attack"), BENCH_SERVERS ("chatd redis roof nats chatd-irc inspircd
+# ngircd"; the last three run scenario 1 only, and inspircd, ngircd and nats
+# only when installed; BENCH_SERVERS="chatd chatd-irc inspircd ngircd"
+# BENCH_SCENARIOS=s1 is issue 11's comparison alone), BENCH_CHATD_BEFORE,
 # BENCH_SNDBUF (this chatd's socket-send-buffer in s1-s5; its default
 # otherwise), BENCH_SNDBUF_ALT=SIZE (adds "chatd-sndbuf": this chatd with
 # that socket-send-buffer, in s1-s5), BENCH_ATTACK_PHASES (the attack's
@@ -42,7 +43,7 @@ ROOF=$BUILD/tests/bench/roof
 PY=/usr/bin/python3
 REPS=${BENCH_REPS:-3}
 SCENARIOS=${BENCH_SCENARIOS:-"s1 s2 s3 s3l s4 s5 attack"}
-SERVERS=${BENCH_SERVERS:-"chatd redis roof nats"}
+SERVERS=${BENCH_SERVERS:-"chatd redis roof nats chatd-irc inspircd ngircd"}
 if [ -n "$CHATD_BEFORE" ] && [[ " $SERVERS " != *" $BEFORE "* ]]; then
 	SERVERS=${SERVERS/chatd/chatd $BEFORE}
 fi
