@@ -61,8 +61,9 @@ struct conn {
 	time_t			 since;
 	time_t			 active;	/* last line received */
 
-	/* The protocol the listener speaks, and the session it made. */
+	/* The protocol the listener speaks, its state, the session it made. */
 	const struct protocol	*proto;
+	void			*proto_state;	/* the protocol's; NULL: none */
 	struct session		*session;
 	uint64_t		 lines;		/* lines received */
 

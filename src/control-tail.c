@@ -46,6 +46,7 @@ static const char *const tail_kinds[] = {
 	[MSG_MODE] = "mode",
 	[MSG_KICK] = "kick",
 	[MSG_INVITE] = "invite",
+	[MSG_AWAY] = "away",
 };
 
 static struct session	*tail_operator;

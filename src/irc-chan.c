@@ -68,7 +68,9 @@ static int
 irc_names_page(struct conn *c, struct irc_page *p, const char *name)
 {
 	struct room	*r = room_find(name);
-	char		 nicks[NAMES_BYTES + NAME_NICK_MAX + 3];
+	char		 nicks[NAMES_BYTES + IRC_TEXT_MAX / 2 + 3];
+	char		 source[IRC_TEXT_MAX / 2];
+	int		 userhost = irc_caps(c) & IRC_CAP_USERHOST_NAMES;
 	size_t		 i, n, len;
 
 	if (r == NULL || !session_in_room(c->session, r)) {
@@ -85,8 +87,9 @@ irc_names_page(struct conn *c, struct irc_page *p, const char *name)
 		for (len = 0; i < r->nmembers && len < NAMES_BYTES; i++)
 			len += (size_t)snprintf(nicks + len, sizeof nicks -
 			    len, "%s%s%s", len > 0 ? " " : "",
-			    irc_status_prefix(r->member_status[i]),
-			    r->members[i]->nick);
+			    irc_status_prefix(c, r->member_status[i]),
+			    userhost ? irc_source(r->members[i]->nick, source,
+			    sizeof source), source : r->members[i]->nick);
 		irc_reply(c, "353", "= %s :%s", r->name, nicks);
 		snprintf(p->after, sizeof p->after, "%s",
 		    r->members[i - 1]->nick);
@@ -107,18 +110,19 @@ irc_who_page(struct conn *c, struct irc_page *p, const char *name)
 
 	if (r == NULL) {
 		if ((s = session_find(name)) != NULL)
-			irc_reply(c, "352", "* %s %s %s %s H :0 %s", s->nick,
+			irc_reply(c, "352", "* %s %s %s %s %c :0 %s", s->nick,
 			    irc_server_name(), irc_server_name(), s->nick,
-			    s->nick);
+			    s->away != NULL ? 'G' : 'H', s->nick);
 		irc_reply(c, "315", "%s :End of /WHO list", name);
 		return 0;
 	}
 	i = p->started ? room_member_after(r, p->after) : 0;
 	for (n = 0; n < PAGE_LINES && i < r->nmembers; n++, i++) {
 		s = r->members[i];
-		irc_reply(c, "352", "%s %s %s %s %s H%s :0 %s", r->name,
+		irc_reply(c, "352", "%s %s %s %s %s %c%s :0 %s", r->name,
 		    s->nick, irc_server_name(), irc_server_name(), s->nick,
-		    irc_status_prefix(r->member_status[i]), s->nick);
+		    s->away != NULL ? 'G' : 'H',
+		    irc_status_prefix(c, r->member_status[i]), s->nick);
 		snprintf(p->after, sizeof p->after, "%s", s->nick);
 		p->started = 1;
 	}
@@ -403,6 +407,8 @@ irc_say(struct conn *c, struct irc_message *m, int notice)
 			continue;
 		}
 		stats.messages++;
+		if (to->away != NULL && !notice)
+			irc_reply(c, "301", "%s :%s", to->nick, to->away);
 		msg = msg_new(notice ? MSG_PRIVATE_NOTICE : MSG_PRIVATE, NULL,
 		    c->session->nick, to->nick, text);
 		room_deliver_to(to, msg);

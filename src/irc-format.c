@@ -23,14 +23,18 @@
 #define IRC_SPLIT_BACK	64	/* how far back a cut looks for a space */
 #define IRC_RUN_SPEAKERS 8	/* speakers of a run, kept to test members */
 
+#define IRC_NSLOTS	(PROTOCOL_IRC_TAGS - PROTOCOL_IRC + 1)
+
 /*
- * The fan-out run being delivered: its rendering, shared by the members
- * who said none of it, and who said any of it (NULL speakers[0]: too many
- * to keep; each member's lines are then tested one by one).
+ * The fan-out run being delivered: its renderings (one per kind of tags,
+ * made when a member first needs it), shared by the members who said none
+ * of it, and who said any of it (NULL speakers[0]: too many to keep; each
+ * member's lines are then tested one by one).
  */
 static struct {
 	uint64_t	 serial;
-	struct msg_wire	*wire;
+	struct msg_wire	*wire[IRC_NSLOTS];
+	int		 made[IRC_NSLOTS];
 	const char	*speakers[IRC_RUN_SPEAKERS];
 	size_t		 nspeakers;
 } irc_run;
@@ -161,33 +165,84 @@ irc_render(const struct msg *m, struct evbuffer *out)
 		evbuffer_add_printf(out, ":%s INVITE %s %s\r\n", src, m->to,
 		    m->room);
 		break;
+	case MSG_AWAY:
+		if (*m->text == '\0')
+			evbuffer_add_printf(out, ":%s AWAY\r\n", src);
+		else {
+			snprintf(prefix, sizeof prefix, ":%s AWAY :", src);
+			irc_add_cut(out, prefix, m->text);
+		}
+		break;
 	}
 }
 
-void
-irc_format_msg(struct msg *m)
+/* Which rendering c reads: with the tags its capabilities ask for. */
+static enum protocol_slot
+irc_slot(const struct conn *c)
+{
+	unsigned	caps = irc_caps(c);
+
+	return caps & IRC_CAP_MESSAGE_TAGS ? PROTOCOL_IRC_TAGS :
+	    caps & IRC_CAP_SERVER_TIME ? PROTOCOL_IRC_TIME : PROTOCOL_IRC;
+}
+
+/* "@time=...;msgid=... " before every line of the plain rendering. */
+static struct msg_wire *
+irc_tag_lines(const struct msg *m, enum protocol_slot slot)
+{
+	const struct msg_wire	*plain = m->wire[PROTOCOL_IRC];
+	struct msg_wire		*w;
+	struct tm		 tm;
+	char			 tags[96];
+	size_t			 n, lines = 0, i, len = 0, k;
+
+	gmtime_r(&m->time, &tm);
+	n = strftime(tags, sizeof tags, "@time=%Y-%m-%dT%H:%M:%S", &tm);
+	n += (size_t)snprintf(tags + n, sizeof tags - n, ".%03uZ%s", m->time_ms,
+	    slot == PROTOCOL_IRC_TAGS ? "" : " ");
+	if (slot == PROTOCOL_IRC_TAGS)
+		n += (size_t)snprintf(tags + n, sizeof tags - n,
+		    ";msgid=%s-%llu ", irc_msgid_epoch(),
+		    (unsigned long long)m->id);
+	for (i = 0; i < plain->len; i++)
+		lines += plain->data[i] == '\n';
+	w = msg_wire_new(plain->len + lines * n);
+	for (i = 0; i < plain->len; i = k) {
+		k = i + (size_t)((const char *)memchr(plain->data + i, '\n',
+		    plain->len - i) - (plain->data + i)) + 1;
+		memcpy(w->data + len, tags, n);
+		memcpy(w->data + len + n, plain->data + i, k - i);
+		len += n + k - i;
+	}
+	return w;
+}
+
+/* m as slot renders it, made by its first delivery there. */
+static void
+irc_format_msg(struct msg *m, enum protocol_slot slot)
 {
 	struct evbuffer	*out;
 	struct msg_wire	*w;
 
-	if (m->wire[PROTOCOL_IRC] != NULL)
-		return;
-	if ((out = evbuffer_new()) == NULL)
-		fatalx("evbuffer_new");
-	irc_render(m, out);
-	w = msg_wire_new(evbuffer_get_length(out));
-	evbuffer_remove(out, w->data, w->len);
-	evbuffer_free(out);
-	m->wire[PROTOCOL_IRC] = w;
+	if (m->wire[PROTOCOL_IRC] == NULL) {
+		if ((out = evbuffer_new()) == NULL)
+			fatalx("evbuffer_new");
+		irc_render(m, out);
+		w = msg_wire_new(evbuffer_get_length(out));
+		evbuffer_remove(out, w->data, w->len);
+		evbuffer_free(out);
+		m->wire[PROTOCOL_IRC] = w;
+	}
+	if (m->wire[slot] == NULL)
+		m->wire[slot] = irc_tag_lines(m, slot);
 }
 
-/*
- * Whether m is s's own message, which an IRC client is not sent back (no
- * echo-message).  The same rule as irc_deliver's (irc.c).
- */
+/* Whether m is s's own line, which it gets back only with echo-message. */
 static int
 irc_own(const struct session *s, const struct msg *m)
 {
+	if (irc_caps(s->client) & IRC_CAP_ECHO_MESSAGE)
+		return 0;
 	switch (m->kind) {
 	case MSG_SAY:
 	case MSG_ACTION:
@@ -202,13 +257,42 @@ irc_own(const struct session *s, const struct msg *m)
 	}
 }
 
+/* Whether s's client is sent m: not before it is registered, not its own
+ * lines, and others' AWAY and INVITE only if it asked for them. */
+static int
+irc_wants(const struct session *s, const struct msg *m)
+{
+	unsigned	caps = irc_caps(s->client);
+
+	if (!(((const struct conn *)s->client)->proto_flags & IRC_WELCOMED))
+		return 0;
+	if (m->kind == MSG_AWAY)
+		return (caps & IRC_CAP_AWAY_NOTIFY) != 0;
+	if (m->kind == MSG_INVITE && strcmp(m->to, s->nick) != 0)
+		return (caps & IRC_CAP_INVITE_NOTIFY) != 0;
+	return !irc_own(s, m);
+}
+
+void
+irc_deliver(struct session *s, struct msg *m)
+{
+	enum protocol_slot	slot = irc_slot(s->client);
+
+	if (!irc_wants(s, m))
+		return;
+	irc_format_msg(m, slot);
+	conn_send_wire(s->client, m->wire[slot]);
+}
+
 /*
- * The lines of msgs in one buffer, less the ones that are skip's own (skip
- * NULL: all of them); NULL if a line is long enough to be shared by
- * reference on its own (conn_send_wire), as line_format_run does.
+ * The lines of msgs in one buffer as slot renders them, less the ones that
+ * are skip's own (skip NULL: all of them); NULL if a line is long enough to
+ * be shared by reference on its own (conn_send_wire), as line_format_run
+ * does.
  */
 static struct msg_wire *
-irc_join_run(const struct session *skip, struct msg **msgs, size_t n)
+irc_join_run(const struct session *skip, enum protocol_slot slot,
+    struct msg **msgs, size_t n)
 {
 	struct msg_wire	*run, *w;
 	size_t		 i, len = 0;
@@ -216,8 +300,8 @@ irc_join_run(const struct session *skip, struct msg **msgs, size_t n)
 	for (i = 0; i < n; i++) {
 		if (skip != NULL && irc_own(skip, msgs[i]))
 			continue;
-		irc_format_msg(msgs[i]);
-		if ((w = msgs[i]->wire[PROTOCOL_IRC])->len >= CONN_REFERENCE_MIN)
+		irc_format_msg(msgs[i], slot);
+		if ((w = msgs[i]->wire[slot])->len >= CONN_REFERENCE_MIN)
 			return NULL;
 		len += w->len;
 	}
@@ -225,17 +309,14 @@ irc_join_run(const struct session *skip, struct msg **msgs, size_t n)
 	for (len = 0, i = 0; i < n; i++) {
 		if (skip != NULL && irc_own(skip, msgs[i]))
 			continue;
-		w = msgs[i]->wire[PROTOCOL_IRC];
+		w = msgs[i]->wire[slot];
 		memcpy(run->data + len, w->data, w->len);
 		len += w->len;
 	}
 	return run;
 }
 
-/*
- * The run of serial as every IRC member but its speakers gets it, and who
- * they are, made once per run: the members' queues share the rendering.
- */
+/* A new run: forget the last one's renderings, note who speaks in it. */
 static void
 irc_format_run(struct msg **msgs, size_t n, uint64_t serial)
 {
@@ -244,8 +325,11 @@ irc_format_run(struct msg **msgs, size_t n, uint64_t serial)
 	if (serial == irc_run.serial)
 		return;
 	irc_run.serial = serial;
-	msg_wire_unref(irc_run.wire);	/* the queues that share it keep it */
-	irc_run.wire = irc_join_run(NULL, msgs, n);
+	for (i = 0; i < IRC_NSLOTS; i++) {
+		msg_wire_unref(irc_run.wire[i]);	/* queues keep theirs */
+		irc_run.wire[i] = NULL;
+		irc_run.made[i] = 0;
+	}
 	irc_run.nspeakers = 0;
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < irc_run.nspeakers; k++)
@@ -260,6 +344,19 @@ irc_format_run(struct msg **msgs, size_t n, uint64_t serial)
 		}
 		irc_run.speakers[irc_run.nspeakers++] = msgs[i]->from;
 	}
+}
+
+/* The run as slot renders it for every member who said none of it. */
+static struct msg_wire *
+irc_run_wire(enum protocol_slot slot, struct msg **msgs, size_t n)
+{
+	size_t	i = slot - PROTOCOL_IRC;
+
+	if (!irc_run.made[i]) {
+		irc_run.wire[i] = irc_join_run(NULL, slot, msgs, n);
+		irc_run.made[i] = 1;
+	}
+	return irc_run.wire[i];
 }
 
 /* Whether s may have said part of the run (then it is tested per line). */
@@ -284,9 +381,10 @@ void
 irc_deliver_run(struct session *s, struct msg **msgs, size_t n,
     uint64_t serial)
 {
-	struct conn	*c = s->client;
-	struct msg_wire	*w;
-	size_t		 i, own = 0;
+	struct conn		*c = s->client;
+	enum protocol_slot	 slot = irc_slot(c);
+	struct msg_wire		*w;
+	size_t			 i, own = 0;
 
 	if (!(c->proto_flags & IRC_WELCOMED))
 		return;
@@ -296,11 +394,11 @@ irc_deliver_run(struct session *s, struct msg **msgs, size_t n,
 			own += irc_own(s, msgs[i]);
 	if (own == n)
 		return;
-	if (own == 0 && irc_run.wire != NULL) {
-		conn_send_wire(c, irc_run.wire);
+	if (own == 0 && (w = irc_run_wire(slot, msgs, n)) != NULL) {
+		conn_send_wire(c, w);
 		return;
 	}
-	if (own > 0 && (w = irc_join_run(s, msgs, n)) != NULL) {
+	if (own > 0 && (w = irc_join_run(s, slot, msgs, n)) != NULL) {
 		conn_send_wire(c, w);
 		msg_wire_unref(w);
 		return;

@@ -17,10 +17,17 @@
 
 #define KICK_TARGETS_MAX	4	/* TARGMAX for KICK */
 
-/* The prefix NAMES and WHO show for a member's standing. */
+/*
+ * The prefix NAMES and WHO show for a member's standing: the highest, or
+ * every one with multi-prefix.
+ */
 const char *
-irc_status_prefix(unsigned status)
+irc_status_prefix(const struct conn *c, unsigned status)
 {
+	if ((irc_caps(c) & IRC_CAP_MULTI_PREFIX) &&
+	    (status & (ROOM_OPERATOR | ROOM_VOICE)) ==
+	    (ROOM_OPERATOR | ROOM_VOICE))
+		return "@+";
 	return status & ROOM_OPERATOR ? "@" : status & ROOM_VOICE ? "+" : "";
 }
 

@@ -31,6 +31,7 @@
 #include "stats.h"
 #include "text.h"
 #include "version.h"
+#include "xmalloc.h"
 
 #define NEEDS_WELCOME	0x1	/* irc_command flags: 451 before it */
 #define TAKES_TEXT	0x2	/* the last param is message text */
@@ -44,6 +45,7 @@ struct irc_command {
 
 static const struct config	*irc_config;
 static char			 irc_created[64];	/* for 003 */
+static char			 irc_epoch[24];	/* msgid: this run's prefix */
 
 /* "*" until the client has given a nick, as IRC replies say. */
 const char *
@@ -114,7 +116,7 @@ irc_send_lusers(struct conn *c)
 }
 
 /* Registration is complete once NICK and USER are in and CAP is done. */
-static void
+void
 irc_try_welcome(struct conn *c)
 {
 	const unsigned	need = IRC_NICK_GIVEN | IRC_USER_GIVEN;
@@ -130,12 +132,14 @@ irc_try_welcome(struct conn *c)
 	irc_reply(c, "004", "%s chatd-%s i biklmnotv bklov", irc_server_name(),
 	    CHATD_VERSION);
 	irc_reply(c, "005", "CASEMAPPING=ascii CHANTYPES=# CHANNELLEN=%d "
-	    "NICKLEN=%d TOPICLEN=%d PREFIX=(ov)@+ "
-	    "CHANMODES=b,k,l,imnt MODES=%d MAXLIST=b:%zu KEYLEN=%d "
+	    "NICKLEN=%d TOPICLEN=%d AWAYLEN=%d PREFIX=(ov)@+ "
+	    "CHANMODES=b,k,l,imnt MODES=%d :are supported by this server",
+	    NAME_ROOM_MAX, NAME_NICK_MAX, TOPIC_MAX, AWAY_MAX,
+	    ROOM_MODE_CHANGES_MAX);
+	irc_reply(c, "005", "MAXLIST=b:%zu KEYLEN=%d "
 	    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,KICK:4,NAMES:1,WHOIS:1 "
-	    "NETWORK=chatd :are supported by this server",
-	    NAME_ROOM_MAX, NAME_NICK_MAX, TOPIC_MAX,
-	    ROOM_MODE_CHANGES_MAX, room_mode_max_bans(), ROOM_KEY_MAX);
+	    "UTF8ONLY NETWORK=chatd :are supported by this server",
+	    room_mode_max_bans(), ROOM_KEY_MAX);
 	irc_send_lusers(c);
 	irc_send_motd(c);
 	irc_join_one(c, irc_config->default_room);
@@ -201,30 +205,6 @@ irc_cmd_pass(struct conn *c, struct irc_message *m)
 		irc_reply(c, "462", ":You may not reregister");
 }
 
-/* No capability is offered yet: LS and LIST are empty, REQ is refused. */
-static void
-irc_cmd_cap(struct conn *c, struct irc_message *m)
-{
-	const char	*sub = m->params[0];
-	int		 held = !(c->proto_flags & IRC_WELCOMED);
-
-	if (strcasecmp(sub, "LS") == 0 || strcasecmp(sub, "LIST") == 0) {
-		if (held && strcasecmp(sub, "LS") == 0)
-			c->proto_flags |= IRC_CAP_HELD;
-		conn_printf(c, ":%s CAP %s %s :\r\n", irc_server_name(),
-		    irc_nick(c), strcasecmp(sub, "LS") == 0 ? "LS" : "LIST");
-	} else if (strcasecmp(sub, "REQ") == 0) {
-		if (held)
-			c->proto_flags |= IRC_CAP_HELD;
-		conn_printf(c, ":%s CAP %s NAK :%.400s\r\n", irc_server_name(),
-		    irc_nick(c), m->nparams > 1 ? m->params[1] : "");
-	} else if (strcasecmp(sub, "END") == 0) {
-		c->proto_flags &= ~IRC_CAP_HELD;
-		irc_try_welcome(c);
-	} else
-		irc_reply(c, "410", "%.32s :Invalid CAP command", sub);
-}
-
 static void
 irc_cmd_ping(struct conn *c, struct irc_message *m)
 {
@@ -238,6 +218,12 @@ irc_cmd_ping(struct conn *c, struct irc_message *m)
 
 static void
 irc_cmd_pong(struct conn *c, struct irc_message *m)
+{
+}
+
+/* Client-only tags (message-tags) are not relayed: TAGMSG does nothing. */
+static void
+irc_cmd_tagmsg(struct conn *c, struct irc_message *m)
 {
 }
 
@@ -343,6 +329,8 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 		irc_reply(c, "319", "%s :%s", s->nick, rooms);
 	if (s->oper)
 		irc_reply(c, "313", "%s :is an IRC operator", s->nick);
+	if (s->away != NULL)
+		irc_reply(c, "301", "%s :%s", s->nick, s->away);
 	irc_reply(c, "317", "%s 0 %lld :seconds idle, signon time", s->nick,
 	    (long long)s->since);
 	irc_reply(c, "318", "%s :End of /WHOIS list", s->nick);
@@ -350,6 +338,7 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 
 /* In name order, for bsearch. */
 static const struct irc_command irc_commands[] = {
+	{ "AWAY", 0, NEEDS_WELCOME, irc_cmd_away },
 	{ "CAP", 1, 0, irc_cmd_cap },
 	{ "INVITE", 2, NEEDS_WELCOME, irc_cmd_invite },
 	{ "ISON", 1, NEEDS_WELCOME, irc_cmd_ison },
@@ -371,6 +360,7 @@ static const struct irc_command irc_commands[] = {
 	{ "PRIVMSG", 0, NEEDS_WELCOME | TAKES_TEXT, irc_cmd_privmsg },
 	{ "QUIT", 0, 0, irc_cmd_quit },
 	{ "TIME", 0, NEEDS_WELCOME, irc_cmd_time },
+	{ "TAGMSG", 1, NEEDS_WELCOME, irc_cmd_tagmsg },
 	{ "TOPIC", 1, NEEDS_WELCOME, irc_cmd_topic },
 	{ "USER", 4, 0, irc_cmd_user },
 	{ "USERHOST", 1, NEEDS_WELCOME, irc_cmd_userhost },
@@ -457,37 +447,6 @@ irc_line_too_long(struct conn *c, size_t max)
 	irc_reply(c, "417", ":Input line was too long");
 }
 
-/*
- * An IRC client is not sent its own messages back (no echo-message), and
- * nothing before it is registered.
- */
-static void
-irc_deliver(struct session *s, struct msg *m)
-{
-	struct conn	*c = s->client;
-
-	if (!(c->proto_flags & IRC_WELCOMED))
-		return;
-	switch (m->kind) {
-	case MSG_SAY:
-	case MSG_ACTION:
-	case MSG_ROOM_NOTICE:
-		if (strcmp(m->from, s->nick) == 0)
-			return;
-		break;
-	case MSG_PRIVATE:
-	case MSG_PRIVATE_NOTICE:
-		if (strcmp(m->from, s->nick) == 0 &&
-		    strcmp(m->to, s->nick) != 0)
-			return;
-		break;
-	default:
-		break;
-	}
-	irc_format_msg(m);
-	conn_send_wire(c, m->wire[PROTOCOL_IRC]);
-}
-
 static const struct session_ops irc_session_ops = {
 	.deliver = irc_deliver,
 	.deliver_run = irc_deliver_run,
@@ -500,6 +459,7 @@ irc_connected(struct conn *c)
 {
 	c->session = session_new(&irc_session_ops, c, ban_nick_refused);
 	c->session->host = c->host;
+	c->proto_state = xcalloc(1, sizeof(struct irc_client));
 }
 
 static void
@@ -510,6 +470,8 @@ irc_disconnected(struct conn *c, const char *reason)
 	room_quit(c->session, reason);
 	session_free(c->session);
 	c->session = NULL;
+	free(c->proto_state);
+	c->proto_state = NULL;
 }
 
 /*
@@ -568,7 +530,19 @@ irc_configure(const struct config *config)
 		gmtime_r(&t, &tm);
 		strftime(irc_created, sizeof irc_created, "%Y-%m-%d %H:%M:%S "
 		    "UTC", &tm);
+		snprintf(irc_epoch, sizeof irc_epoch, "%llx",
+		    (unsigned long long)t);
 	}
+}
+
+/*
+ * A msgid is the start time of this run of the daemon and the message's
+ * number in it, so ids stay unique across restarts (msg.c counts from 1).
+ */
+const char *
+irc_msgid_epoch(void)
+{
+	return irc_epoch;
 }
 
 const struct protocol irc_protocol = {

@@ -21,6 +21,23 @@ extern const struct protocol irc_protocol;
 #define IRC_CAP_HELD	0x4	/* CAP LS/REQ: registration waits for END */
 #define IRC_WELCOMED	0x8	/* registered: 001 sent */
 
+/* IRCv3 capabilities a client has asked for (irc-cap.c). */
+#define IRC_CAP_AWAY_NOTIFY	0x01
+#define IRC_CAP_ECHO_MESSAGE	0x02
+#define IRC_CAP_INVITE_NOTIFY	0x04
+#define IRC_CAP_MESSAGE_TAGS	0x08
+#define IRC_CAP_MULTI_PREFIX	0x10
+#define IRC_CAP_SERVER_TIME	0x20
+#define IRC_CAP_USERHOST_NAMES	0x40
+#define IRC_CAP_NOTIFY		0x80	/* cap-notify, implied by LS 302 */
+
+/* An IRC client's own state (conn->proto_state). */
+struct irc_client {
+	unsigned	 caps;
+};
+
+#define AWAY_MAX	200	/* AWAYLEN, bytes */
+
 /* The longest line without tags, CRLF excluded (irc-parse.h's, less 2). */
 #define IRC_TEXT_MAX	510
 
@@ -53,7 +70,13 @@ struct room	*irc_member_room(struct conn *, const char *name);
 void		 irc_cmd_mode(struct conn *, struct irc_message *);
 void		 irc_cmd_kick(struct conn *, struct irc_message *);
 void		 irc_cmd_invite(struct conn *, struct irc_message *);
-const char	*irc_status_prefix(unsigned status);
+const char	*irc_status_prefix(const struct conn *, unsigned status);
+
+/* irc-cap.c: capabilities and presence. */
+unsigned	 irc_caps(const struct conn *);
+void		 irc_cmd_cap(struct conn *, struct irc_message *);
+void		 irc_cmd_away(struct conn *, struct irc_message *);
+void		 irc_try_welcome(struct conn *);
 
 /* irc-oper.c: server operators. */
 void		 irc_cmd_oper(struct conn *, struct irc_message *);
@@ -61,7 +84,8 @@ void		 irc_cmd_kill(struct conn *, struct irc_message *);
 const char	*irc_why_not(enum chat_result);
 
 /* irc-format.c: rendering events as IRC lines. */
-void		 irc_format_msg(struct msg *);
+void		 irc_deliver(struct session *, struct msg *);
+const char	*irc_msgid_epoch(void);
 void		 irc_deliver_run(struct session *, struct msg **, size_t,
 		    uint64_t serial);
 size_t		 irc_source(const char *nick, char *buf, size_t size);

@@ -34,7 +34,9 @@ struct msg *
 msg_new(enum msg_kind kind, const char *room, const char *from,
     const char *to, const char *text)
 {
+	static uint64_t	 next_id = 1;
 	struct msg	*m;
+	struct timespec	 now;
 	char		*cursor;
 	size_t		 len;
 
@@ -47,7 +49,10 @@ msg_new(enum msg_kind kind, const char *room, const char *from,
 	m->weight = MSG_OVERHEAD + len;
 	m->refs = 1;
 	m->kind = kind;
-	m->time = time(NULL);
+	clock_gettime(CLOCK_REALTIME, &now);
+	m->time = now.tv_sec;
+	m->time_ms = (unsigned)(now.tv_nsec / 1000000);
+	m->id = next_id++;
 	memset(m->wire, 0, sizeof m->wire);
 	m->held_by = NULL;
 	msg_count++;

@@ -23,6 +23,7 @@ enum msg_kind {
 	MSG_MODE,	/* room, from, text: the changes, "+o-v alice bob" */
 	MSG_KICK,	/* room, from, to (who is put out), text (reason) */
 	MSG_INVITE,	/* room, from, to (who is invited) */
+	MSG_AWAY,	/* from, text (empty: back); to IRC's away-notify */
 };
 
 /*
@@ -42,6 +43,8 @@ struct msg {
 	unsigned	 refs;
 	enum msg_kind	 kind;
 	time_t		 time;
+	unsigned	 time_ms;	/* milliseconds past time */
+	uint64_t	 id;		/* unique in this run of the daemon */
 	const char	*room;		/* "" when the kind has no room */
 	const char	*from;
 	const char	*to;

@@ -15,7 +15,9 @@ struct evbuffer;
 /* Which rendering of a message a protocol keeps (struct msg's wire[]). */
 enum protocol_slot {
 	PROTOCOL_LINE,
-	PROTOCOL_IRC,
+	PROTOCOL_IRC,		/* without tags */
+	PROTOCOL_IRC_TIME,	/* with server-time's time tag */
+	PROTOCOL_IRC_TAGS,	/* with message-tags': time and msgid */
 	PROTOCOL_NSLOTS
 };
 

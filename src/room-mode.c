@@ -484,13 +484,15 @@ room_kick(struct room *r, struct session *by, struct session *who,
 
 /*
  * A member invites who: it may then join once past +i, +k, +l and bans.
- * In a +i room only operators invite.  who hears it; the inviter's client
- * tells it in its own words.
+ * In a +i room only operators invite.  who hears it, and so do the room's
+ * other operators (IRC's invite-notify); the inviter's client tells it in
+ * its own words.
  */
 enum chat_result
 room_invite(struct room *r, struct session *by, struct session *who)
 {
 	struct msg	*m;
+	size_t		 i;
 
 	if (!by->oper && !session_in_room(by, r))
 		return CHAT_NOT_IN_ROOM;
@@ -505,6 +507,10 @@ room_invite(struct room *r, struct session *by, struct session *who)
 	}
 	m = msg_new(MSG_INVITE, r->name, by->nick, who->nick, NULL);
 	room_deliver_to(who, m);
+	for (i = 0; i < r->nmembers; i++)
+		if ((r->member_status[i] & ROOM_OPERATOR) &&
+		    r->members[i] != by)
+			room_deliver_to(r->members[i], m);
 	msg_unref(m);
 	return CHAT_OK;
 }

@@ -104,6 +104,7 @@ session_free(struct session *s)
 	tdelete(s, &session_tree, session_compare);
 	session_total--;
 	free(s->rooms);
+	free(s->away);
 	free(s);
 }
 

@@ -74,6 +74,7 @@ struct session {
 	unsigned		 muted:1;	/* may not speak... */
 	unsigned		 oper:1;	/* operator of every room */
 	time_t			 muted_until;	/* ...until then; 0: unmuted */
+	char			*away;		/* why it is away; NULL: here */
 	const struct session_ops *ops;
 	struct host		*host;		/* charged for what it says */
 	void			*client;	/* the protocol's, for ops */

@@ -278,6 +278,7 @@ def test_bad_mode_requests_get_clear_errors(chatd):
     late = Irc(d)
     late.send("NICK late")
     late.send("USER late 0 * :Late")
+    late.numeric("005")
     assert "MAXLIST=b:2" in late.numeric("005")
 
 

@@ -1,0 +1,156 @@
+/*
+ * IRCv3 capabilities (CAP LS, REQ, LIST, END) and presence (AWAY).  Each
+ * capability listed is one chatd honours; what each changes is decided
+ * where the lines are made (irc-format.c, irc-chan.c).  A client's
+ * capabilities live in its struct irc_client (conn->proto_state).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conn.h"
+#include "irc-parse.h"
+#include "irc.h"
+#include "msg.h"
+#include "room.h"
+#include "session.h"
+#include "text.h"
+#include "xmalloc.h"
+
+static const struct {
+	const char	*name;
+	unsigned	 bit;
+} irc_cap_table[] = {
+	{ "away-notify", IRC_CAP_AWAY_NOTIFY },
+	{ "cap-notify", IRC_CAP_NOTIFY },
+	{ "echo-message", IRC_CAP_ECHO_MESSAGE },
+	{ "invite-notify", IRC_CAP_INVITE_NOTIFY },
+	{ "message-tags", IRC_CAP_MESSAGE_TAGS },
+	{ "multi-prefix", IRC_CAP_MULTI_PREFIX },
+	{ "server-time", IRC_CAP_SERVER_TIME },
+	{ "userhost-in-names", IRC_CAP_USERHOST_NAMES },
+};
+#define NCAPS	(sizeof irc_cap_table / sizeof irc_cap_table[0])
+
+unsigned
+irc_caps(const struct conn *c)
+{
+	const struct irc_client	*ic = c->proto_state;
+
+	return ic != NULL ? ic->caps : 0;
+}
+
+/* The names of the capabilities in bits, space separated. */
+static void
+irc_cap_names(unsigned bits, char *buf, size_t size)
+{
+	size_t	i, len = 0;
+
+	buf[0] = '\0';
+	for (i = 0; i < NCAPS; i++)
+		if (bits & irc_cap_table[i].bit)
+			len += (size_t)snprintf(buf + len, size - len, "%s%s",
+			    len > 0 ? " " : "", irc_cap_table[i].name);
+}
+
+static unsigned
+irc_cap_bit(const char *name)
+{
+	size_t	i;
+
+	for (i = 0; i < NCAPS; i++)
+		if (strcmp(irc_cap_table[i].name, name) == 0)
+			return irc_cap_table[i].bit;
+	return 0;
+}
+
+/* CAP REQ: all of the list, or none of it (NAK). */
+static void
+irc_cap_req(struct conn *c, char *list)
+{
+	struct irc_client	*ic = c->proto_state;
+	unsigned		 add = 0, del = 0, bit;
+	char			*name, *save = NULL, copy[IRC_TEXT_MAX + 1];
+	int			 off;
+
+	snprintf(copy, sizeof copy, "%s", list);
+	for (name = strtok_r(list, " ", &save); name != NULL;
+	    name = strtok_r(NULL, " ", &save)) {
+		off = name[0] == '-';
+		if ((bit = irc_cap_bit(name + off)) == 0) {
+			conn_printf(c, ":%s CAP %s NAK :%.400s\r\n",
+			    irc_server_name(), irc_nick(c), copy);
+			return;
+		}
+		if (off)
+			del |= bit;
+		else
+			add |= bit;
+	}
+	ic->caps = (ic->caps | add) & ~del;
+	conn_printf(c, ":%s CAP %s ACK :%.400s\r\n", irc_server_name(),
+	    irc_nick(c), copy);
+}
+
+void
+irc_cmd_cap(struct conn *c, struct irc_message *m)
+{
+	struct irc_client	*ic = c->proto_state;
+	const char		*sub = m->params[0];
+	char			 names[256];
+	int			 held = !(c->proto_flags & IRC_WELCOMED);
+
+	if (strcasecmp(sub, "LS") == 0) {
+		if (held)
+			c->proto_flags |= IRC_CAP_HELD;
+		if (m->nparams > 1 && atoi(m->params[1]) >= 302)
+			ic->caps |= IRC_CAP_NOTIFY;
+		irc_cap_names(~0u, names, sizeof names);
+		conn_printf(c, ":%s CAP %s LS :%s\r\n", irc_server_name(),
+		    irc_nick(c), names);
+	} else if (strcasecmp(sub, "LIST") == 0) {
+		irc_cap_names(ic->caps, names, sizeof names);
+		conn_printf(c, ":%s CAP %s LIST :%s\r\n", irc_server_name(),
+		    irc_nick(c), names);
+	} else if (strcasecmp(sub, "REQ") == 0) {
+		if (held)
+			c->proto_flags |= IRC_CAP_HELD;
+		irc_cap_req(c, m->nparams > 1 ? m->params[1] : (char *)"");
+	} else if (strcasecmp(sub, "END") == 0) {
+		c->proto_flags &= ~IRC_CAP_HELD;
+		irc_try_welcome(c);
+	} else
+		irc_reply(c, "410", "%.32s :Invalid CAP command", sub);
+}
+
+/*
+ * AWAY [text]: 306 or 305, and an AWAY line to the clients that share a
+ * room and asked for away-notify; who messages or WHOISes an away client
+ * is told why (301).
+ */
+void
+irc_cmd_away(struct conn *c, struct irc_message *m)
+{
+	struct session	*s = c->session;
+	const char	*text = m->nparams > 0 ? m->params[0] : "";
+	struct msg	*msg;
+	size_t		 n = strlen(text);
+
+	if (n == 0 && s->away == NULL) {
+		irc_reply(c, "305", ":You are no longer marked as being away");
+		return;
+	}
+	free(s->away);
+	s->away = NULL;
+	if (n > 0)
+		s->away = xstrndup(text, text_utf8_truncate(text, n,
+		    AWAY_MAX));
+	msg = msg_new(MSG_AWAY, NULL, s->nick, NULL, s->away);
+	room_fanout_neighbours(s, msg, 0);
+	msg_unref(msg);
+	if (s->away != NULL)
+		irc_reply(c, "306", ":You have been marked as being away");
+	else
+		irc_reply(c, "305", ":You are no longer marked as being away");
+}
