@@ -23,7 +23,9 @@ static const struct {
 	unsigned	 bit;
 } irc_cap_table[] = {
 	{ "away-notify", IRC_CAP_AWAY_NOTIFY },
+	{ "batch", IRC_CAP_BATCH },
 	{ "cap-notify", IRC_CAP_NOTIFY },
+	{ "draft/chathistory", IRC_CAP_CHATHISTORY },
 	{ "echo-message", IRC_CAP_ECHO_MESSAGE },
 	{ "invite-notify", IRC_CAP_INVITE_NOTIFY },
 	{ "message-tags", IRC_CAP_MESSAGE_TAGS },

@@ -11,6 +11,7 @@
  */
 #include <event2/buffer.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
@@ -19,6 +20,7 @@
 #include "msg.h"
 #include "session.h"
 #include "text.h"
+#include "xmalloc.h"
 
 #define IRC_SPLIT_BACK	64	/* how far back a cut looks for a space */
 #define IRC_RUN_SPEAKERS 8	/* speakers of a run, kept to test members */
@@ -186,35 +188,97 @@ irc_slot(const struct conn *c)
 	    caps & IRC_CAP_SERVER_TIME ? PROTOCOL_IRC_TIME : PROTOCOL_IRC;
 }
 
-/* "@time=...;msgid=... " before every line of the plain rendering. */
+/* "2026-12-03T12:39:28.961Z": m's time as server-time writes it. */
+size_t
+irc_time_tag(const struct msg *m, char *buf, size_t size)
+{
+	struct tm	tm;
+	size_t		n;
+
+	gmtime_r(&m->time, &tm);
+	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+	return n + (size_t)snprintf(buf + n, size - n, ".%03uZ", m->time_ms);
+}
+
+/* "time=...;msgid=..." (or only the time), with a batch's reference. */
+size_t
+irc_msg_tags(const struct msg *m, int with_msgid, const char *batch,
+    char *buf, size_t size)
+{
+	size_t	n = 0;
+
+	if (batch != NULL)
+		n = (size_t)snprintf(buf, size, "batch=%s;", batch);
+	n += (size_t)snprintf(buf + n, size - n, "time=");
+	n += irc_time_tag(m, buf + n, size - n);
+	if (with_msgid)
+		n += (size_t)snprintf(buf + n, size - n, ";msgid=%s-%llu",
+		    irc_msgid_epoch(), (unsigned long long)m->id);
+	return n;
+}
+
+/* "@TAGS " before every line of plain (len bytes), into out. */
+static size_t
+irc_prefix_lines(const char *plain, size_t len, const char *tags,
+    char *out)
+{
+	size_t	n = strlen(tags), i, k, o = 0;
+
+	for (i = 0; i < len; i = k) {
+		k = i + (size_t)((const char *)memchr(plain + i, '\n', len - i) -
+		    (plain + i)) + 1;
+		if (out != NULL) {
+			out[o] = '@';
+			memcpy(out + o + 1, tags, n);
+			out[o + 1 + n] = ' ';
+			memcpy(out + o + n + 2, plain + i, k - i);
+		}
+		o += n + 2 + k - i;
+	}
+	return o;
+}
+
+/* The plain rendering with the tags of slot before every line. */
 static struct msg_wire *
 irc_tag_lines(const struct msg *m, enum protocol_slot slot)
 {
 	const struct msg_wire	*plain = m->wire[PROTOCOL_IRC];
 	struct msg_wire		*w;
-	struct tm		 tm;
-	char			 tags[96];
-	size_t			 n, lines = 0, i, len = 0, k;
+	char			 tags[128];
 
-	gmtime_r(&m->time, &tm);
-	n = strftime(tags, sizeof tags, "@time=%Y-%m-%dT%H:%M:%S", &tm);
-	n += (size_t)snprintf(tags + n, sizeof tags - n, ".%03uZ%s", m->time_ms,
-	    slot == PROTOCOL_IRC_TAGS ? "" : " ");
-	if (slot == PROTOCOL_IRC_TAGS)
-		n += (size_t)snprintf(tags + n, sizeof tags - n,
-		    ";msgid=%s-%llu ", irc_msgid_epoch(),
-		    (unsigned long long)m->id);
-	for (i = 0; i < plain->len; i++)
-		lines += plain->data[i] == '\n';
-	w = msg_wire_new(plain->len + lines * n);
-	for (i = 0; i < plain->len; i = k) {
-		k = i + (size_t)((const char *)memchr(plain->data + i, '\n',
-		    plain->len - i) - (plain->data + i)) + 1;
-		memcpy(w->data + len, tags, n);
-		memcpy(w->data + len + n, plain->data + i, k - i);
-		len += n + k - i;
-	}
+	irc_msg_tags(m, slot == PROTOCOL_IRC_TAGS, NULL, tags, sizeof tags);
+	w = msg_wire_new(irc_prefix_lines(plain->data, plain->len, tags,
+	    NULL));
+	irc_prefix_lines(plain->data, plain->len, tags, w->data);
 	return w;
+}
+
+/*
+ * m for one client alone (CHATHISTORY): its lines, each with the tags,
+ * appended to out.  Nothing is kept with m: scrollback holds strings only.
+ */
+void
+irc_add_tagged(struct evbuffer *out, const struct msg *m, const char *tags)
+{
+	struct evbuffer	*plain;
+	size_t		 len, n;
+	char		*lines, *tagged;
+
+	if (*tags == '\0') {
+		irc_render(m, out);
+		return;
+	}
+	if ((plain = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	irc_render(m, plain);
+	len = evbuffer_get_length(plain);
+	lines = (char *)evbuffer_pullup(plain, -1);
+	n = irc_prefix_lines(lines, len, tags, NULL);
+	tagged = xmalloc(n);
+	irc_prefix_lines(lines, len, tags, tagged);
+	evbuffer_add(out, tagged, n);
+	free(tagged);
+	evbuffer_free(plain);
 }
 
 /* m as slot renders it, made by its first delivery there. */

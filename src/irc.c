@@ -138,8 +138,9 @@ irc_try_welcome(struct conn *c)
 	    ROOM_MODE_CHANGES_MAX);
 	irc_reply(c, "005", "MAXLIST=b:%zu KEYLEN=%d "
 	    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,KICK:4,NAMES:1,WHOIS:1 "
-	    "UTF8ONLY NETWORK=chatd :are supported by this server",
-	    room_mode_max_bans(), ROOM_KEY_MAX);
+	    "UTF8ONLY CHATHISTORY=%d MSGREFTYPES=msgid,timestamp "
+	    "NETWORK=chatd :are supported by this server",
+	    room_mode_max_bans(), ROOM_KEY_MAX, IRC_HISTORY_MAX);
 	irc_send_lusers(c);
 	irc_send_motd(c);
 	irc_join_one(c, irc_config->default_room);
@@ -340,6 +341,7 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 static const struct irc_command irc_commands[] = {
 	{ "AWAY", 0, NEEDS_WELCOME, irc_cmd_away },
 	{ "CAP", 1, 0, irc_cmd_cap },
+	{ "CHATHISTORY", 3, NEEDS_WELCOME, irc_cmd_chathistory },
 	{ "INVITE", 2, NEEDS_WELCOME, irc_cmd_invite },
 	{ "ISON", 1, NEEDS_WELCOME, irc_cmd_ison },
 	{ "JOIN", 1, NEEDS_WELCOME, irc_cmd_join },
@@ -525,6 +527,7 @@ irc_configure(const struct config *config)
 	struct tm	tm;
 
 	irc_config = config;
+	irc_history_configure(config);
 	if (irc_created[0] == '\0') {
 		t = time(NULL);
 		gmtime_r(&t, &tm);

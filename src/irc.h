@@ -10,6 +10,7 @@
 struct config;
 struct conn;
 struct irc_message;
+struct evbuffer;
 struct msg;
 struct session;
 
@@ -30,6 +31,8 @@ extern const struct protocol irc_protocol;
 #define IRC_CAP_SERVER_TIME	0x20
 #define IRC_CAP_USERHOST_NAMES	0x40
 #define IRC_CAP_NOTIFY		0x80	/* cap-notify, implied by LS 302 */
+#define IRC_CAP_BATCH		0x100
+#define IRC_CAP_CHATHISTORY	0x200	/* draft/chathistory */
 
 /* An IRC client's own state (conn->proto_state). */
 struct irc_client {
@@ -78,6 +81,11 @@ void		 irc_cmd_cap(struct conn *, struct irc_message *);
 void		 irc_cmd_away(struct conn *, struct irc_message *);
 void		 irc_try_welcome(struct conn *);
 
+/* irc-history.c: CHATHISTORY from the rooms' scrollback. */
+#define IRC_HISTORY_MAX	100	/* messages in one answer: CHATHISTORY= */
+void		 irc_history_configure(const struct config *);
+void		 irc_cmd_chathistory(struct conn *, struct irc_message *);
+
 /* irc-oper.c: server operators. */
 void		 irc_cmd_oper(struct conn *, struct irc_message *);
 void		 irc_cmd_kill(struct conn *, struct irc_message *);
@@ -85,6 +93,11 @@ const char	*irc_why_not(enum chat_result);
 
 /* irc-format.c: rendering events as IRC lines. */
 void		 irc_deliver(struct session *, struct msg *);
+size_t		 irc_time_tag(const struct msg *, char *, size_t);
+size_t		 irc_msg_tags(const struct msg *, int with_msgid,
+		    const char *batch, char *, size_t);
+void		 irc_add_tagged(struct evbuffer *, const struct msg *,
+		    const char *tags);
 const char	*irc_msgid_epoch(void);
 void		 irc_deliver_run(struct session *, struct msg **, size_t,
 		    uint64_t serial);

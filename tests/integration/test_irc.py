@@ -57,8 +57,9 @@ def test_registration_sends_the_welcome_numerics(chatd):
     d = start(chatd)
     c = Irc(d)
     c.send("CAP LS 302")
-    assert c.line() == (":%s CAP * LS :away-notify cap-notify echo-message invite-notify "
-                        "message-tags multi-prefix server-time userhost-in-names" % SERVER)
+    assert c.line() == (":%s CAP * LS :away-notify batch cap-notify draft/chathistory "
+                        "echo-message invite-notify message-tags multi-prefix server-time "
+                        "userhost-in-names" % SERVER)
     c.send("NICK alice")
     c.send("USER alice 0 * :Alice")
     c.no_line()                      # CAP negotiation holds registration

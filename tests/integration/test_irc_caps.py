@@ -165,3 +165,110 @@ def test_invite_notify(chatd):
     helper.send("INVITE other #inv")
     assert helper.numeric("341")
     assert op.expect("INVITE ") == "INVITE #inv helper other"        # operators see it
+
+
+def history_batch(c):
+    """The lines of one CHATHISTORY batch: (reference, [(msgid, text)])."""
+    start = c.expect_re(r":\S+ BATCH \+(\S+) chathistory (\S+)$")
+    ref, got = start.group(1), []
+    while True:
+        line = c.line()
+        if line == ":%s BATCH -%s" % (SERVER, ref):
+            return start.group(2), got
+        m = re.fullmatch(r"@batch=%s;" % ref + TIME_RE[1:] +
+                         r";msgid=(\S+) :\S+ PRIVMSG (\S+) :(.*)", line)
+        assert m, line
+        got.append((m.group(1), m.group(3)))
+
+
+def test_chathistory_from_scrollback(chatd):
+    d = start(chatd, config=["server-name = " + SERVER, "scrollback = 30"])
+    line = named(d, "talker")
+    line.send("/join #h")
+    line.expect("ROOM #h")
+    for n in range(40):
+        line.send("message %d" % n)
+        line.expect("MSG #h talker message %d" % n)
+    c = with_caps(d, "hist", "batch server-time message-tags draft/chathistory")
+    c.send("JOIN #h")
+    c.numeric("366")
+    c.send("CHATHISTORY LATEST #h * 5")
+    target, got = history_batch(c)
+    assert target == "#h"
+    assert [t for _, t in got] == ["message %d" % n for n in range(35, 40)]
+    ids = {t: i for i, t in got}
+    c.send("CHATHISTORY BEFORE #h msgid=%s 3" % ids["message 35"])
+    assert [t for _, t in history_batch(c)[1]] == ["message 32", "message 33", "message 34"]
+    c.send("CHATHISTORY AFTER #h msgid=%s 2" % ids["message 36"])
+    assert [t for _, t in history_batch(c)[1]] == ["message 37", "message 38"]
+    c.send("CHATHISTORY BETWEEN #h msgid=%s msgid=%s 10" % (ids["message 39"], ids["message 35"]))
+    assert [t for _, t in history_batch(c)[1]] == ["message 36", "message 37", "message 38"]
+    c.send("CHATHISTORY AROUND #h msgid=%s 4" % ids["message 37"])
+    assert [t for _, t in history_batch(c)[1]] == ["message 35", "message 36", "message 37",
+                                                  "message 38"]
+    c.send("CHATHISTORY LATEST #h * 1000")      # at most scrollback, CHATHISTORY=100
+    got = history_batch(c)[1]
+    assert [t for _, t in got] == ["message %d" % n for n in range(10, 40)]
+    assert len(set(i for i, _ in got)) == 30
+    # Walking back page by page gives every kept message once, in order.
+    seen, ref = [], "*"
+    c.send("CHATHISTORY LATEST #h * 7")
+    page = history_batch(c)[1]
+    while page:
+        seen = [t for _, t in page] + seen
+        c.send("CHATHISTORY BEFORE #h msgid=%s 7" % page[0][0])
+        page = history_batch(c)[1]
+    assert seen == ["message %d" % n for n in range(10, 40)]
+    c.send("CHATHISTORY BEFORE #h timestamp=2000-01-01T00:00:00.000Z 5")
+    assert history_batch(c)[1] == []
+    c.send("CHATHISTORY AFTER #h timestamp=2000-01-01T00:00:00Z 2")
+    assert [t for _, t in history_batch(c)[1]] == ["message 10", "message 11"]
+    c.send("CHATHISTORY TARGETS timestamp=2000-01-01T00:00:00Z timestamp=2100-01-01T00:00:00Z 10")
+    assert re.fullmatch(r":\S+ BATCH \+(\S+) draft/chathistory-targets", c.line())
+    assert re.fullmatch(r"@batch=\S+ :%s CHATHISTORY TARGETS #h timestamp=" % SERVER +
+                        TIME_RE[6:], c.line())
+    assert re.fullmatch(r":\S+ BATCH -\S+", c.line())
+    for bad, code in [("CHATHISTORY LATEST #nowhere * 5", "INVALID_TARGET"),
+                      ("CHATHISTORY BEFORE #h * 5", "INVALID_PARAMS"),
+                      ("CHATHISTORY BEFORE #h when=5 5", "INVALID_PARAMS"),
+                      ("CHATHISTORY AFTER #h timestamp=yesterday 5", "INVALID_PARAMS"),
+                      ("CHATHISTORY LATEST #h * many", "INVALID_PARAMS"),
+                      ("CHATHISTORY SIDEWAYS #h * 5", "INVALID_PARAMS")]:
+        c.send(bad)
+        assert c.line().startswith(":%s FAIL CHATHISTORY %s " % (SERVER, code)), bad
+    c.send("CHATHISTORY BEFORE #h msgid=0-1 5")    # another run's id: nothing
+    assert history_batch(c) == ("#h", [])
+    c.send("CHATHISTORY LATEST talker * 5")     # private history is not kept
+    assert history_batch(c) == ("talker", [])
+    plain = Irc(d, "plain")                    # no batch, no tags: bare lines
+    plain.send("JOIN #h")
+    plain.numeric("366")
+    plain.send("CHATHISTORY LATEST #h * 2")
+    assert plain.line() == ":talker!talker@%s PRIVMSG #h :message 38" % SERVER
+    assert plain.line() == ":talker!talker@%s PRIVMSG #h :message 39" % SERVER
+
+
+def test_chathistory_fits_below_sendq_soft(chatd):
+    """An answer is cut to what fits below sendq-soft, the oldest first:
+    asking for history never costs a client its connection."""
+    d = start(chatd, config=["server-name = " + SERVER, "scrollback = 30",
+                             "sendq-soft = 16k", "max-line = 4096",
+                             "flood-rate = 100000", "flood-burst = 100000"])
+    line = named(d, "talker")
+    line.send("/join #big")
+    line.expect("ROOM #big")
+    for n in range(30):
+        line.send(("%02d " % n) + "w" * 3900)
+        line.expect("MSG #big talker %02d " % n)
+    c = with_caps(d, "hist", "batch server-time message-tags")
+    c.send("JOIN #big")
+    c.numeric("366")
+    c.send("CHATHISTORY LATEST #big * 100")
+    got = history_batch(c)[1]
+    firsts = [t[:3] for _, t in got if re.match(r"\d\d w", t)]
+    assert 0 < len(firsts) < 10
+    assert firsts[-1] == "29 "                 # the newest kept, the oldest cut
+    assert sum(len(t) for _, t in got) < 16384
+    assert len(set(i for i, _ in got)) == len(firsts)   # a long message: one msgid
+    c.send("PING :still")
+    c.expect(":%s PONG %s :still" % (SERVER, SERVER))

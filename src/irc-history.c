@@ -1,0 +1,320 @@
+/*
+ * CHATHISTORY (IRCv3 draft/chathistory) served from the rooms' scrollback:
+ * LATEST, BEFORE, AFTER, AROUND, BETWEEN and TARGETS, with msgid= and
+ * timestamp= references, in a batch when the client has the batch
+ * capability.  Only what scrollback holds can be served (the newest
+ * scrollback messages of each room; no private messages), and an answer
+ * is cut, at its far end from the reference, to what fits below
+ * sendq-soft: asking for history never costs a client its connection.
+ */
+#include <event2/buffer.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "config.h"
+#include "conn.h"
+#include "irc-parse.h"
+#include "irc.h"
+#include "log.h"
+#include "msg.h"
+#include "name.h"
+#include "room.h"
+#include "session.h"
+#include "xmalloc.h"
+
+/* A reference to a point in history: a message's id or a time. */
+struct irc_ref {
+	enum { REF_NONE, REF_ID, REF_TIME } type;	/* NONE: "*" */
+	uint64_t	value;		/* an id, or milliseconds since 1970 */
+};
+
+struct irc_history {
+	struct msg	**msgs;		/* the room's scrollback, oldest first */
+	size_t		  n;
+};
+
+static const struct config	*history_config;
+static unsigned long		 history_batches;
+
+void
+irc_history_configure(const struct config *config)
+{
+	history_config = config;
+}
+
+static uint64_t
+irc_msg_ms(const struct msg *m)
+{
+	return (uint64_t)m->time * 1000 + m->time_ms;
+}
+
+/* "timestamp=2026-12-03T12:39:28.961Z" (milliseconds optional). */
+static int
+irc_parse_time(const char *s, uint64_t *ms)
+{
+	struct tm	tm;
+	const char	*end;
+	unsigned	frac = 0;
+	int		n = 0;
+
+	memset(&tm, 0, sizeof tm);
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL)
+		return -1;
+	if (*end == '.' && sscanf(end, ".%3u%n", &frac, &n) == 1)
+		end += n;
+	if (strcmp(end, "Z") != 0)
+		return -1;
+	*ms = (uint64_t)timegm(&tm) * 1000 + frac;
+	return 0;
+}
+
+/* "*" (if star is allowed), "msgid=EPOCH-N" or "timestamp=...". */
+static int
+irc_parse_ref(const char *s, int star, struct irc_ref *ref)
+{
+	const char	*epoch = irc_msgid_epoch();
+	size_t		 n = strlen(epoch);
+	char		*end;
+
+	if (star && strcmp(s, "*") == 0) {
+		ref->type = REF_NONE;
+		return 0;
+	}
+	if (strncmp(s, "timestamp=", 10) == 0) {
+		ref->type = REF_TIME;
+		return irc_parse_time(s + 10, &ref->value);
+	}
+	if (strncmp(s, "msgid=", 6) != 0)
+		return -1;
+	ref->type = REF_ID;
+	s += 6;
+	/* Another run's ids name nothing this one kept: never matched. */
+	if (strncmp(s, epoch, n) != 0 || s[n] != '-') {
+		ref->value = 0;
+		return 0;
+	}
+	ref->value = strtoull(s + n + 1, &end, 10);
+	return *end == '\0' && s[n + 1] != '\0' ? 0 : -1;
+}
+
+/* Where m stands against ref: below 0 before it, 0 at it, above 0 after. */
+static int
+irc_ref_cmp(const struct msg *m, const struct irc_ref *ref)
+{
+	uint64_t	v = ref->type == REF_ID ? m->id : irc_msg_ms(m);
+
+	if (ref->type == REF_ID && ref->value == 0)
+		return 1;	/* an unknown id: nothing is before it */
+	return v < ref->value ? -1 : v > ref->value;
+}
+
+/* The index of the first message not before ref. */
+static size_t
+irc_ref_index(const struct irc_history *h, const struct irc_ref *ref)
+{
+	size_t	i;
+
+	for (i = 0; i < h->n && irc_ref_cmp(h->msgs[i], ref) < 0; i++)
+		;
+	return i;
+}
+
+static void
+irc_history_collect(struct msg *m, void *arg)
+{
+	struct irc_history	*h = arg;
+
+	h->msgs[h->n++] = m;
+}
+
+static void
+irc_history_fail(struct conn *c, const char *code, const char *what,
+    const char *why)
+{
+	conn_printf(c, ":%s FAIL CHATHISTORY %s %.64s :%s\r\n",
+	    irc_server_name(), code, what, why);
+}
+
+/*
+ * Send msgs[lo..hi) in a batch (or bare, without the batch capability),
+ * less the ones at the far end (drop_old: the oldest) that do not fit
+ * below sendq-soft.
+ */
+static void
+irc_history_send(struct conn *c, const char *target, struct msg **msgs,
+    size_t lo, size_t hi, int drop_old)
+{
+	unsigned	 caps = irc_caps(c);
+	struct evbuffer	*out, *one;
+	size_t		 queued = conn_sendq(c), budget, i, len;
+	char		 batch[24], tags[160];
+
+	budget = history_config->sendq_soft > queued + IRC_TEXT_MAX * 2 ?
+	    history_config->sendq_soft - queued - IRC_TEXT_MAX * 2 : 0;
+	snprintf(batch, sizeof batch, "h%lu", ++history_batches);
+	if ((out = evbuffer_new()) == NULL || (one = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	for (len = 0; lo < hi; drop_old ? hi-- : lo++) {
+		i = drop_old ? hi - 1 : lo;
+		tags[0] = '\0';
+		if (caps & (IRC_CAP_SERVER_TIME | IRC_CAP_MESSAGE_TAGS |
+		    IRC_CAP_BATCH))
+			irc_msg_tags(msgs[i], (caps & IRC_CAP_MESSAGE_TAGS) != 0,
+			    caps & IRC_CAP_BATCH ? batch : NULL, tags,
+			    sizeof tags);
+		irc_add_tagged(one, msgs[i], tags);
+		if (len + evbuffer_get_length(one) > budget) {
+			evbuffer_drain(one, evbuffer_get_length(one));
+			break;
+		}
+		len += evbuffer_get_length(one);
+		if (drop_old)
+			evbuffer_prepend_buffer(out, one);
+		else
+			evbuffer_add_buffer(out, one);
+	}
+	if (caps & IRC_CAP_BATCH)
+		conn_printf(c, ":%s BATCH +%s chathistory %s\r\n",
+		    irc_server_name(), batch, target);
+	conn_send(c, evbuffer_pullup(out, -1), evbuffer_get_length(out));
+	if (caps & IRC_CAP_BATCH)
+		conn_printf(c, ":%s BATCH -%s\r\n", irc_server_name(), batch);
+	evbuffer_free(one);
+	evbuffer_free(out);
+}
+
+/* TARGETS from to limit: the rooms c is in with a message in between. */
+static void
+irc_history_targets(struct conn *c, struct irc_message *m, size_t limit)
+{
+	struct session	*s = c->session;
+	struct irc_ref	 a, b;
+	const struct msg *last;
+	struct room	*r;
+	char		 when[40];
+	size_t		 i, sent = 0;
+	int		 batch = (irc_caps(c) & IRC_CAP_BATCH) != 0;
+
+	if (irc_parse_ref(m->params[1], 0, &a) == -1 || a.type != REF_TIME ||
+	    irc_parse_ref(m->params[2], 0, &b) == -1 || b.type != REF_TIME) {
+		irc_history_fail(c, "INVALID_PARAMS", "TARGETS",
+		    "TARGETS takes two timestamp= references");
+		return;
+	}
+	if (a.value > b.value) {
+		uint64_t t = a.value;
+
+		a.value = b.value;
+		b.value = t;
+	}
+	if (batch)
+		conn_printf(c, ":%s BATCH +t%lu draft/chathistory-targets\r\n",
+		    irc_server_name(), ++history_batches);
+	for (i = 0; i < s->nrooms && sent < limit; i++) {
+		r = s->rooms[i];
+		if (r->scroll_len == 0)
+			continue;
+		last = r->scroll[(r->scroll_next + r->scroll_cap - 1) %
+		    r->scroll_cap];
+		if (irc_msg_ms(last) <= a.value || irc_msg_ms(last) >= b.value)
+			continue;
+		irc_time_tag(last, when, sizeof when);
+		if (batch)
+			conn_printf(c, "@batch=t%lu ", history_batches);
+		conn_printf(c, ":%s CHATHISTORY TARGETS %s timestamp=%s\r\n",
+		    irc_server_name(), r->name, when);
+		sent++;
+	}
+	if (batch)
+		conn_printf(c, ":%s BATCH -t%lu\r\n", irc_server_name(),
+		    history_batches);
+}
+
+void
+irc_cmd_chathistory(struct conn *c, struct irc_message *m)
+{
+	const char		*sub = m->params[0], *target = m->params[1];
+	struct irc_history	 h;
+	struct irc_ref		 a, b;
+	struct room		*r;
+	size_t			 limit, i, j, lo, hi;
+	int			 between = strcasecmp(sub, "BETWEEN") == 0;
+	char			*end;
+
+	limit = strtoul(m->params[m->nparams - 1], &end, 10);
+	if (*end != '\0' || m->nparams < 4u + between) {
+		irc_history_fail(c, "INVALID_PARAMS", sub, "Bad limit or too "
+		    "few parameters");
+		return;
+	}
+	if (limit > IRC_HISTORY_MAX)
+		limit = IRC_HISTORY_MAX;
+	if (strcasecmp(sub, "TARGETS") == 0) {
+		irc_history_targets(c, m, limit);
+		return;
+	}
+	if (irc_parse_ref(m->params[2], strcasecmp(sub, "LATEST") == 0,
+	    &a) == -1 || (between && irc_parse_ref(m->params[3], 0, &b) ==
+	    -1)) {
+		irc_history_fail(c, "INVALID_PARAMS", sub, "A reference is "
+		    "msgid=ID or timestamp=YYYY-MM-DDThh:mm:ss.sssZ");
+		return;
+	}
+	if (target[0] != '#') {		/* no private history is kept */
+		irc_history_send(c, target, NULL, 0, 0, 0);
+		return;
+	}
+	if ((r = room_find(target)) == NULL ||
+	    !session_in_room(c->session, r)) {
+		irc_history_fail(c, "INVALID_TARGET", target, "You are not "
+		    "in that channel");
+		return;
+	}
+	h.msgs = xreallocarray(NULL, r->scroll_len + 1, sizeof *h.msgs);
+	h.n = 0;
+	room_history(r, r->scroll_len, irc_history_collect, &h);
+	if (strcasecmp(sub, "LATEST") == 0) {
+		hi = h.n;
+		lo = a.type == REF_NONE ? 0 : irc_ref_index(&h, &a);
+		while (lo < hi && a.type != REF_NONE &&
+		    irc_ref_cmp(h.msgs[lo], &a) == 0)
+			lo++;
+		lo = hi - lo > limit ? hi - limit : lo;
+		irc_history_send(c, r->name, h.msgs, lo, hi, 1);
+	} else if (strcasecmp(sub, "BEFORE") == 0) {
+		hi = irc_ref_index(&h, &a);
+		lo = hi > limit ? hi - limit : 0;
+		irc_history_send(c, r->name, h.msgs, lo, hi, 1);
+	} else if (strcasecmp(sub, "AFTER") == 0) {
+		for (lo = irc_ref_index(&h, &a); lo < h.n &&
+		    irc_ref_cmp(h.msgs[lo], &a) == 0; lo++)
+			;
+		hi = h.n - lo > limit ? lo + limit : h.n;
+		irc_history_send(c, r->name, h.msgs, lo, hi, 0);
+	} else if (strcasecmp(sub, "AROUND") == 0) {
+		i = irc_ref_index(&h, &a);
+		lo = i > limit / 2 ? i - limit / 2 : 0;
+		hi = h.n - lo > limit ? lo + limit : h.n;
+		irc_history_send(c, r->name, h.msgs, lo, hi, 0);
+	} else if (between) {
+		i = irc_ref_index(&h, &a);
+		j = irc_ref_index(&h, &b);
+		if (i <= j) {		/* ascending: the first limit */
+			while (i < j && irc_ref_cmp(h.msgs[i], &a) == 0)
+				i++;
+			irc_history_send(c, r->name, h.msgs, i,
+			    j - i > limit ? i + limit : j, 0);
+		} else {		/* descending: the last limit */
+			while (j < i && irc_ref_cmp(h.msgs[j], &b) == 0)
+				j++;
+			irc_history_send(c, r->name, h.msgs,
+			    i - j > limit ? i - limit : j, i, 1);
+		}
+	} else
+		irc_history_fail(c, "INVALID_PARAMS", sub, "Unknown "
+		    "subcommand");
+	free(h.msgs);
+}
