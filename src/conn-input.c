@@ -389,6 +389,8 @@ conn_welcome(struct conn *c)
 	conn_meter_start(c, &meter);
 	c->proto->connected(c);
 	conn_meter_charge(c, &meter);
+	if (c->proto->deadline != NULL)
+		conn_schedule(c);	/* from its first moment */
 }
 
 /* Say c's goodbye to the rooms; its host pays for the fan-out. */

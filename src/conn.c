@@ -44,8 +44,6 @@ static struct conn_list		 conn_dead = TAILQ_HEAD_INITIALIZER(conn_dead);
 static size_t			 conn_total;
 static uint64_t			 conn_next_id = 1;
 static struct tick		 conn_tick;	/* teardown and flush */
-static const struct timeval	*conn_idle;	/* common timeout or NULL */
-static struct timeval		 conn_idle_tv;
 static void			(*conn_all_gone)(void);
 struct event_base		*conn_base;
 const struct config		*conn_config;
@@ -66,6 +64,51 @@ conn_init(struct event_base *base)
 }
 
 /*
+ * Silence is timed by the bufferevent's read timeout, in one of libevent's
+ * common timeouts (one queue per duration: arming one costs no heap work,
+ * and no event of our own per client).  libevent shares a queue among
+ * callers of the same duration; the few in use are remembered here.  It
+ * keeps at most 256: past that, the ordinary heap does (bufferevents copy
+ * the timeval).
+ */
+static void
+conn_set_silence(struct conn *c, size_t seconds)
+{
+	static struct {
+		size_t			 seconds;
+		const struct timeval	*common;
+	}			 known[4];
+	static unsigned		 next;
+	struct timeval		 tv = { (time_t)seconds, 0 };
+	const struct timeval	*common = NULL;
+	unsigned		 i;
+
+	if (seconds == 0) {
+		bufferevent_set_timeouts(c->bev, NULL, NULL);
+		return;
+	}
+	for (i = 0; i < sizeof known / sizeof known[0]; i++) {
+		if (known[i].common != NULL && known[i].seconds == seconds)
+			common = known[i].common;
+	}
+	if (common == NULL &&
+	    (common = event_base_init_common_timeout(conn_base, &tv)) != NULL) {
+		known[next].seconds = seconds;
+		known[next].common = common;
+		next = (next + 1) % (sizeof known / sizeof known[0]);
+	}
+	bufferevent_set_timeouts(c->bev, common != NULL ? common : &tv, NULL);
+}
+
+/* The silence that makes c silent: its protocol's, or idle-timeout. */
+static size_t
+conn_silence(const struct conn *c)
+{
+	return c->proto->silence != NULL ? c->proto->silence(c) :
+	    conn_config->idle_timeout;
+}
+
+/*
  * libevent calls conn_write_cb after each of its writes that leaves at
  * most sendq-hard queued: the send queue is judged after every write.
  */
@@ -73,7 +116,7 @@ static void
 conn_apply_limits(struct conn *c)
 {
 	bufferevent_setwatermark(c->bev, EV_WRITE, conn_config->sendq_hard, 0);
-	bufferevent_set_timeouts(c->bev, conn_idle, NULL);
+	conn_set_silence(c, conn_silence(c));
 }
 
 /* Take a new or reloaded config; it must live until the next call. */
@@ -84,18 +127,30 @@ conn_configure(const struct config *config)
 
 	conn_config = config;
 	conn_input_configure(config);
-	conn_idle = NULL;
-	if (config->idle_timeout > 0) {
-		conn_idle_tv.tv_sec = (time_t)config->idle_timeout;
-		conn_idle_tv.tv_usec = 0;
-		conn_idle = event_base_init_common_timeout(conn_base,
-		    &conn_idle_tv);
-	}
 	TAILQ_FOREACH(c, &conn_all, all_entry) {
-		if (!c->dead)
+		if (!c->dead) {
 			conn_apply_limits(c);
+			if (c->proto->deadline != NULL)
+				conn_schedule(c);	/* it may have moved */
+		}
 		bucket_clamp(&c->flood, config->flood_burst);
 	}
+}
+
+/*
+ * The protocol's timers for c changed (conn_silence, and the deadline
+ * conn_schedule asks for).  A read timeout that fired left reading
+ * disabled (libevent's socket bufferevent does that): enable it again.
+ */
+void
+conn_timers_changed(struct conn *c)
+{
+	if (c->dead)
+		return;
+	conn_set_silence(c, conn_silence(c));
+	if (c->reading)
+		bufferevent_enable(c->bev, EV_READ);
+	conn_schedule(c);
 }
 
 struct conn *
@@ -360,7 +415,9 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 	}
 	if (c->tls)
 		conn_log_tls_error(c);
-	if (what & BEV_EVENT_TIMEOUT) {
+	if ((what & BEV_EVENT_TIMEOUT) && c->proto->silent != NULL)
+		c->proto->silent(c);
+	else if (what & BEV_EVENT_TIMEOUT) {
 		stats.closed_idle++;
 		conn_close(c, "idle-timeout", "idle timeout");
 	} else if (what & BEV_EVENT_EOF) {
@@ -368,6 +425,15 @@ conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_close(c, NULL, "connection closed");
 	} else
 		conn_abort(c, "connection reset");
+}
+
+/* The protocol's deadline for c, once it is the protocol's; 0: none. */
+static time_t
+conn_proto_deadline(const struct conn *c)
+{
+	if (c->proto->deadline == NULL || (c->tls && !c->handshaken))
+		return 0;
+	return c->proto->deadline(c);
 }
 
 static void
@@ -389,6 +455,11 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (c->tls && !c->handshaken) {
 		conn_schedule(c);
 		return;
+	}
+	if (conn_proto_deadline(c) != 0 && time(NULL) >= conn_proto_deadline(c)) {
+		c->proto->expired(c);
+		if (c->dead)
+			return;
 	}
 	if (c->judge_due) {	/* libevent has had its write */
 		c->judge_due = 0;
@@ -426,15 +497,34 @@ conn_deadline(uint64_t *wait_us, uint64_t deadline_ms)
 		*wait_us = (deadline_ms - now_ms) * 1000;
 }
 
+/* Make *wait_us no later than deadline, a time(3) second. */
+static void
+conn_deadline_wall(uint64_t *wait_us, time_t deadline)
+{
+	struct timespec	now;
+	int64_t		left_us;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	left_us = ((int64_t)deadline - (int64_t)now.tv_sec) * 1000000 -
+	    now.tv_nsec / 1000;
+	if (left_us <= 0)
+		*wait_us = 0;
+	else if ((uint64_t)left_us < *wait_us)
+		*wait_us = (uint64_t)left_us;
+}
+
 /*
  * Arm the timer for the nearest of: a judgment after libevent's write,
- * flood resume, soft-limit deadline, TLS handshake deadline.
+ * flood resume, soft-limit deadline, TLS handshake deadline, the
+ * protocol's deadline.  With none of them the timer is freed: a client
+ * that waits for nothing costs no event.
  */
 void
 conn_schedule(struct conn *c)
 {
 	uint64_t	wait_us = UINT64_MAX;
 	struct timeval	tv;
+	time_t		deadline;
 
 	if (c->dead)
 		return;
@@ -447,12 +537,16 @@ conn_schedule(struct conn *c)
 	else if (c->soft_since_ms != 0)
 		conn_deadline(&wait_us, c->soft_since_ms +
 		    conn_config->sendq_soft_seconds * 1000);
-	if (c->timer == NULL)
-		c->timer = evtimer_new(conn_base, conn_timer_cb, c);
+	if ((deadline = conn_proto_deadline(c)) != 0)
+		conn_deadline_wall(&wait_us, deadline);
 	if (wait_us == UINT64_MAX) {
-		evtimer_del(c->timer);
+		if (c->timer != NULL)	/* may be in its own callback: fine */
+			event_free(c->timer);
+		c->timer = NULL;
 		return;
 	}
+	if (c->timer == NULL)
+		c->timer = evtimer_new(conn_base, conn_timer_cb, c);
 	tv.tv_sec = (time_t)(wait_us / 1000000);
 	tv.tv_usec = (suseconds_t)(wait_us % 1000000);
 	evtimer_add(c->timer, &tv);

@@ -44,7 +44,7 @@ struct conn {
 	 * 100,000 clients every 8 bytes here costs most of a megabyte
 	 * (tests/bench/RESULTS.md, chatd(8) MEMORY).
 	 */
-	unsigned		 proto_flags:4;	/* the protocol's own */
+	unsigned		 proto_flags:5;	/* the protocol's own */
 	unsigned		 paused:1;	/* flood: not reading for now */
 	unsigned		 deferred:1;	/* read on next loop iteration */
 	unsigned		 reading:1;	/* EV_READ enabled */
@@ -139,6 +139,7 @@ void		 conn_hold(void (*)(void));
 void		 conn_close(struct conn *, const char *code,
 		    const char *reason);
 void		 conn_abort(struct conn *, const char *reason);
+void		 conn_timers_changed(struct conn *);
 size_t		 conn_count(void);
 void		 conn_describe(const struct conn *, struct conn_info *);
 void		 conn_session_describe(void *, struct conn_info *);

@@ -7,6 +7,7 @@
 #define CHATD_PROTOCOL_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct config;
 struct conn;
@@ -55,6 +56,24 @@ struct protocol {
 			    const char *reason);
 	/* Who the client is, for the log: a nick, or "-". */
 	const char	*(*client_name)(const struct conn *);
+
+	/*
+	 * Optional timers, kept by the connection layer at no cost of their
+	 * own.  deadline: by when (time(3)) the client must have done
+	 * something, 0 for no deadline; the connection's timer calls
+	 * expired once it has passed (expired closes the client, or its
+	 * deadline moved on).  Ask again with conn_timers_changed.
+	 */
+	time_t		(*deadline)(const struct conn *);
+	void		(*expired)(struct conn *);
+	/*
+	 * silence: how many seconds without a byte from the client make it
+	 * silent (then silent is called), in place of idle-timeout; 0 for
+	 * never.  silent may close the client or, having asked for another
+	 * silence, keep it.
+	 */
+	size_t		(*silence)(const struct conn *);
+	void		(*silent)(struct conn *);
 };
 
 #endif
