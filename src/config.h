@@ -16,6 +16,9 @@ struct config {
 	char		**listen_irc_tls;	/* and IRC over TLS */
 	size_t		  nlisten_irc_tls;
 	char		 *server_name;		/* IRC's; default: host name */
+	size_t		  irc_registration_timeout;	/* seconds */
+	size_t		  irc_ping_interval;	/* seconds of silence */
+	size_t		  irc_ping_timeout;	/* ...then this for a reply */
 	char		 *tls_cert;		/* PEM chain */
 	char		 *tls_key;		/* PEM key */
 	char		 *tls_ciphers;		/* TLS 1.2; NULL: OpenSSL's */

@@ -125,6 +125,7 @@ irc_try_welcome(struct conn *c)
 	if ((c->proto_flags & (need | IRC_CAP_HELD | IRC_WELCOMED)) != need)
 		return;
 	c->proto_flags |= IRC_WELCOMED;
+	conn_timers_changed(c);		/* no registration deadline now */
 	irc_reply(c, "001", ":Welcome to the chatd IRC network, %s", nick);
 	irc_reply(c, "002", ":Your host is %s, running version chatd-%s",
 	    irc_server_name(), CHATD_VERSION);
@@ -398,6 +399,66 @@ irc_plain(char *text)
 	*q = '\0';
 }
 
+/*
+ * Timers (chatd-irc(7)).  Registration has a deadline, counted from the
+ * connection (to the second, and never early: the second it came in may
+ * have been almost over).
+ */
+static time_t
+irc_deadline(const struct conn *c)
+{
+	if (c->proto_flags & IRC_WELCOMED)
+		return 0;
+	return c->since + (time_t)irc_config->irc_registration_timeout + 1;
+}
+
+static void
+irc_expired(struct conn *c)
+{
+	stats.closed_registration++;
+	conn_close(c, "registration-timeout", "Registration timed out");
+}
+
+/*
+ * A client silent for irc-ping-interval is sent PING; silent for
+ * irc-ping-timeout more, it is closed.  Any line it sends ends the wait.
+ * This is IRC's idle-timeout: one that answers is never idle.
+ */
+static size_t
+irc_silence(const struct conn *c)
+{
+	return c->proto_flags & IRC_PINGED ? irc_config->irc_ping_timeout :
+	    irc_config->irc_ping_interval;
+}
+
+static void
+irc_silent(struct conn *c)
+{
+	char	reason[64];
+
+	if (!(c->proto_flags & IRC_PINGED)) {
+		c->proto_flags |= IRC_PINGED;
+		stats.pings_sent++;
+		conn_printf(c, "PING :%s\r\n", irc_server_name());
+		conn_timers_changed(c);
+		return;
+	}
+	snprintf(reason, sizeof reason, "Ping timeout: %zu seconds",
+	    irc_config->irc_ping_interval + irc_config->irc_ping_timeout);
+	stats.closed_ping++;
+	conn_close(c, "ping-timeout", reason);
+}
+
+/* A line came: the client is not silent. */
+static void
+irc_heard(struct conn *c)
+{
+	if (c->proto_flags & IRC_PINGED) {
+		c->proto_flags &= ~IRC_PINGED;
+		conn_timers_changed(c);
+	}
+}
+
 static int
 irc_command_compare(const void *key, const void *entry)
 {
@@ -412,6 +473,7 @@ irc_line(struct conn *c, char *line, size_t len)
 	const struct irc_command	*cmd;
 	size_t				 tags, i;
 
+	irc_heard(c);
 	line[len] = '\0';
 	/* The tags part: up to and with the space after it. */
 	tags = line[0] == '@' ? strcspn(line, " ") : 0;
@@ -446,6 +508,7 @@ irc_line(struct conn *c, char *line, size_t len)
 static void
 irc_line_too_long(struct conn *c, size_t max)
 {
+	irc_heard(c);
 	irc_reply(c, "417", ":Input line was too long");
 }
 
@@ -560,4 +623,8 @@ const struct protocol irc_protocol = {
 	.goodbye = irc_goodbye,
 	.refusal = irc_refusal,
 	.client_name = irc_client_name,
+	.deadline = irc_deadline,
+	.expired = irc_expired,
+	.silence = irc_silence,
+	.silent = irc_silent,
 };

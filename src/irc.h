@@ -16,11 +16,12 @@ struct session;
 
 extern const struct protocol irc_protocol;
 
-/* The IRC client's state in conn->proto_flags (4 bits). */
+/* The IRC client's state in conn->proto_flags (5 bits). */
 #define IRC_NICK_GIVEN	0x1
 #define IRC_USER_GIVEN	0x2
 #define IRC_CAP_HELD	0x4	/* CAP LS/REQ: registration waits for END */
 #define IRC_WELCOMED	0x8	/* registered: 001 sent */
+#define IRC_PINGED	0x10	/* silent: sent PING, waiting for a line */
 
 /* IRCv3 capabilities a client has asked for (irc-cap.c). */
 #define IRC_CAP_AWAY_NOTIFY	0x01

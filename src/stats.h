@@ -14,6 +14,9 @@ struct stats {
 	uint64_t	closed;
 	uint64_t	closed_slow;		/* send queue limits */
 	uint64_t	closed_idle;
+	uint64_t	closed_registration;	/* IRC: not registered in time */
+	uint64_t	closed_ping;		/* IRC: no answer to PING */
+	uint64_t	pings_sent;		/* IRC: to silent clients */
 	uint64_t	closed_kicked;		/* chatctl kick */
 	uint64_t	closed_banned;		/* chatctl ban add */
 	uint64_t	lines_in;

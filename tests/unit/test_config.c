@@ -125,6 +125,9 @@ check_defaults(const struct config *c)
 	assert_int_equal(c->max_clients, 10000);
 	assert_int_equal(c->max_per_ip, 100);
 	assert_int_equal(c->idle_timeout, 0);
+	assert_int_equal(c->irc_registration_timeout, 30);
+	assert_int_equal(c->irc_ping_interval, 120);
+	assert_int_equal(c->irc_ping_timeout, 60);
 	assert_int_equal(c->max_rooms_per_client, 20);
 	assert_int_equal(c->shutdown_grace, 5);
 	assert_int_equal(c->log_level, LOG_LEVEL_INFO);
@@ -345,6 +348,20 @@ test_units(void **state)
 	assert_int_equal(SIZE("idle-timeout", "168h", idle_timeout),
 	    7 * 86400);
 	assert_int_equal(SIZE("shutdown-grace", "0s", shutdown_grace), 0);
+	/* IRC's timers: 1 second at the least, each its own maximum. */
+	assert_int_equal(SIZE("irc-registration-timeout", "1",
+	    irc_registration_timeout), 1);
+	assert_int_equal(SIZE("irc-registration-timeout", "1h",
+	    irc_registration_timeout), 3600);
+	assert_int_equal(SIZE("irc-ping-interval", "1s", irc_ping_interval),
+	    1);
+	assert_int_equal(SIZE("irc-ping-interval", "2m", irc_ping_interval),
+	    120);
+	assert_int_equal(SIZE("irc-ping-interval", "24h", irc_ping_interval),
+	    86400);
+	assert_int_equal(SIZE("irc-ping-timeout", "1", irc_ping_timeout), 1);
+	assert_int_equal(SIZE("irc-ping-timeout", "60m", irc_ping_timeout),
+	    3600);
 	/* Counts. */
 	assert_int_equal(SIZE("scrollback", "0", scrollback), 0);
 	assert_int_equal(SIZE("scrollback", "10000", scrollback), 10000);
@@ -418,6 +435,22 @@ test_error_out_of_range(void **state)
 	    "max-line: 63 is out of range (64 to 65536)");
 	load_fails("max-line = 65537\n", 1,
 	    "max-line: 65537 is out of range (64 to 65536)");
+	/* no IRC timer may be off: 0 is out of range, as is past the max */
+	load_fails("irc-registration-timeout = 0\n", 1,
+	    "irc-registration-timeout: 0 is out of range (1 to 3600)");
+	load_fails("irc-registration-timeout = 3601\n", 1,
+	    "irc-registration-timeout: 3601 is out of range (1 to 3600)");
+	load_fails("irc-ping-interval = 0s\n", 1,
+	    "irc-ping-interval: 0 is out of range (1 to 86400)");
+	load_fails("irc-ping-interval = 86401\n", 1,
+	    "irc-ping-interval: 86401 is out of range (1 to 86400)");
+	load_fails("irc-ping-timeout = 0\n", 1,
+	    "irc-ping-timeout: 0 is out of range (1 to 3600)");
+	load_fails("irc-ping-timeout = 2h\n", 1,
+	    "irc-ping-timeout: 7200 is out of range (1 to 3600)");
+	load_fails("irc-ping-timeout = 5d\n", 1,
+	    "irc-ping-timeout: \"5d\" is not a duration (seconds, or with s, "
+	    "m, h)");
 	load_fails("max-line = 1m\n", 1,
 	    "max-line: 1048576 is out of range (64 to 65536)");
 	load_fails("sendq-hard = 2g\n", 1,
