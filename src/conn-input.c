@@ -307,6 +307,27 @@ struct conn_meter {
 	uint32_t		queued;
 };
 
+/*
+ * What the line being handled costs at the least (conn_line_costs), and
+ * whose line it is: lines are handled one at a time, so one will do.
+ */
+static struct {
+	const struct conn	*c;
+	uint64_t		 cost;
+} conn_line_floor;
+
+/*
+ * The line c's protocol is handling costs at least tokens, whatever the
+ * work it made: a command the protocol knows to be dear (a search, a
+ * listing) is paced sooner than chat.
+ */
+void
+conn_line_costs(struct conn *c, unsigned tokens)
+{
+	conn_line_floor.c = c;
+	conn_line_floor.cost = (uint64_t)tokens * BUCKET_TOKEN;
+}
+
 static void
 conn_meter_start(const struct conn *c, struct conn_meter *m)
 {
@@ -337,6 +358,9 @@ conn_meter_charge(struct conn *c, const struct conn_meter *m)
 	if (fan < BUCKET_TOKEN)
 		fan = BUCKET_TOKEN;
 	cost = size > UINT64_MAX / fan ? UINT64_MAX : size * fan / BUCKET_TOKEN;
+	if (conn_line_floor.c == c && conn_line_floor.cost > cost)
+		cost = conn_line_floor.cost;
+	conn_line_floor.c = NULL;
 	conn_charge(c, cost);
 }
 

@@ -140,6 +140,7 @@ void		 conn_close(struct conn *, const char *code,
 		    const char *reason);
 void		 conn_abort(struct conn *, const char *reason);
 void		 conn_timers_changed(struct conn *);
+void		 conn_line_costs(struct conn *, unsigned tokens);
 size_t		 conn_count(void);
 void		 conn_describe(const struct conn *, struct conn_info *);
 void		 conn_session_describe(void *, struct conn_info *);

@@ -35,6 +35,16 @@
 
 #define NEEDS_WELCOME	0x1	/* irc_command flags: 451 before it */
 #define TAKES_TEXT	0x2	/* the last param is message text */
+#define LISTING		0x4	/* costs IRC_LISTING_COST at the least */
+
+/*
+ * Tokens of the flood bucket a listing or search (WHO, NAMES, LIST; later
+ * CHATHISTORY) costs at the least, chatd-irc(7): with the default bucket
+ * (flood-burst 20, flood-rate 10) four in a row, then two a second, where
+ * chat gets ten.  A big answer costs more anyway, by its bytes
+ * (conn-input.c).
+ */
+#define IRC_LISTING_COST	5
 
 struct irc_command {
 	const char	*name;
@@ -348,11 +358,11 @@ static const struct irc_command irc_commands[] = {
 	{ "JOIN", 1, NEEDS_WELCOME, irc_cmd_join },
 	{ "KICK", 2, NEEDS_WELCOME, irc_cmd_kick },
 	{ "KILL", 1, NEEDS_WELCOME, irc_cmd_kill },
-	{ "LIST", 0, NEEDS_WELCOME, irc_cmd_list },
+	{ "LIST", 0, NEEDS_WELCOME | LISTING, irc_cmd_list },
 	{ "LUSERS", 0, NEEDS_WELCOME, irc_cmd_lusers },
 	{ "MODE", 1, NEEDS_WELCOME, irc_cmd_mode },
 	{ "MOTD", 0, NEEDS_WELCOME, irc_cmd_motd },
-	{ "NAMES", 0, NEEDS_WELCOME, irc_cmd_names },
+	{ "NAMES", 0, NEEDS_WELCOME | LISTING, irc_cmd_names },
 	{ "NICK", 0, 0, irc_cmd_nick },
 	{ "NOTICE", 0, NEEDS_WELCOME | TAKES_TEXT, irc_cmd_notice },
 	{ "OPER", 2, NEEDS_WELCOME, irc_cmd_oper },
@@ -368,7 +378,7 @@ static const struct irc_command irc_commands[] = {
 	{ "USER", 4, 0, irc_cmd_user },
 	{ "USERHOST", 1, NEEDS_WELCOME, irc_cmd_userhost },
 	{ "VERSION", 0, NEEDS_WELCOME, irc_cmd_version },
-	{ "WHO", 0, NEEDS_WELCOME, irc_cmd_who },
+	{ "WHO", 0, NEEDS_WELCOME | LISTING, irc_cmd_who },
 	{ "WHOIS", 1, NEEDS_WELCOME, irc_cmd_whois },
 };
 
@@ -496,6 +506,8 @@ irc_line(struct conn *c, char *line, size_t len)
 	else if (m.nparams < cmd->min_params)
 		irc_need_more_params(c, cmd->name);
 	else {
+		if (cmd->flags & LISTING)
+			conn_line_costs(c, IRC_LISTING_COST);
 		/* Message text is the command's: it may be CTCP. */
 		for (i = 0; i < m.nparams; i++) {
 			if (!(cmd->flags & TAKES_TEXT) || i + 1 < m.nparams)
