@@ -394,7 +394,9 @@ conn_process_input(struct conn *c)
 		c->active = time(NULL);
 		stats.lines_in++;
 		conn_meter_start(c, &meter);
-		if (r == FRAME_TOO_LONG)
+		/* Limits are the wire's: judged before sanitizing. */
+		if (r == FRAME_TOO_LONG || (c->proto->line_fits != NULL &&
+		    !c->proto->line_fits(conn_line, len)))
 			c->proto->line_too_long(c, max);
 		else
 			c->proto->line(c, conn_clean,

@@ -481,18 +481,9 @@ irc_line(struct conn *c, char *line, size_t len)
 {
 	struct irc_message		 m;
 	const struct irc_command	*cmd;
-	size_t				 tags, i;
+	size_t				 i;
 
 	irc_heard(c);
-	line[len] = '\0';
-	/* The tags part: up to and with the space after it. */
-	tags = line[0] == '@' ? strcspn(line, " ") : 0;
-	if (tags > 0 && tags < len)
-		tags++;
-	if (tags > IRC_TAGS_MAX || len - tags > IRC_TEXT_MAX) {
-		irc_reply(c, "417", ":Input line was too long");
-		return;
-	}
 	if (irc_parse(line, len, &m) == -1)
 		return;		/* an empty line: ignored, as IRC says */
 	cmd = bsearch(m.command, irc_commands, sizeof irc_commands /
@@ -515,6 +506,24 @@ irc_line(struct conn *c, char *line, size_t len)
 		}
 		cmd->run(c, &m);
 	}
+}
+
+/*
+ * IRC's limits are the wire's (Modern IRC; IRCv3 message-tags): up to
+ * IRC_TAGS_MAX bytes of tags, the '@' and the space after them included,
+ * then up to IRC_TEXT_MAX of message.  raw may hold NUL bytes.
+ */
+static int
+irc_line_fits(const char *raw, size_t len)
+{
+	const char	*space;
+	size_t		 tags = 0;
+
+	if (len > 0 && raw[0] == '@') {
+		space = memchr(raw, ' ', len);
+		tags = space != NULL ? (size_t)(space - raw) + 1 : len;
+	}
+	return tags <= IRC_TAGS_MAX && len - tags <= IRC_TEXT_MAX;
 }
 
 static void
@@ -630,6 +639,7 @@ const struct protocol irc_protocol = {
 	.sanitize = irc_sanitize,
 	.connected = irc_connected,
 	.line = irc_line,
+	.line_fits = irc_line_fits,
 	.line_too_long = irc_line_too_long,
 	.disconnected = irc_disconnected,
 	.goodbye = irc_goodbye,

@@ -58,6 +58,13 @@ struct protocol {
 	const char	*(*client_name)(const struct conn *);
 
 	/*
+	 * Optional, for a protocol whose limits are not one line length:
+	 * whether a framed line, as the client sent it (before sanitizing
+	 * grows or shrinks it), is within them; if not, line_too_long.
+	 */
+	int		(*line_fits)(const char *raw, size_t len);
+
+	/*
 	 * Optional timers, kept by the connection layer at no cost of their
 	 * own.  deadline: by when (time(3)) the client must have done
 	 * something, 0 for no deadline; the connection's timer calls
