@@ -484,8 +484,21 @@ irc_line(struct conn *c, char *line, size_t len)
 	size_t				 i;
 
 	irc_heard(c);
-	if (irc_parse(line, len, &m) == -1)
-		return;		/* an empty line: ignored, as IRC says */
+	if (irc_parse(line, len, &m) == -1) {
+		/*
+		 * No command: ignored, as IRC says of an empty line (and of
+		 * tags alone).  A command that is neither letters nor three
+		 * digits is unknown, like any other.
+		 */
+		if (m.command == NULL)
+			return;
+		irc_plain(m.command);
+		m.command[text_utf8_truncate(m.command, strlen(m.command),
+		    32)] = '\0';
+		irc_reply(c, "421", "%s :Unknown command",
+		    *m.command != '\0' ? m.command : "*");
+		return;
+	}
 	cmd = bsearch(m.command, irc_commands, sizeof irc_commands /
 	    sizeof irc_commands[0], sizeof irc_commands[0],
 	    irc_command_compare);
