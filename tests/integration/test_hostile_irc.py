@@ -122,15 +122,20 @@ def test_unregistered_flood_costs_little_and_nobody_waits(chatd, tmp_path):
     assert [l.split()[1] for l in lines] == ["451", "451", "451", "421",
                                               "421", "451"], lines
     assert "PRIVMSG" not in reply.decode("utf-8", "replace")
+    # the bystanders chat on while all of them are held
+    held = len(w.got)
+    assert wait_until(lambda: len(w.got) >= held + 50 or w.error, 30), w.error
     peak = rss.sample()
+    st = stats(ctl)
     flood_s = time.monotonic() - t0
     for s in socks:
         s.close()
     wait_clients(ctl, base["clients"], timeout=30)
     n, worst = w.stop()
-    print("unregistered flood: %d connections in %.1fs, RSS peak %.1f MiB "
-          "(start %.1f); witness %d messages, worst latency %.3fs"
-          % (n_conn, flood_s, peak / 1024.0, rss.start / 1024.0, n, worst))
+    print("unregistered flood: %d connections held %.1fs, RSS peak %.1f MiB "
+          "(start %.1f), held_bytes %d; witness %d messages, worst latency %.3fs"
+          % (n_conn, flood_s, peak / 1024.0, rss.start / 1024.0,
+             st["held_bytes"], n, worst))
     assert worst < scaled(2.0), "bystander waited %.2fs" % worst
     # nobody registered: the registration timeout was never needed
     assert stats(ctl)["closed_registration"] == base["closed_registration"]
@@ -538,12 +543,12 @@ def test_params_cr_nul_and_bad_utf8(chatd, tmp_path):
 # ---- pings ---------------------------------------------------------------
 
 def test_ping_timeout_at_its_edge(chatd, tmp_path):
-    """irc-ping-interval = 1, irc-ping-timeout = 2: a silent client is sent
+    """irc-ping-interval = 1, irc-ping-timeout = 3: a silent client is sent
     PING no sooner than a second after its last line, and closed with
-    'Ping timeout: 3 seconds' no sooner than 3 seconds after it; clients
+    'Ping timeout: 4 seconds' no sooner than 4 seconds after it; clients
     that answer (PONG, or any line) are kept through round after round.
     idle-timeout, 1 second here, closes line clients only."""
-    d = start(chatd, tmp_path, **{"irc-ping-interval": 1, "irc-ping-timeout": 2,
+    d = start(chatd, tmp_path, **{"irc-ping-interval": 1, "irc-ping-timeout": 3,
                                   "idle-timeout": 1,
                                   "irc-registration-timeout": 600})
     ctl = _ctl(tmp_path)
@@ -578,8 +583,8 @@ def test_ping_timeout_at_its_edge(chatd, tmp_path):
     mute.expect(ping, timeout=10)
     assert time.monotonic() - last_sent >= 1.0
     lines = mute.wait_eof(timeout=10)
-    assert lines[-1] == "ERROR :Closing Link: 127.0.0.1 (Ping timeout: 3 seconds)"
-    assert time.monotonic() - last_sent >= 3.0
+    assert lines[-1] == "ERROR :Closing Link: 127.0.0.1 (Ping timeout: 4 seconds)"
+    assert time.monotonic() - last_sent >= 4.0
     mute.close()
     idle.close()
     assert wait_until(lambda: errors or min(rounds.get(n, 0) for n in answerers) >= 4,
@@ -593,3 +598,31 @@ def test_ping_timeout_at_its_edge(chatd, tmp_path):
     assert st["closed_idle"] - base["closed_idle"] == 1        # the line client
     assert st["pings_sent"] - base["pings_sent"] >= 9
     wait_clients(ctl, 2)
+
+
+def test_irc_timers_apply_on_reload(chatd, tmp_path):
+    """A reload that shortens irc-registration-timeout cuts a client still
+    registering (counted from its connection), and one that shortens
+    irc-ping-interval pings a silent registered client (counted from the
+    reload)."""
+    d = start(chatd, tmp_path, **{"irc-registration-timeout": 600,
+                                  "irc-ping-interval": 600})
+    ctl = _ctl(tmp_path)
+    base = stats(ctl)
+    waiting = Irc(d)
+    waiting.send("CAP LS 302")
+    waiting.expect(":%s CAP * LS" % SERVER)
+    quiet = Irc(d, "quiet")
+    quiet.sync()
+    mark = d.log_mark()
+    d.reload(dict(FAST, **{"server-name": SERVER, "irc-registration-timeout": 1,
+                           "irc-ping-interval": 1}))
+    d.wait_log(r"reload: irc-ping-interval changed", start=mark)
+    assert waiting.wait_eof(timeout=10)[-1] == \
+        "ERROR :Closing Link: 127.0.0.1 (Registration timed out)"
+    quiet.expect("PING :%s" % SERVER, timeout=10)
+    quiet.send("PONG :%s" % SERVER)
+    assert not quiet.is_closed_by_peer(0.1)
+    st = stats(ctl)
+    assert st["closed_registration"] - base["closed_registration"] == 1
+    assert st["pings_sent"] - base["pings_sent"] >= 1
