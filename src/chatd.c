@@ -101,14 +101,15 @@ apply_config(struct config *c)
 {
 	log_set_level(c->log_level);
 	host_configure(c);
+	/* The protocols first: conn_configure asks them for their timers. */
+	line_configure(c);
+	irc_configure(c);
 	conn_configure(c);
 	listen_configure(c);
 	room_configure(c->scrollback, c->max_rooms_per_client, c->max_rooms);
 	room_mode_configure(c->max_bans_per_room);
 	oper_configure(c);
 	room_keep(c->default_room);
-	line_configure(c);
-	irc_configure(c);
 	control_configure(c);
 }
 
