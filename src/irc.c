@@ -352,7 +352,7 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 static const struct irc_command irc_commands[] = {
 	{ "AWAY", 0, NEEDS_WELCOME, irc_cmd_away },
 	{ "CAP", 1, 0, irc_cmd_cap },
-	{ "CHATHISTORY", 3, NEEDS_WELCOME, irc_cmd_chathistory },
+	{ "CHATHISTORY", 3, NEEDS_WELCOME | LISTING, irc_cmd_chathistory },
 	{ "INVITE", 2, NEEDS_WELCOME, irc_cmd_invite },
 	{ "ISON", 1, NEEDS_WELCOME, irc_cmd_ison },
 	{ "JOIN", 1, NEEDS_WELCOME, irc_cmd_join },
