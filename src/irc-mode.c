@@ -84,6 +84,7 @@ irc_mode_refused(void *arg, enum room_mode_refusal why, char letter,
 		    argument);
 		break;
 	case ROOM_MODE_TOO_MANY:	/* MODES says how many: ignored */
+	case ROOM_MODE_UNCHANGED:	/* IRC says nothing */
 		break;
 	}
 }

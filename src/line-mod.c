@@ -27,6 +27,12 @@ line_mode_refused(void *arg, enum room_mode_refusal why, char letter,
 {
 	struct line_mode_request	*req = arg;
 
+	if (why == ROOM_MODE_UNCHANGED) {	/* every line has an outcome */
+		if (req->refused == 0)
+			conn_printf(req->c, "INFO the modes of %s are so "
+			    "already\r\n", req->room);
+		return;
+	}
 	if (req->refused++ > 0)
 		return;
 	switch (why) {
@@ -57,6 +63,8 @@ line_mode_refused(void *arg, enum room_mode_refusal why, char letter,
 	case ROOM_MODE_TOO_MANY:
 		line_fail(req->c, "bad-usage", "at most %d changes with an "
 		    "argument in one /mode", ROOM_MODE_CHANGES_MAX);
+		break;
+	case ROOM_MODE_UNCHANGED:
 		break;
 	}
 }

@@ -443,6 +443,13 @@ room_mode_change(struct room *r, struct session *by, const char *changes,
 			sign = *changes;
 			continue;
 		}
+		/* A mode is an ASCII letter: report anything else once, as
+		 * '?', never a byte of a character cut out of it. */
+		if (!((*changes >= 'a' && *changes <= 'z') ||
+		    (*changes >= 'A' && *changes <= 'Z'))) {
+			fn(fnarg, ROOM_MODE_UNKNOWN, '?', NULL);
+			break;
+		}
 		arg = used < nargs ? args[used] : NULL;
 		if (strchr("bklov", *changes) != NULL && (sign == '+' ||
 		    *changes != 'l') && with_arg++ == ROOM_MODE_CHANGES_MAX) {
@@ -452,8 +459,10 @@ room_mode_change(struct room *r, struct session *by, const char *changes,
 		used += (size_t)room_mode_one(r, by, sign, *changes, arg,
 		    &done, fn, fnarg);
 	}
-	if (done.nchanges == 0)
+	if (done.nchanges == 0) {
+		fn(fnarg, ROOM_MODE_UNCHANGED, 0, NULL);
 		return CHAT_OK;
+	}
 	snprintf(text, sizeof text, "%s%s", done.changes, done.args);
 	m = msg_new(MSG_MODE, r->name, by->nick, NULL, text);
 	room_fanout(r, m);

@@ -52,6 +52,7 @@ enum room_mode_refusal {
 	ROOM_MODE_BAD_ARGUMENT,	/* a key, limit or mask that cannot be */
 	ROOM_MODE_BANS_FULL,	/* max-bans-per-room */
 	ROOM_MODE_TOO_MANY,	/* over ROOM_MODE_CHANGES_MAX */
+	ROOM_MODE_UNCHANGED,	/* the end: nothing was changed */
 };
 typedef void	 room_mode_refused_fn(void *arg, enum room_mode_refusal,
 		    char letter, const char *argument);

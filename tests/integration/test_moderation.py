@@ -96,6 +96,8 @@ def test_modes_from_one_protocol_bind_the_other(chatd):
     assert bob.expect("MODES ") == "MODES #mod +ntl 10"
     bob.send("/mode +n")
     assert bob.expect("ERR ") == "ERR not-operator you are not an operator of #mod"
+    op.send("/mode +n")                    # no change: still an outcome
+    assert op.expect(("INFO ", "ERR ")) == "INFO the modes of #mod are so already"
 
     # A nick change keeps the standing.
     i.send("NICK irc2")
