@@ -36,6 +36,8 @@ struct irc_page {
 	char		 after[NAME_ROOM_MAX + 1];	/* last name sent */
 	int		 started;	/* current has had a page */
 	int		 topics;	/* NAMES after JOIN: topic first */
+	char		 whox[16];	/* WHO's %fields (WHOX); "": 352 */
+	char		 token[4];	/* WHOX's ,token */
 };
 
 static void
@@ -101,6 +103,48 @@ irc_names_page(struct conn *c, struct irc_page *p, const char *name)
 	return 0;
 }
 
+/*
+ * One member of a WHO answer: 352, or with WHOX's %fields 354 with those
+ * fields in WHOX's fixed order (tcuihsnfdlaor).  chatd shows no address,
+ * has no accounts and no hops: those fields are placeholders.
+ */
+static void
+irc_who_one(struct conn *c, const struct irc_page *p, const char *room,
+    const struct session *s, unsigned status)
+{
+	static const char	 order[] = "tcuihsnfdlaor";
+	char			 line[IRC_TEXT_MAX], flags[8];
+	const char		*f, *v;
+	size_t			 len = 0;
+
+	snprintf(flags, sizeof flags, "%c%s%s", s->away != NULL ? 'G' : 'H',
+	    s->oper ? "*" : "", irc_status_prefix(c, status));
+	if (p->whox[0] == '\0') {
+		irc_reply(c, "352", "%s %s %s %s %s %s :0 %s", room, s->nick,
+		    irc_server_name(), irc_server_name(), s->nick, flags,
+		    s->nick);
+		return;
+	}
+	line[0] = '\0';
+	for (f = order; *f != '\0'; f++) {
+		if (strchr(p->whox, *f) == NULL)
+			continue;
+		switch (*f) {
+		case 't': v = p->token[0] != '\0' ? p->token : "0"; break;
+		case 'c': v = room; break;
+		case 'u': case 'n': case 'r': v = s->nick; break;
+		case 'i': v = "255.255.255.255"; break;
+		case 'h': case 's': v = irc_server_name(); break;
+		case 'f': v = flags; break;
+		case 'o': v = "n/a"; break;
+		default: v = "0"; break;	/* d, l, a */
+		}
+		len += (size_t)snprintf(line + len, sizeof line - len, "%s%s%s",
+		    len > 0 ? " " : "", *f == 'r' ? ":" : "", v);
+	}
+	irc_reply(c, "354", "%s", line);
+}
+
 static int
 irc_who_page(struct conn *c, struct irc_page *p, const char *name)
 {
@@ -109,20 +153,16 @@ irc_who_page(struct conn *c, struct irc_page *p, const char *name)
 	size_t		 i, n;
 
 	if (r == NULL) {
-		if ((s = session_find(name)) != NULL)
-			irc_reply(c, "352", "* %s %s %s %s %c :0 %s", s->nick,
-			    irc_server_name(), irc_server_name(), s->nick,
-			    s->away != NULL ? 'G' : 'H', s->nick);
+		if ((s = session_find(name)) != NULL &&
+		    s->ops->describe != NULL)
+			irc_who_one(c, p, "*", s, 0);
 		irc_reply(c, "315", "%s :End of /WHO list", name);
 		return 0;
 	}
 	i = p->started ? room_member_after(r, p->after) : 0;
 	for (n = 0; n < PAGE_LINES && i < r->nmembers; n++, i++) {
 		s = r->members[i];
-		irc_reply(c, "352", "%s %s %s %s %s %c%s :0 %s", r->name,
-		    s->nick, irc_server_name(), irc_server_name(), s->nick,
-		    s->away != NULL ? 'G' : 'H',
-		    irc_status_prefix(c, r->member_status[i]), s->nick);
+		irc_who_one(c, p, r->name, s, r->member_status[i]);
 		snprintf(p->after, sizeof p->after, "%s", s->nick);
 		p->started = 1;
 	}
@@ -473,12 +513,28 @@ irc_cmd_names(struct conn *c, struct irc_message *m)
 void
 irc_cmd_who(struct conn *c, struct irc_message *m)
 {
+	struct irc_page	*p;
+	const char	*comma;
+	size_t		 n;
+
 	if (m->nparams == 0 || strchr(m->params[0], ',') != NULL) {
 		irc_reply(c, "315", "%s :End of /WHO list",
 		    m->nparams > 0 ? m->params[0] : "*");
 		return;
 	}
-	irc_page_start(c, ANSWER_WHO, m->params[0]);
+	p = irc_page_start(c, ANSWER_WHO, m->params[0]);
+	/* WHOX: "%fields[,token]", token at most 3 digits. */
+	if (m->nparams > 1 && m->params[1][0] == '%') {
+		n = strcspn(m->params[1] + 1, ",");
+		snprintf(p->whox, sizeof p->whox, "%.*s", (int)n,
+		    m->params[1] + 1);
+		if (p->whox[0] == '\0')
+			snprintf(p->whox, sizeof p->whox, "n");
+		comma = strchr(m->params[1], ',');
+		if (comma != NULL && strlen(comma + 1) <= 3 &&
+		    strspn(comma + 1, "0123456789") == strlen(comma + 1))
+			snprintf(p->token, sizeof p->token, "%s", comma + 1);
+	}
 }
 
 void

@@ -149,7 +149,7 @@ irc_try_welcome(struct conn *c)
 	    ROOM_MODE_CHANGES_MAX);
 	irc_reply(c, "005", "MAXLIST=b:%zu KEYLEN=%d "
 	    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,KICK:4,NAMES:1,WHOIS:1 "
-	    "UTF8ONLY CHATHISTORY=%d MSGREFTYPES=msgid,timestamp "
+	    "UTF8ONLY WHOX CHATHISTORY=%d MSGREFTYPES=msgid,timestamp "
 	    "NETWORK=chatd :are supported by this server",
 	    room_mode_max_bans(), ROOM_KEY_MAX, IRC_HISTORY_MAX);
 	irc_send_lusers(c);

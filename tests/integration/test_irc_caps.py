@@ -272,3 +272,24 @@ def test_chathistory_fits_below_sendq_soft(chatd):
     assert len(set(i for i, _ in got)) == len(firsts)   # a long message: one msgid
     c.send("PING :still")
     c.expect(":%s PONG %s :still" % (SERVER, SERVER))
+
+
+def test_whox(chatd):
+    d = start(chatd)
+    op = named(d, "op")
+    op.send("/join #w")
+    op.expect("ROOM #w")
+    c = Irc(d, "asker")
+    c.send("JOIN #w")
+    c.numeric("366")
+    c.send("AWAY :gone")
+    c.numeric("306")
+    c.send("WHO #w %tcnfr,42")
+    assert c.line() == ":%s 354 asker 42 #w asker G :asker" % SERVER
+    assert c.line() == ":%s 354 asker 42 #w op H@ :op" % SERVER
+    assert c.line() == ":%s 315 asker #w :End of /WHO list" % SERVER
+    c.send("WHO op %nuhs")                     # fields in WHOX's order
+    assert c.line() == ":%s 354 asker op %s %s op" % (SERVER, SERVER, SERVER)
+    c.numeric("315")
+    c.send("WHO #w %ia,toolong")               # a bad token is left out
+    assert c.line() == ":%s 354 asker 255.255.255.255 0" % SERVER
