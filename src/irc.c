@@ -150,8 +150,9 @@ irc_try_welcome(struct conn *c)
 	irc_reply(c, "005", "MAXLIST=b:%zu KEYLEN=%d "
 	    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,KICK:4,NAMES:1,WHOIS:1 "
 	    "UTF8ONLY WHOX CHATHISTORY=%d MSGREFTYPES=msgid,timestamp "
-	    "NETWORK=chatd :are supported by this server",
-	    room_mode_max_bans(), ROOM_KEY_MAX, IRC_HISTORY_MAX);
+	    "MONITOR=%d NETWORK=chatd :are supported by this server",
+	    room_mode_max_bans(), ROOM_KEY_MAX, IRC_HISTORY_MAX,
+	    IRC_MONITOR_MAX);
 	irc_send_lusers(c);
 	irc_send_motd(c);
 	irc_join_one(c, irc_config->default_room);
@@ -361,6 +362,7 @@ static const struct irc_command irc_commands[] = {
 	{ "LIST", 0, NEEDS_WELCOME | LISTING, irc_cmd_list },
 	{ "LUSERS", 0, NEEDS_WELCOME, irc_cmd_lusers },
 	{ "MODE", 1, NEEDS_WELCOME, irc_cmd_mode },
+	{ "MONITOR", 1, NEEDS_WELCOME, irc_cmd_monitor },
 	{ "MOTD", 0, NEEDS_WELCOME, irc_cmd_motd },
 	{ "NAMES", 0, NEEDS_WELCOME | LISTING, irc_cmd_names },
 	{ "NICK", 0, 0, irc_cmd_nick },
@@ -372,8 +374,8 @@ static const struct irc_command irc_commands[] = {
 	{ "PONG", 0, 0, irc_cmd_pong },
 	{ "PRIVMSG", 0, NEEDS_WELCOME | TAKES_TEXT, irc_cmd_privmsg },
 	{ "QUIT", 0, 0, irc_cmd_quit },
-	{ "TIME", 0, NEEDS_WELCOME, irc_cmd_time },
 	{ "TAGMSG", 1, NEEDS_WELCOME, irc_cmd_tagmsg },
+	{ "TIME", 0, NEEDS_WELCOME, irc_cmd_time },
 	{ "TOPIC", 1, NEEDS_WELCOME, irc_cmd_topic },
 	{ "USER", 4, 0, irc_cmd_user },
 	{ "USERHOST", 1, NEEDS_WELCOME, irc_cmd_userhost },
@@ -566,6 +568,7 @@ irc_disconnected(struct conn *c, const char *reason)
 {
 	if (c->session == NULL)
 		return;
+	irc_monitor_clear(c);	/* told nothing of its own going */
 	room_quit(c->session, reason);
 	session_free(c->session);
 	c->session = NULL;
@@ -622,9 +625,15 @@ irc_configure(const struct config *config)
 {
 	time_t		t;
 	struct tm	tm;
+	size_t		i;
 
 	irc_config = config;
+	for (i = 1; i < sizeof irc_commands / sizeof irc_commands[0]; i++)
+		if (strcmp(irc_commands[i - 1].name, irc_commands[i].name) >= 0)
+			fatalx("irc_commands: %s is out of order (bsearch)",
+			    irc_commands[i].name);
 	irc_history_configure(config);
+	irc_monitor_init();
 	if (irc_created[0] == '\0') {
 		t = time(NULL);
 		gmtime_r(&t, &tm);

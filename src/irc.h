@@ -36,8 +36,11 @@ extern const struct protocol irc_protocol;
 #define IRC_CAP_CHATHISTORY	0x200	/* draft/chathistory */
 
 /* An IRC client's own state (conn->proto_state). */
+struct irc_watch;
 struct irc_client {
-	unsigned	 caps;
+	unsigned		  caps;
+	struct irc_watch	**watching;	/* MONITOR's entries */
+	size_t			  nwatching;
 };
 
 #define AWAY_MAX	200	/* AWAYLEN, bytes */
@@ -86,6 +89,12 @@ void		 irc_try_welcome(struct conn *);
 #define IRC_HISTORY_MAX	100	/* messages in one answer: CHATHISTORY= */
 void		 irc_history_configure(const struct config *);
 void		 irc_cmd_chathistory(struct conn *, struct irc_message *);
+
+/* irc-monitor.c: MONITOR. */
+#define IRC_MONITOR_MAX	100	/* nicks one client monitors: MONITOR= */
+void		 irc_monitor_init(void);
+void		 irc_monitor_clear(struct conn *);
+void		 irc_cmd_monitor(struct conn *, struct irc_message *);
 
 /* irc-oper.c: server operators. */
 void		 irc_cmd_oper(struct conn *, struct irc_message *);

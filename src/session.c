@@ -17,6 +17,7 @@ static void		*session_tree;
 static size_t		 session_total;
 static uint64_t		 session_next_id = 1;
 static unsigned long	 session_next_guest = 1;
+static session_presence_fn *session_presence;
 
 static int
 session_compare(const void *a, const void *b)
@@ -74,7 +75,17 @@ session_new(const struct session_ops *ops, void *client,
 		    session_next_guest++);
 	} while (session_find(s->nick) != NULL ||
 	    (refused != NULL && refused(s->nick)));
-	return session_register(s);
+	s = session_register(s);
+	if (session_presence != NULL)
+		session_presence(s->nick, 1);
+	return s;
+}
+
+/* Be told when a nick comes into use or goes out of it (IRC's MONITOR). */
+void
+session_observe(session_presence_fn *fn)
+{
+	session_presence = fn;
 }
 
 /*
@@ -103,6 +114,8 @@ session_free(struct session *s)
 {
 	tdelete(s, &session_tree, session_compare);
 	session_total--;
+	if (session_presence != NULL && s->ops->describe != NULL)
+		session_presence(s->nick, 0);
 	free(s->rooms);
 	free(s->away);
 	free(s);
@@ -118,8 +131,12 @@ session_set_nick(struct session *s, const char *nick)
 	if ((other = session_find(nick)) != NULL && other != s)
 		return CHAT_NICK_TAKEN;
 	tdelete(s, &session_tree, session_compare);
+	if (session_presence != NULL && name_compare(s->nick, nick) != 0)
+		session_presence(s->nick, 0);
 	strcpy(s->nick, nick);	/* a case change of one's own nick is fine */
 	tsearch(s, &session_tree, session_compare);
+	if (session_presence != NULL && other == NULL)
+		session_presence(s->nick, 1);
 	return CHAT_OK;
 }
 

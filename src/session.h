@@ -80,6 +80,10 @@ struct session {
 	void			*client;	/* the protocol's, for ops */
 };
 
+/* A nick came into use (online) or went out of it: wire-free presence. */
+typedef void	 session_presence_fn(const char *nick, int online);
+
+void		 session_observe(session_presence_fn *);
 struct session	*session_new(const struct session_ops *, void *client,
 		    int (*refused)(const char *nick));
 struct session	*session_new_named(const struct session_ops *,

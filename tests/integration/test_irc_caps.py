@@ -293,3 +293,38 @@ def test_whox(chatd):
     c.numeric("315")
     c.send("WHO #w %ia,toolong")               # a bad token is left out
     assert c.line() == ":%s 354 asker 255.255.255.255 0" % SERVER
+
+
+def test_monitor(chatd):
+    d = start(chatd)
+    w = Irc(d, "watcher")
+    w.send("MONITOR + alice,bob,9bad")
+    assert w.line() == ":%s 731 watcher :alice" % SERVER
+    assert w.line() == ":%s 731 watcher :bob" % SERVER
+    a = named(d, "alice")                      # a line client counts too
+    assert w.expect(":%s 730 " % SERVER) == ":%s 730 watcher :alice!alice@%s" % (SERVER, SERVER)
+    a.send("/nick alicia")
+    assert w.expect(":%s 731 " % SERVER) == ":%s 731 watcher :alice" % SERVER
+    a.send("/nick ALICE")
+    assert w.expect(":%s 730 " % SERVER) == ":%s 730 watcher :ALICE!ALICE@%s" % (SERVER, SERVER)
+    w.send("MONITOR L")
+    assert w.expect(":%s 732 " % SERVER) == ":%s 732 watcher :alice" % SERVER
+    assert w.line() == ":%s 732 watcher :bob" % SERVER
+    assert w.line() == ":%s 733 watcher :End of MONITOR list" % SERVER
+    w.send("MONITOR S")
+    assert w.line() == ":%s 730 watcher :ALICE!ALICE@%s" % (SERVER, SERVER)
+    assert w.line() == ":%s 731 watcher :bob" % SERVER
+    a.send("/quit")
+    assert w.expect(":%s 731 watcher :A" % SERVER) == ":%s 731 watcher :ALICE" % SERVER
+    w.send("MONITOR - alice")
+    w.send("MONITOR L")
+    assert w.expect(":%s 732 " % SERVER) == ":%s 732 watcher :bob" % SERVER
+    w.numeric("733")
+    w.send("MONITOR C")
+    w.send("MONITOR + " + ",".join("n%d" % i for i in range(101)))
+    lines = [w.line() for _ in range(101)]
+    assert lines[-1] == ":%s 734 watcher 100 n100 :Monitor list is full." % SERVER
+    assert all(" 731 " in l for l in lines[:-1])
+    w.close()                                  # leaves its entries
+    b = named(d, "bob")
+    assert b.sync() == []
