@@ -62,6 +62,8 @@ static const struct config_key config_keys[] = {
 	  86400, "120", 0 },
 	{ "irc-ping-timeout", CONFIG_SECONDS, FIELD(irc_ping_timeout), 0, 1,
 	  3600, "60", 0 },
+	{ "irc-sts-duration", CONFIG_SECONDS, FIELD(irc_sts_duration), 0, 0,
+	  366 * 86400, "0", 0 },
 	{ "tls-cert", CONFIG_STRING, FIELD(tls_cert), 0, 0, 0, NULL, 0 },
 	{ "tls-key", CONFIG_STRING, FIELD(tls_key), 0, 0, 0, NULL, 0 },
 	{ "tls-ciphers", CONFIG_STRING, FIELD(tls_ciphers), 0, 0, 0, NULL, 0 },

@@ -12,6 +12,7 @@
 #include "conn.h"
 #include "irc-parse.h"
 #include "irc.h"
+#include "listen.h"
 #include "msg.h"
 #include "room.h"
 #include "session.h"
@@ -34,6 +35,28 @@ static const struct {
 	{ "userhost-in-names", IRC_CAP_USERHOST_NAMES },
 };
 #define NCAPS	(sizeof irc_cap_table / sizeof irc_cap_table[0])
+
+/*
+ * STS (LS 302 only, when irc-sts-duration is set): on TLS the policy's
+ * duration, on plain text the TLS port to move to, if there is one.
+ */
+static const char *
+irc_sts(const struct conn *c)
+{
+	static char	sts[48];
+	size_t		duration = irc_sts_duration();
+	uint16_t	port;
+
+	if (duration == 0)
+		return "";
+	if (c->tls)
+		snprintf(sts, sizeof sts, " sts=duration=%zu", duration);
+	else if ((port = listen_port(&irc_protocol, 1)) != 0)
+		snprintf(sts, sizeof sts, " sts=port=%u", port);
+	else
+		return "";
+	return sts;
+}
 
 unsigned
 irc_caps(const struct conn *c)
@@ -109,8 +132,9 @@ irc_cmd_cap(struct conn *c, struct irc_message *m)
 		if (m->nparams > 1 && atoi(m->params[1]) >= 302)
 			ic->caps |= IRC_CAP_NOTIFY;
 		irc_cap_names(~0u, names, sizeof names);
-		conn_printf(c, ":%s CAP %s LS :%s\r\n", irc_server_name(),
-		    irc_nick(c), names);
+		conn_printf(c, ":%s CAP %s LS :%s%s\r\n", irc_server_name(),
+		    irc_nick(c), names, ic->caps & IRC_CAP_NOTIFY ?
+		    irc_sts(c) : "");
 	} else if (strcasecmp(sub, "LIST") == 0) {
 		irc_cap_names(ic->caps, names, sizeof names);
 		conn_printf(c, ":%s CAP %s LIST :%s\r\n", irc_server_name(),

@@ -70,6 +70,12 @@ irc_server_name(void)
 	return irc_config->server_name;
 }
 
+size_t
+irc_sts_duration(void)
+{
+	return irc_config->irc_sts_duration;
+}
+
 /* ":server NUMERIC nick TEXT\r\n", TEXT cut (at a character) to fit. */
 void
 irc_reply(struct conn *c, const char *numeric, const char *fmt, ...)

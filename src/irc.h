@@ -81,6 +81,7 @@ const char	*irc_status_prefix(const struct conn *, unsigned status);
 
 /* irc-cap.c: capabilities and presence. */
 unsigned	 irc_caps(const struct conn *);
+size_t		 irc_sts_duration(void);
 void		 irc_cmd_cap(struct conn *, struct irc_message *);
 void		 irc_cmd_away(struct conn *, struct irc_message *);
 void		 irc_try_welcome(struct conn *);

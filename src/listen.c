@@ -335,6 +335,27 @@ listen_foreach(listen_visit_fn *cb, void *arg)
 		cb(listeners[i]->name, arg);
 }
 
+/* The port of the first listener for proto (over TLS or not), or 0. */
+uint16_t
+listen_port(const struct protocol *proto, int tls)
+{
+	struct sockaddr_storage	ss;
+	socklen_t		len = sizeof ss;
+	size_t			i;
+
+	for (i = 0; i < nlisteners; i++) {
+		if (listeners[i]->proto != proto || listeners[i]->tls != tls ||
+		    getsockname(evconnlistener_get_fd(listeners[i]->lev),
+		    (struct sockaddr *)&ss, &len) == -1)
+			continue;
+		if (ss.ss_family == AF_INET)
+			return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+		if (ss.ss_family == AF_INET6)
+			return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	return 0;
+}
+
 /* Use t for TLS clients from now on (listen.c owns it). */
 void
 listen_set_tls(struct tls_context *t)

@@ -6,6 +6,7 @@
 #define CHATD_LISTEN_H
 
 #include <event2/event.h>
+#include <stdint.h>
 
 struct config;
 struct protocol;
@@ -23,6 +24,7 @@ int		 listen_adopt(int fd, const char *name, int tls,
 void		 listen_stop(void);
 void		 listen_free(void);
 void		 listen_foreach(listen_visit_fn *, void *);
+uint16_t	 listen_port(const struct protocol *, int tls);
 void		 listen_set_tls(struct tls_context *);
 const struct tls_context *listen_get_tls(void);
 

@@ -328,3 +328,34 @@ def test_monitor(chatd):
     w.close()                                  # leaves its entries
     b = named(d, "bob")
     assert b.sync() == []
+
+
+def test_sts_policy(chatd, tmp_path):
+    """STS (irc-sts-duration): the plain listener names the TLS port, the
+    TLS one the policy's duration; only to CAP LS 302."""
+    import ssl
+    import socket as sock
+    from conftest import Client, scaled
+    from test_tls import make_cert
+    cert, key = make_cert(str(tmp_path), "sts")
+    d = start(chatd, "--listen-irc-tls", "127.0.0.1:0",
+              config=["server-name = " + SERVER, "tls-cert = " + cert, "tls-key = " + key,
+                      "irc-sts-duration = 720h"])
+    tls_port = int(re.search(r":(\d+) \(irc, TLS\)",
+                             d.wait_log(r"listening on \S+ \(irc, TLS\)")).group(1))
+    plain = Irc(d)
+    plain.send("CAP LS 302")
+    assert plain.line().endswith(" sts=port=%d" % tls_port)
+    old = Irc(d)                               # no 302: no values, no sts
+    old.send("CAP LS")
+    assert "sts" not in old.line()
+    plain.send("CAP REQ :sts")                 # never requested: NAK
+    assert plain.line() == ":%s CAP * NAK :sts" % SERVER
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    raw = sock.create_connection(("127.0.0.1", tls_port), timeout=scaled(5))
+    t = Client(tls_port, sock=ctx.wrap_socket(raw), read_hello=False)
+    t.send_raw(b"CAP LS 302\r\n")
+    assert t.line().endswith(" sts=duration=2592000")
+    t.close()
