@@ -206,6 +206,8 @@ conn_account(struct conn *c)
 
 	if (c->tls)
 		held += c->handshaken ? CONN_TLS_COST : CONN_TLS_HANDSHAKE_COST;
+	if (c->proto->held != NULL)
+		held += c->proto->held(c);
 	host_hold(c->host, (int64_t)held - (int64_t)c->held);
 	c->held = held;
 }

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "conn.h"
+#include "host.h"
 #include "irc-parse.h"
 #include "irc.h"
 #include "name.h"
@@ -147,6 +148,17 @@ irc_monitor_remove(struct conn *c, const char *nick)
 		}
 }
 
+/*
+ * What c's entries hold: its list, its place among each nick's watchers,
+ * and the nick's entry as if it were c's alone.
+ */
+size_t
+irc_monitor_held(const struct irc_client *ic)
+{
+	return ic->nwatching * (sizeof(struct irc_watch) +
+	    2 * sizeof(void *));
+}
+
 /* The client goes (or sends MONITOR C): leave every entry. */
 void
 irc_monitor_clear(struct conn *c)
@@ -179,7 +191,9 @@ irc_cmd_monitor(struct conn *c, struct irc_message *m)
 		    nick = strtok_r(NULL, ",", &save)) {
 			if (!name_nick_valid(nick))
 				continue;
-			if (ic->nwatching >= IRC_MONITOR_MAX) {
+			if (ic->nwatching >= IRC_MONITOR_MAX ||
+			    !host_may_hold(c->host, sizeof(struct irc_watch) +
+			    2 * sizeof(void *))) {
 				irc_reply(c, "734", "%d %.64s :Monitor list is "
 				    "full.", IRC_MONITOR_MAX, nick);
 				break;

@@ -620,6 +620,18 @@ irc_refusal(char *buf, size_t size, const char *code, const char *reason)
 	return text_format_line(buf, size, "ERROR :%s", reason);
 }
 
+/* What an IRC client's own state holds: its capabilities, MONITOR, AWAY. */
+static size_t
+irc_held(const struct conn *c)
+{
+	const struct irc_client	*ic = c->proto_state;
+
+	if (ic == NULL)
+		return 0;
+	return sizeof *ic + irc_monitor_held(ic) + (c->session != NULL &&
+	    c->session->away != NULL ? strlen(c->session->away) + 1 : 0);
+}
+
 static const char *
 irc_client_name(const struct conn *c)
 {
@@ -673,6 +685,7 @@ const struct protocol irc_protocol = {
 	.goodbye = irc_goodbye,
 	.refusal = irc_refusal,
 	.client_name = irc_client_name,
+	.held = irc_held,
 	.deadline = irc_deadline,
 	.expired = irc_expired,
 	.silence = irc_silence,

@@ -95,6 +95,7 @@ void		 irc_cmd_chathistory(struct conn *, struct irc_message *);
 #define IRC_MONITOR_MAX	100	/* nicks one client monitors: MONITOR= */
 void		 irc_monitor_init(void);
 void		 irc_monitor_clear(struct conn *);
+size_t		 irc_monitor_held(const struct irc_client *);
 void		 irc_cmd_monitor(struct conn *, struct irc_message *);
 
 /* irc-oper.c: server operators. */

@@ -56,6 +56,8 @@ struct protocol {
 			    const char *reason);
 	/* Who the client is, for the log: a nick, or "-". */
 	const char	*(*client_name)(const struct conn *);
+	/* Bytes the protocol's own state for c holds (NULL: none). */
+	size_t		(*held)(const struct conn *);
 
 	/*
 	 * Optional, for a protocol whose limits are not one line length:

@@ -5,6 +5,7 @@ import re
 import time
 
 from test_irc import SERVER, Irc, start
+from test_chatctl import Ctl, admin, ctl_dir  # noqa: F401 (fixtures)
 from test_moderation import named
 
 TIME_RE = r"@time=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z"
@@ -359,3 +360,23 @@ def test_sts_policy(chatd, tmp_path):
     t.send_raw(b"CAP LS 302\r\n")
     assert t.line().endswith(" sts=duration=2592000")
     t.close()
+
+
+def test_monitor_and_away_are_counted(admin):
+    """What MONITOR and AWAY make the daemon hold is charged (held_bytes),
+    and given back when the client goes."""
+    from conftest import wait_until
+    d, ctl = admin(config={"server-name": SERVER, "listen-irc": "127.0.0.1:0"})
+    c = Irc(d, "counted")
+    c.sync()
+    before = ctl.json("stats")["held_bytes"]
+    c.send("MONITOR + " + ",".join("n%d" % i for i in range(100)))
+    for _ in range(100):
+        c.numeric("731")
+    c.send("AWAY :" + "a" * 200)
+    c.numeric("306")
+    c.sync()
+    held = ctl.json("stats")["held_bytes"]
+    assert held - before >= 100 * 40 + 200, (before, held)
+    c.close()
+    assert wait_until(lambda: ctl.json("stats")["held_bytes"] < before - 100, 10)
