@@ -57,6 +57,8 @@ room_mode_free(struct room *r)
 	free(r->modes.bans);
 	r->modes.bans = NULL;
 	r->modes.nbans = 0;
+	free(r->modes.invited);
+	r->modes.invited = NULL;
 }
 
 unsigned
@@ -121,7 +123,7 @@ room_invited(const struct room *r, const struct session *s)
 {
 	size_t	i;
 
-	for (i = 0; i < ROOM_INVITES_MAX; i++)
+	for (i = 0; r->modes.invited != NULL && i < ROOM_INVITES_MAX; i++)
 		if (r->modes.invited[i] == s->id)
 			return 1;
 	return 0;
@@ -133,7 +135,7 @@ room_invitation_used(struct room *r, const struct session *s)
 {
 	size_t	i;
 
-	for (i = 0; i < ROOM_INVITES_MAX; i++)
+	for (i = 0; r->modes.invited != NULL && i < ROOM_INVITES_MAX; i++)
 		if (r->modes.invited[i] == s->id)
 			r->modes.invited[i] = 0;
 }
@@ -509,6 +511,13 @@ room_invite(struct room *r, struct session *by, struct session *who)
 		return CHAT_NOT_OPERATOR;
 	if (session_in_room(who, r))
 		return CHAT_ALREADY_MEMBER;
+	if (r->modes.invited == NULL) {	/* most rooms never invite */
+		r->modes.invited = xcalloc(ROOM_INVITES_MAX,
+		    sizeof *r->modes.invited);
+		r->held += ROOM_INVITES_MAX * sizeof *r->modes.invited;
+		host_hold(r->held_by, (int64_t)(ROOM_INVITES_MAX *
+		    sizeof *r->modes.invited));
+	}
 	if (!room_invited(r, who)) {
 		r->modes.invited[r->modes.invited_next] = who->id;
 		r->modes.invited_next = (r->modes.invited_next + 1) %

@@ -39,8 +39,8 @@ struct room_modes {
 	size_t		 limit;				/* 0: none */
 	struct room_ban	*bans;
 	size_t		 nbans;
-	uint64_t	 invited[ROOM_INVITES_MAX];	/* session ids */
-	size_t		 invited_next;
+	uint64_t	*invited;	/* ROOM_INVITES_MAX session ids, */
+	size_t		 invited_next;	/* made by the first invitation */
 };
 
 /* Why one change of a mode request was not made, for the protocol. */
