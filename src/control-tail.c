@@ -47,6 +47,7 @@ static const char *const tail_kinds[] = {
 	[MSG_KICK] = "kick",
 	[MSG_INVITE] = "invite",
 	[MSG_AWAY] = "away",
+	[MSG_SETNAME] = "setname",
 };
 
 static struct session	*tail_operator;

@@ -26,12 +26,14 @@ static const struct {
 	{ "away-notify", IRC_CAP_AWAY_NOTIFY },
 	{ "batch", IRC_CAP_BATCH },
 	{ "cap-notify", IRC_CAP_NOTIFY },
+	{ "chghost", IRC_CAP_CHGHOST },
 	{ "draft/chathistory", IRC_CAP_CHATHISTORY },
 	{ "echo-message", IRC_CAP_ECHO_MESSAGE },
 	{ "invite-notify", IRC_CAP_INVITE_NOTIFY },
 	{ "message-tags", IRC_CAP_MESSAGE_TAGS },
 	{ "multi-prefix", IRC_CAP_MULTI_PREFIX },
 	{ "server-time", IRC_CAP_SERVER_TIME },
+	{ "setname", IRC_CAP_SETNAME },
 	{ "userhost-in-names", IRC_CAP_USERHOST_NAMES },
 };
 #define NCAPS	(sizeof irc_cap_table / sizeof irc_cap_table[0])
@@ -179,4 +181,41 @@ irc_cmd_away(struct conn *c, struct irc_message *m)
 		irc_reply(c, "306", ":You have been marked as being away");
 	else
 		irc_reply(c, "305", ":You are no longer marked as being away");
+}
+
+/* A real name as IRC shows it: the nick until one is given. */
+const char *
+irc_realname(const struct session *s)
+{
+	return s->realname != NULL ? s->realname : s->nick;
+}
+
+/* USER's or SETNAME's real name, cut at a character to REALNAME_MAX. */
+void
+irc_set_realname(struct session *s, const char *name)
+{
+	free(s->realname);
+	s->realname = xstrndup(name, text_utf8_truncate(name, strlen(name),
+	    REALNAME_MAX));
+}
+
+/*
+ * SETNAME :real name: the client and the clients that share a room with
+ * it and asked for setname are told (setname's own echo is the outcome).
+ */
+void
+irc_cmd_setname(struct conn *c, struct irc_message *m)
+{
+	struct msg	*msg;
+
+	if (*m->params[0] == '\0') {
+		conn_printf(c, ":%s FAIL SETNAME INVALID_REALNAME :A real name "
+		    "is 1 to %d bytes\r\n", irc_server_name(), REALNAME_MAX);
+		return;
+	}
+	irc_set_realname(c->session, m->params[0]);
+	msg = msg_new(MSG_SETNAME, NULL, c->session->nick, NULL,
+	    c->session->realname);
+	room_fanout_neighbours(c->session, msg, 1);
+	msg_unref(msg);
 }

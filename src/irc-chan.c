@@ -122,7 +122,7 @@ irc_who_one(struct conn *c, const struct irc_page *p, const char *room,
 	if (p->whox[0] == '\0') {
 		irc_reply(c, "352", "%s %s %s %s %s %s :0 %s", room, s->nick,
 		    irc_server_name(), irc_server_name(), s->nick, flags,
-		    s->nick);
+		    irc_realname(s));
 		return;
 	}
 	line[0] = '\0';
@@ -132,7 +132,8 @@ irc_who_one(struct conn *c, const struct irc_page *p, const char *room,
 		switch (*f) {
 		case 't': v = p->token[0] != '\0' ? p->token : "0"; break;
 		case 'c': v = room; break;
-		case 'u': case 'n': case 'r': v = s->nick; break;
+		case 'u': case 'n': v = s->nick; break;
+		case 'r': v = irc_realname(s); break;
 		case 'i': v = "255.255.255.255"; break;
 		case 'h': case 's': v = irc_server_name(); break;
 		case 'f': v = flags; break;

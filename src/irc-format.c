@@ -167,6 +167,10 @@ irc_render(const struct msg *m, struct evbuffer *out)
 		evbuffer_add_printf(out, ":%s INVITE %s %s\r\n", src, m->to,
 		    m->room);
 		break;
+	case MSG_SETNAME:
+		snprintf(prefix, sizeof prefix, ":%s SETNAME :", src);
+		irc_add_cut(out, prefix, m->text);
+		break;
 	case MSG_AWAY:
 		if (*m->text == '\0')
 			evbuffer_add_printf(out, ":%s AWAY\r\n", src);
@@ -332,6 +336,8 @@ irc_wants(const struct session *s, const struct msg *m)
 		return 0;
 	if (m->kind == MSG_AWAY)
 		return (caps & IRC_CAP_AWAY_NOTIFY) != 0;
+	if (m->kind == MSG_SETNAME)
+		return (caps & IRC_CAP_SETNAME) != 0;
 	if (m->kind == MSG_INVITE && strcmp(m->to, s->nick) != 0)
 		return (caps & IRC_CAP_INVITE_NOTIFY) != 0;
 	return !irc_own(s, m);

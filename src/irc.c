@@ -156,9 +156,9 @@ irc_try_welcome(struct conn *c)
 	irc_reply(c, "005", "MAXLIST=b:%zu KEYLEN=%d "
 	    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,KICK:4,NAMES:1,WHOIS:1 "
 	    "UTF8ONLY WHOX CHATHISTORY=%d MSGREFTYPES=msgid,timestamp "
-	    "MONITOR=%d NETWORK=chatd :are supported by this server",
-	    room_mode_max_bans(), ROOM_KEY_MAX, IRC_HISTORY_MAX,
-	    IRC_MONITOR_MAX);
+	    "MONITOR=%d NAMELEN=%d NETWORK=chatd :are supported by this "
+	    "server", room_mode_max_bans(), ROOM_KEY_MAX, IRC_HISTORY_MAX,
+	    IRC_MONITOR_MAX, REALNAME_MAX);
 	irc_send_lusers(c);
 	irc_send_motd(c);
 	irc_join_one(c, irc_config->default_room);
@@ -213,6 +213,8 @@ irc_cmd_user(struct conn *c, struct irc_message *m)
 		return;
 	}
 	c->proto_flags |= IRC_USER_GIVEN;
+	if (*m->params[3] != '\0')
+		irc_set_realname(c->session, m->params[3]);
 	irc_try_welcome(c);
 }
 
@@ -338,7 +340,7 @@ irc_cmd_whois(struct conn *c, struct irc_message *m)
 		return;
 	}
 	irc_reply(c, "311", "%s %s %s * :%s", s->nick, s->nick,
-	    irc_server_name(), s->nick);
+	    irc_server_name(), irc_realname(s));
 	irc_reply(c, "312", "%s %s :chatd", s->nick, irc_server_name());
 	rooms[0] = '\0';
 	for (i = 0; i < s->nrooms && len + NAME_ROOM_MAX + 2 < 400; i++)
@@ -380,6 +382,7 @@ static const struct irc_command irc_commands[] = {
 	{ "PONG", 0, 0, irc_cmd_pong },
 	{ "PRIVMSG", 0, NEEDS_WELCOME | TAKES_TEXT, irc_cmd_privmsg },
 	{ "QUIT", 0, 0, irc_cmd_quit },
+	{ "SETNAME", 1, NEEDS_WELCOME, irc_cmd_setname },
 	{ "TAGMSG", 1, NEEDS_WELCOME, irc_cmd_tagmsg },
 	{ "TIME", 0, NEEDS_WELCOME, irc_cmd_time },
 	{ "TOPIC", 1, NEEDS_WELCOME, irc_cmd_topic },
@@ -629,7 +632,9 @@ irc_held(const struct conn *c)
 	if (ic == NULL)
 		return 0;
 	return sizeof *ic + irc_monitor_held(ic) + (c->session != NULL &&
-	    c->session->away != NULL ? strlen(c->session->away) + 1 : 0);
+	    c->session->away != NULL ? strlen(c->session->away) + 1 : 0) +
+	    (c->session != NULL && c->session->realname != NULL ?
+	    strlen(c->session->realname) + 1 : 0);
 }
 
 static const char *

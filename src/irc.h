@@ -34,6 +34,8 @@ extern const struct protocol irc_protocol;
 #define IRC_CAP_NOTIFY		0x80	/* cap-notify, implied by LS 302 */
 #define IRC_CAP_BATCH		0x100
 #define IRC_CAP_CHATHISTORY	0x200	/* draft/chathistory */
+#define IRC_CAP_SETNAME		0x400
+#define IRC_CAP_CHGHOST		0x800	/* hosts never change: nothing to send */
 
 /* An IRC client's own state (conn->proto_state). */
 struct irc_watch;
@@ -44,6 +46,7 @@ struct irc_client {
 };
 
 #define AWAY_MAX	200	/* AWAYLEN, bytes */
+#define REALNAME_MAX	64	/* NAMELEN, bytes */
 
 /* The longest line without tags, CRLF excluded (irc-parse.h's, less 2). */
 #define IRC_TEXT_MAX	510
@@ -84,6 +87,9 @@ unsigned	 irc_caps(const struct conn *);
 size_t		 irc_sts_duration(void);
 void		 irc_cmd_cap(struct conn *, struct irc_message *);
 void		 irc_cmd_away(struct conn *, struct irc_message *);
+void		 irc_cmd_setname(struct conn *, struct irc_message *);
+void		 irc_set_realname(struct session *, const char *);
+const char	*irc_realname(const struct session *);
 void		 irc_try_welcome(struct conn *);
 
 /* irc-history.c: CHATHISTORY from the rooms' scrollback. */

@@ -207,8 +207,8 @@ line_unknown(struct conn *c, const char *name)
 static void
 line_deliver(struct session *s, struct msg *m)
 {
-	if (m->kind == MSG_AWAY)	/* IRC's presence: no line KIND yet */
-		return;
+	if (m->kind == MSG_AWAY || m->kind == MSG_SETNAME)
+		return;		/* IRC's presence: no line KIND for it */
 	line_format_msg(m);
 	conn_send_wire(s->client, m->wire[PROTOCOL_LINE]);
 }

@@ -24,6 +24,7 @@ enum msg_kind {
 	MSG_KICK,	/* room, from, to (who is put out), text (reason) */
 	MSG_INVITE,	/* room, from, to (who is invited) */
 	MSG_AWAY,	/* from, text (empty: back); to IRC's away-notify */
+	MSG_SETNAME,	/* from, text (the real name); to IRC's setname */
 };
 
 /*

@@ -118,6 +118,7 @@ session_free(struct session *s)
 		session_presence(s->nick, 0);
 	free(s->rooms);
 	free(s->away);
+	free(s->realname);
 	free(s);
 }
 

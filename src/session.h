@@ -75,6 +75,7 @@ struct session {
 	unsigned		 oper:1;	/* operator of every room */
 	time_t			 muted_until;	/* ...until then; 0: unmuted */
 	char			*away;		/* why it is away; NULL: here */
+	char			*realname;	/* IRC's; NULL: the nick */
 	const struct session_ops *ops;
 	struct host		*host;		/* charged for what it says */
 	void			*client;	/* the protocol's, for ops */

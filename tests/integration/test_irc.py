@@ -57,9 +57,9 @@ def test_registration_sends_the_welcome_numerics(chatd):
     d = start(chatd)
     c = Irc(d)
     c.send("CAP LS 302")
-    assert c.line() == (":%s CAP * LS :away-notify batch cap-notify draft/chathistory "
+    assert c.line() == (":%s CAP * LS :away-notify batch cap-notify chghost draft/chathistory "
                         "echo-message invite-notify message-tags multi-prefix server-time "
-                        "userhost-in-names" % SERVER)
+                        "setname userhost-in-names" % SERVER)
     c.send("NICK alice")
     c.send("USER alice 0 * :Alice")
     c.no_line()                      # CAP negotiation holds registration
@@ -247,8 +247,8 @@ def test_queries(chatd):
     a, b = Irc(d, "qa"), Irc(d, "qb")
     a.sync()
     a.send("WHO #lobby")
-    assert a.line() == ":%s 352 qa #lobby qa %s %s qa H :0 qa" % (SERVER, SERVER, SERVER)
-    assert a.line() == ":%s 352 qa #lobby qb %s %s qb H :0 qb" % (SERVER, SERVER, SERVER)
+    assert a.line() == ":%s 352 qa #lobby qa %s %s qa H :0 Real qa" % (SERVER, SERVER, SERVER)
+    assert a.line() == ":%s 352 qa #lobby qb %s %s qb H :0 Real qb" % (SERVER, SERVER, SERVER)
     assert a.line() == ":%s 315 qa #lobby :End of /WHO list" % SERVER
     a.send("NAMES #lobby")
     assert a.line() == ":%s 353 qa = #lobby :qa qb" % SERVER
@@ -274,7 +274,7 @@ def test_queries(chatd):
     a.send("USERHOST qb")
     assert a.line() == ":%s 302 qa :qb=+qb@%s" % (SERVER, SERVER)
     a.send("WHOIS qb")
-    assert a.line() == ":%s 311 qa qb qb %s * :qb" % (SERVER, SERVER)
+    assert a.line() == ":%s 311 qa qb qb %s * :Real qb" % (SERVER, SERVER)
     assert a.numeric("312")
     assert a.line() == ":%s 319 qa qb :#lobby #c++ #cafe #Cobol" % SERVER
     assert a.numeric("317")

@@ -286,7 +286,7 @@ def test_whox(chatd):
     c.send("AWAY :gone")
     c.numeric("306")
     c.send("WHO #w %tcnfr,42")
-    assert c.line() == ":%s 354 asker 42 #w asker G :asker" % SERVER
+    assert c.line() == ":%s 354 asker 42 #w asker G :Real asker" % SERVER
     assert c.line() == ":%s 354 asker 42 #w op H@ :op" % SERVER
     assert c.line() == ":%s 315 asker #w :End of /WHO list" % SERVER
     c.send("WHO op %nuhs")                     # fields in WHOX's order
@@ -380,3 +380,33 @@ def test_monitor_and_away_are_counted(admin):
     assert held - before >= 100 * 40 + 200, (before, held)
     c.close()
     assert wait_until(lambda: ctl.json("stats")["held_bytes"] < before - 100, 10)
+
+
+def test_realname_and_setname(chatd):
+    d = start(chatd)
+    named_c = Irc(d)
+    named_c.send("NICK real")
+    named_c.send("USER real 0 * :Real Person " + "r" * 100)
+    named_c.expect(":%s 366 real #lobby " % SERVER)
+    watcher = with_caps(d, "watcher", "setname chghost")
+    other = Irc(d, "other")
+    other.send("WHOIS real")
+    got = other.numeric("311")
+    assert got.startswith(":%s 311 other real real %s * :Real Person r" % (SERVER, SERVER))
+    assert len(got.split(" :", 1)[1].encode()) == 64              # NAMELEN
+    other.send("WHO real %nr")
+    assert other.numeric("354") == ":%s 354 other real :%s" % (SERVER, got.split(" :", 1)[1])
+    named_c.sync()
+    watcher.sync()
+    other.sync()
+    named_c.send("SETNAME :New Name")           # no setname cap: not told
+    watcher_line = watcher.expect(":real!")
+    assert watcher_line == ":real!real@%s SETNAME :New Name" % SERVER
+    assert other.sync() == []
+    assert named_c.sync() == []
+    watcher.send("SETNAME :Me Too")
+    assert watcher.line() == ":watcher!watcher@%s SETNAME :Me Too" % SERVER
+    watcher.send("SETNAME :")
+    assert watcher.line() == ":%s FAIL SETNAME INVALID_REALNAME :A real name is 1 to 64 bytes" % SERVER
+    other.send("WHOIS watcher")
+    assert other.numeric("311").endswith(" * :Me Too")
