@@ -403,7 +403,7 @@ irc_say(struct conn *c, struct irc_message *m, int notice)
 			irc_reply(c, "412", ":No text to send");
 		return;
 	}
-	text = m->params[m->nparams - 1];
+	text = m->params[1];	/* what follows is not the text (RFC 2812) */
 	if (irc_ctcp(text, &verb, &verblen, &arg, &arglen)) {
 		if (verblen != 6 || memcmp(verb, "ACTION", 6) != 0 || notice)
 			return;

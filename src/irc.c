@@ -34,7 +34,7 @@
 #include "xmalloc.h"
 
 #define NEEDS_WELCOME	0x1	/* irc_command flags: 451 before it */
-#define TAKES_TEXT	0x2	/* the last param is message text */
+#define TAKES_TEXT	0x2	/* the second param is message text */
 #define LISTING		0x4	/* costs IRC_LISTING_COST at the least */
 
 /*
@@ -525,7 +525,7 @@ irc_line(struct conn *c, char *line, size_t len)
 			conn_line_costs(c, IRC_LISTING_COST);
 		/* Message text is the command's: it may be CTCP. */
 		for (i = 0; i < m.nparams; i++) {
-			if (!(cmd->flags & TAKES_TEXT) || i + 1 < m.nparams)
+			if (!(cmd->flags & TAKES_TEXT) || i != 1)
 				irc_plain(m.params[i]);
 		}
 		cmd->run(c, &m);

@@ -168,6 +168,20 @@ def test_two_irc_clients_in_a_channel(chatd):
     assert b.line() == ":a1!a1@%s PART #lobby" % SERVER
 
 
+def test_text_is_the_second_parameter(chatd):
+    """PRIVMSG #room hello world (no colon) says "hello", as RFC 2812 reads
+    it: the text is the second parameter, whatever follows."""
+    d = start(chatd)
+    c = Irc(d, "speaker")
+    line = d.client()
+    c.expect(":%s!%s@%s JOIN #lobby" % (line.nick, line.nick, SERVER))
+    line.sync()
+    c.send("PRIVMSG #lobby hello world")
+    assert line.expect("MSG ") == "MSG #lobby speaker hello"
+    c.send("PRIVMSG #lobby :\x01ACTION waves\x01 extra")
+    assert line.expect("ACTION ") == "ACTION #lobby speaker waves"
+
+
 def test_irc_names_at_their_edges(chatd):
     """The name rule of chatd-protocol(7), which NICKLEN and CHANNELLEN
     announce: 30-byte nicks with IRC's specials, 50-byte UTF-8 rooms."""
