@@ -176,9 +176,12 @@ def tcp_queues(local_port, remote_port, ipv6=False, remote_ip=None):
     remote_ip, an IPv4 address, when clients use several: their ports may
     repeat), from /proc/net/tcp; None when there is no such socket.
     tx_queue is data written by the owner that the peer has not
-    acknowledged (the kernel send queue)."""
+    acknowledged (the kernel send queue).  The table is the machine's: an
+    older socket of the same ports (TIME_WAIT, from this run or another on
+    the machine) may be listed too, so a live one is preferred."""
     path = "/proc/net/tcp6" if ipv6 else "/proc/net/tcp"
     rip = None
+    found = None
     if remote_ip is not None:       # as /proc shows it: host byte order
         rip = "%08X" % struct.unpack("<I", socket.inet_aton(remote_ip))[0]
     with open(path) as f:
@@ -190,8 +193,10 @@ def tcp_queues(local_port, remote_port, ipv6=False, remote_ip=None):
             if lport == local_port and int(rport, 16) == remote_port and \
                     (rip is None or raddr == rip):
                 tx, rx = fields[4].split(":")
-                return int(tx, 16), int(rx, 16), int(fields[3], 16)
-    return None
+                found = int(tx, 16), int(rx, 16), int(fields[3], 16)
+                if found[2] == TCP_ESTABLISHED:
+                    return found
+    return found
 
 
 TCP_ESTABLISHED = 1
