@@ -21,14 +21,6 @@
 
 #define ADMIN_REASON_MAX	300	/* bytes of a kick, ban or close reason */
 
-/* The session of a connected client called nick (not @operator), or NULL. */
-static struct session *
-admin_find(const char *nick)
-{
-	struct session	*s = session_find(nick);
-
-	return s != NULL && s->ops->describe != NULL ? s : NULL;
-}
 
 /* The room called name, with or without its '#', or NULL. */
 static struct room *
@@ -121,7 +113,7 @@ admin_reason(const char *text, const char *fallback)
 static struct session *
 admin_user(struct control_client *c, const char *nick)
 {
-	struct session	*s = admin_find(nick);
+	struct session	*s = session_find_client(nick);
 
 	if (s == NULL)
 		control_fail(c, CTL_E_NO_SUCH_NICK, "no one is called %s", nick);

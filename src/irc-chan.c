@@ -154,8 +154,7 @@ irc_who_page(struct conn *c, struct irc_page *p, const char *name)
 	size_t		 i, n;
 
 	if (r == NULL) {
-		if ((s = session_find(name)) != NULL &&
-		    s->ops->describe != NULL)
+		if ((s = session_find_client(name)) != NULL)
 			irc_who_one(c, p, "*", s, 0);
 		irc_reply(c, "315", "%s :End of /WHO list", name);
 		return 0;

@@ -198,11 +198,11 @@ irc_cmd_kick(struct conn *c, struct irc_message *m)
 void
 irc_cmd_invite(struct conn *c, struct irc_message *m)
 {
-	struct session		*who = session_find(m->params[0]);
+	struct session		*who = session_find_client(m->params[0]);
 	struct room		*r = room_find(m->params[1]);
 	enum chat_result	 result;
 
-	if (who == NULL || who->ops->describe == NULL) {
+	if (who == NULL) {
 		irc_reply(c, "401", "%.64s :No such nick/channel",
 		    m->params[0]);
 		return;

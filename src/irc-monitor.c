@@ -51,10 +51,10 @@ irc_watch_find(const char *nick)
 static void
 irc_monitor_reply(struct conn *c, const char *nick)
 {
-	struct session	*s = session_find(nick);
+	struct session	*s = session_find_client(nick);
 	char		 source[IRC_TEXT_MAX / 2];
 
-	if (s != NULL && s->ops->describe != NULL) {
+	if (s != NULL) {
 		irc_source(s->nick, source, sizeof source);
 		irc_reply(c, "730", ":%s", source);
 	} else

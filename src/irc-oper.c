@@ -42,7 +42,7 @@ irc_cmd_oper(struct conn *c, struct irc_message *m)
 void
 irc_cmd_kill(struct conn *c, struct irc_message *m)
 {
-	struct session	*who = session_find(m->params[0]);
+	struct session	*who = session_find_client(m->params[0]);
 	char		 reason[IRC_TEXT_MAX];
 
 	if (!c->session->oper) {
@@ -50,7 +50,7 @@ irc_cmd_kill(struct conn *c, struct irc_message *m)
 		    "operator");
 		return;
 	}
-	if (who == NULL || who->ops->describe == NULL) {
+	if (who == NULL) {
 		irc_reply(c, "401", "%.64s :No such nick/channel",
 		    m->params[0]);
 		return;

@@ -330,11 +330,11 @@ static void
 irc_cmd_whois(struct conn *c, struct irc_message *m)
 {
 	const char	*nick = m->params[m->nparams - 1];
-	struct session	*s = session_find(nick);
+	struct session	*s = session_find_client(nick);
 	char		 rooms[IRC_TEXT_MAX];
 	size_t		 i, len = 0;
 
-	if (s == NULL || s->ops->describe == NULL) {
+	if (s == NULL) {
 		irc_reply(c, "401", "%s :No such nick/channel", nick);
 		irc_reply(c, "318", "%s :End of /WHOIS list", nick);
 		return;

@@ -149,11 +149,11 @@ line_cmd_mode(void *arg, struct cmd_args *args)
 static struct session *
 line_nick_arg(struct conn *c, const char *nick)
 {
-	struct session	*s = session_find(nick);
+	struct session	*s = session_find_client(nick);
 
-	if (s == NULL || s->ops->describe == NULL)	/* not @operator */
+	if (s == NULL)
 		line_fail_result(c, CHAT_NO_SUCH_NICK, nick);
-	return s != NULL && s->ops->describe != NULL ? s : NULL;
+	return s;
 }
 
 void

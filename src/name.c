@@ -167,6 +167,13 @@ name_room_valid(const char *name)
 	return 1;
 }
 
+/* A byte as CASEMAPPING=ascii compares it: A to Z fold, nothing else. */
+int
+name_fold(int ch)
+{
+	return ch >= 'A' && ch <= 'Z' ? ch - 'A' + 'a' : ch;
+}
+
 /* CASEMAPPING=ascii, in strcmp(3)'s sense of less, equal and greater. */
 int
 name_compare(const char *a, const char *b)
@@ -176,8 +183,8 @@ name_compare(const char *a, const char *b)
 	int			 ca, cb;
 
 	for (;; ua++, ub++) {
-		ca = *ua >= 'A' && *ua <= 'Z' ? *ua - 'A' + 'a' : *ua;
-		cb = *ub >= 'A' && *ub <= 'Z' ? *ub - 'A' + 'a' : *ub;
+		ca = name_fold(*ua);
+		cb = name_fold(*ub);
 		if (ca != cb || ca == '\0')
 			return ca - cb;
 	}

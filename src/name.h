@@ -8,5 +8,6 @@
 int	name_nick_valid(const char *);
 int	name_room_valid(const char *);
 int	name_compare(const char *, const char *);
+int	name_fold(int);
 
 #endif

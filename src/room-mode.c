@@ -83,8 +83,8 @@ room_mask_match(const char *mask, const char *name)
 	int		 m, n;
 
 	while (*name != '\0') {
-		m = *mask >= 'A' && *mask <= 'Z' ? *mask - 'A' + 'a' : *mask;
-		n = *name >= 'A' && *name <= 'Z' ? *name - 'A' + 'a' : *name;
+		m = name_fold((unsigned char)*mask);
+		n = name_fold((unsigned char)*name);
 		if (*mask == '*') {
 			star = ++mask;
 			resume = name;

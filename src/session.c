@@ -114,12 +114,28 @@ session_free(struct session *s)
 {
 	tdelete(s, &session_tree, session_compare);
 	session_total--;
-	if (session_presence != NULL && s->ops->describe != NULL)
+	if (session_presence != NULL && session_is_client(s))
 		session_presence(s->nick, 0);
 	free(s->rooms);
 	free(s->away);
 	free(s->realname);
 	free(s);
+}
+
+/* Whether s is a connected client's (not @operator, who has no client). */
+int
+session_is_client(const struct session *s)
+{
+	return s->ops->describe != NULL;
+}
+
+/* The session of a connected client called nick, or NULL. */
+struct session *
+session_find_client(const char *nick)
+{
+	struct session	*s = session_find(nick);
+
+	return s != NULL && session_is_client(s) ? s : NULL;
 }
 
 enum chat_result

@@ -92,6 +92,8 @@ struct session	*session_new_named(const struct session_ops *,
 void		 session_deliver(struct session *, struct msg *);
 void		 session_free(struct session *);
 struct session	*session_find(const char *nick);
+struct session	*session_find_client(const char *nick);
+int		 session_is_client(const struct session *);
 enum chat_result session_set_nick(struct session *, const char *);
 struct room	*session_current_room(const struct session *);
 int		 session_in_room(const struct session *, const struct room *);
