@@ -40,6 +40,10 @@ static struct conn_list	 conn_dirty = TAILQ_HEAD_INITIALIZER(conn_dirty);
 static int		 conn_tick_release;	/* see conn_send */
 static void		(*conn_held)(void);	/* see conn_hold */
 static int		 conn_releasing;	/* held output going out */
+static struct {				/* see conn_divert */
+	struct conn	*c;
+	struct evbuffer	*to;
+} conn_diverted;
 
 static void
 conn_wire_release(const void *data, size_t len, void *arg)
@@ -124,6 +128,10 @@ conn_queue(struct conn *c, const char *data, size_t len, struct msg_wire *w)
 	conn_release();
 	if (c->dead)
 		return;
+	if (c == conn_diverted.c) {	/* counted when it is sent on */
+		evbuffer_add(conn_diverted.to, data, len);
+		return;
+	}
 	conn_count_queued(c, len);
 	conn_iteration_count(c, len);
 	/*
@@ -359,6 +367,40 @@ int
 conn_paging(const struct conn *c)
 {
 	return c->pager != NULL;
+}
+
+/*
+ * Until conn_undivert, what is queued to c goes to buf, for the protocol to
+ * pass on as it sees fit (IRC's labeled-response): the answer to one
+ * command.  A fan-out run held before is not part of it and goes out
+ * first; one held when the diversion ends is (the command's own echo), and
+ * is diverted too.  One client at a time: a line's work is synchronous.  A
+ * client closed meanwhile is sent what was diverted as it was (conn_close).
+ */
+void
+conn_divert(struct conn *c, struct evbuffer *buf)
+{
+	conn_release();
+	conn_diverted.c = c;
+	conn_diverted.to = buf;
+}
+
+void
+conn_undivert(void)
+{
+	conn_release();
+	conn_diverted.c = NULL;
+}
+
+/* c is being closed: what was diverted goes out as it was, first. */
+void
+conn_divert_close(struct conn *c)
+{
+	if (c != conn_diverted.c)
+		return;
+	conn_diverted.c = NULL;
+	evbuffer_add_buffer(c->out, conn_diverted.to);
+	conn_mark_dirty(c);
 }
 
 /* Give a paged answer more while c's queue is low; charge what it makes. */

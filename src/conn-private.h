@@ -66,6 +66,7 @@ void		 conn_release(void);
 void		 conn_tick_flush(void);
 void		 conn_pager_run(struct conn *);
 void		 conn_pager_end(struct conn *);
+void		 conn_divert_close(struct conn *);
 int		 conn_has_dirty(void);
 void		 conn_forget_dirty(struct conn *);
 

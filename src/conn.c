@@ -328,8 +328,10 @@ conn_close(struct conn *c, const char *close_code, const char *reason)
 	 * close, and may hold the client's own echo: queue it first, or the
 	 * dead connection would drop it.
 	 */
-	if (!c->dead)
+	if (!c->dead) {
 		conn_release();
+		conn_divert_close(c);
+	}
 	conn_mark_dead(c, close_code, reason);
 }
 

@@ -135,6 +135,8 @@ void		 conn_send_wire(struct conn *, struct msg_wire *);
 void		 conn_page(struct conn *, conn_pager_fn *, void *arg,
 		    void (*free_arg)(void *));
 int		 conn_paging(const struct conn *);
+void		 conn_divert(struct conn *, struct evbuffer *);
+void		 conn_undivert(void);
 void		 conn_hold(void (*)(void));
 void		 conn_close(struct conn *, const char *code,
 		    const char *reason);

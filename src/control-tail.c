@@ -83,8 +83,9 @@ tail_render(const struct msg *m)
 		json_object_set_new(event, "room", json_string(m->room));
 	if (*m->to != '\0')
 		json_object_set_new(event, "to", json_string(m->to));
-	if (*m->text != '\0')
-		json_object_set_new(event, "text", control_string(m->text));
+	if (*m->text != '\0')	/* a JOIN's is the joiner's real name */
+		json_object_set_new(event, m->kind == MSG_JOIN ? "realname" :
+		    "text", control_string(m->text));
 	return ctl_line(json_pack("{s:o}", "event", event));
 }
 

@@ -216,9 +216,9 @@ irc_list_page(struct conn *c, struct irc_page *p)
 	return 0;
 }
 
-/* The pager: a page of the current room, or the start of the next. */
+/* A page of the current room, or the start of the next. */
 static int
-irc_page(struct conn *c, void *arg)
+irc_page_step(struct conn *c, void *arg)
 {
 	struct irc_page	*p = arg;
 	int		 more;
@@ -234,6 +234,18 @@ irc_page(struct conn *c, void *arg)
 	if (!more)
 		p->current = NULL;
 	return more || p->rest != NULL;
+}
+
+/* The pager: a page, in the answer's labeled batch if it has one. */
+static int
+irc_page(struct conn *c, void *arg)
+{
+	int	more;
+
+	irc_label_page_begin(c);
+	more = irc_page_step(c, arg);
+	irc_label_page_end(c, more);
+	return more;
 }
 
 /* Page answer for the comma list rooms (NULL for LIST). */

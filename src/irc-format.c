@@ -18,6 +18,7 @@
 #include "irc.h"
 #include "log.h"
 #include "msg.h"
+#include "room.h"
 #include "session.h"
 #include "text.h"
 #include "xmalloc.h"
@@ -28,18 +29,37 @@
 #define IRC_NSLOTS	(PROTOCOL_IRC_TAGS - PROTOCOL_IRC + 1)
 
 /*
- * The fan-out run being delivered: its renderings (one per kind of tags,
- * made when a member first needs it), shared by the members who said none
- * of it, and who said any of it (NULL speakers[0]: too many to keep; each
- * member's lines are then tested one by one).
+ * What a client reads is one of IRC_NVARIANTS renderings: a slot (the
+ * kind of tags), and whether JOIN carries extended-join's real name.
+ */
+#define IRC_NVARIANTS	(2 * IRC_NSLOTS)
+#define IRC_SLOT(v)	((enum protocol_slot)(PROTOCOL_IRC + (v) % IRC_NSLOTS))
+#define IRC_EXTENDED(v)	((v) >= IRC_NSLOTS)
+
+/*
+ * The fan-out run being delivered: its renderings (made when a member
+ * first needs one), shared by the members who said none of it, and who
+ * said any of it (NULL speakers[0]: too many to keep; each member's lines
+ * are then tested one by one).
  */
 static struct {
 	uint64_t	 serial;
-	struct msg_wire	*wire[IRC_NSLOTS];
-	int		 made[IRC_NSLOTS];
+	struct msg_wire	*wire[IRC_NVARIANTS];
+	int		 made[IRC_NVARIANTS];
+	int		 has_join;	/* else extended-join changes nothing */
 	const char	*speakers[IRC_RUN_SPEAKERS];
 	size_t		 nspeakers;
 } irc_run;
+
+/*
+ * The JOIN last rendered for extended-join, in each slot: a JOIN is
+ * delivered to its room at once, so one kept serves all its members, and
+ * struct msg needs no slots for the few clients that ask for it.
+ */
+static struct {
+	uint64_t	 id;
+	struct msg_wire	*wire[IRC_NSLOTS];
+} irc_ext_join;
 
 /* "nick!nick@server", or the server's name for @operator; its length. */
 size_t
@@ -106,8 +126,9 @@ irc_add_cut(struct evbuffer *out, const char *prefix, const char *text)
 	    (int)text_utf8_truncate(text, strlen(text), room), text);
 }
 
+/* m as IRC lines; extended: a JOIN with the real name (extended-join). */
 static void
-irc_render(const struct msg *m, struct evbuffer *out)
+irc_render(const struct msg *m, int extended, struct evbuffer *out)
 {
 	char	src[IRC_TEXT_MAX / 2], prefix[IRC_TEXT_MAX];
 
@@ -131,7 +152,12 @@ irc_render(const struct msg *m, struct evbuffer *out)
 		irc_add_text(out, src, "NOTICE", "*", m->text, 0);
 		break;
 	case MSG_JOIN:
-		evbuffer_add_printf(out, ":%s JOIN %s\r\n", src, m->room);
+		if (extended)	/* no accounts: "*" */
+			evbuffer_add_printf(out, ":%s JOIN %s * :%s\r\n", src,
+			    m->room, *m->text != '\0' ? m->text : m->from);
+		else
+			evbuffer_add_printf(out, ":%s JOIN %s\r\n", src,
+			    m->room);
 		break;
 	case MSG_PART:
 		if (*m->text == '\0') {
@@ -182,14 +208,16 @@ irc_render(const struct msg *m, struct evbuffer *out)
 	}
 }
 
-/* Which rendering c reads: with the tags its capabilities ask for. */
-static enum protocol_slot
-irc_slot(const struct conn *c)
+/* Which rendering c reads: what its capabilities ask for. */
+static unsigned
+irc_variant(const struct conn *c)
 {
 	unsigned	caps = irc_caps(c);
-
-	return caps & IRC_CAP_MESSAGE_TAGS ? PROTOCOL_IRC_TAGS :
+	unsigned	slot = caps & IRC_CAP_MESSAGE_TAGS ? PROTOCOL_IRC_TAGS :
 	    caps & IRC_CAP_SERVER_TIME ? PROTOCOL_IRC_TIME : PROTOCOL_IRC;
+
+	return slot - PROTOCOL_IRC +
+	    (caps & IRC_CAP_EXTENDED_JOIN ? IRC_NSLOTS : 0);
 }
 
 /* "2026-12-03T12:39:28.961Z": m's time as server-time writes it. */
@@ -242,11 +270,11 @@ irc_prefix_lines(const char *plain, size_t len, const char *tags,
 	return o;
 }
 
-/* The plain rendering with the tags of slot before every line. */
+/* A plain rendering of m with the tags of slot before every line. */
 static struct msg_wire *
-irc_tag_lines(const struct msg *m, enum protocol_slot slot)
+irc_tag_lines(const struct msg *m, const struct msg_wire *plain,
+    enum protocol_slot slot)
 {
-	const struct msg_wire	*plain = m->wire[PROTOCOL_IRC];
 	struct msg_wire		*w;
 	char			 tags[128];
 
@@ -269,12 +297,12 @@ irc_add_tagged(struct evbuffer *out, const struct msg *m, const char *tags)
 	char		*lines, *tagged;
 
 	if (*tags == '\0') {
-		irc_render(m, out);
+		irc_render(m, 0, out);
 		return;
 	}
 	if ((plain = evbuffer_new()) == NULL)
 		fatalx("evbuffer_new");
-	irc_render(m, plain);
+	irc_render(m, 0, plain);
 	len = evbuffer_get_length(plain);
 	lines = (char *)evbuffer_pullup(plain, -1);
 	n = irc_prefix_lines(lines, len, tags, NULL);
@@ -285,24 +313,48 @@ irc_add_tagged(struct evbuffer *out, const struct msg *m, const char *tags)
 	evbuffer_free(plain);
 }
 
-/* m as slot renders it, made by its first delivery there. */
-static void
-irc_format_msg(struct msg *m, enum protocol_slot slot)
+/* m rendered plain (without tags). */
+static struct msg_wire *
+irc_render_wire(const struct msg *m, int extended)
 {
 	struct evbuffer	*out;
 	struct msg_wire	*w;
 
-	if (m->wire[PROTOCOL_IRC] == NULL) {
-		if ((out = evbuffer_new()) == NULL)
-			fatalx("evbuffer_new");
-		irc_render(m, out);
-		w = msg_wire_new(evbuffer_get_length(out));
-		evbuffer_remove(out, w->data, w->len);
-		evbuffer_free(out);
-		m->wire[PROTOCOL_IRC] = w;
+	if ((out = evbuffer_new()) == NULL)
+		fatalx("evbuffer_new");
+	irc_render(m, extended, out);
+	w = msg_wire_new(evbuffer_get_length(out));
+	evbuffer_remove(out, w->data, w->len);
+	evbuffer_free(out);
+	return w;
+}
+
+/*
+ * m as variant v renders it, made by its first delivery there: kept with
+ * m, or for an extended JOIN in irc_ext_join.
+ */
+static struct msg_wire *
+irc_wire(struct msg *m, unsigned v)
+{
+	enum protocol_slot	  slot = IRC_SLOT(v);
+	struct msg_wire		**wire = m->wire + PROTOCOL_IRC;
+	size_t			  i;
+
+	if (IRC_EXTENDED(v) && m->kind == MSG_JOIN) {
+		if (irc_ext_join.id != m->id) {
+			for (i = 0; i < IRC_NSLOTS; i++) {
+				msg_wire_unref(irc_ext_join.wire[i]);
+				irc_ext_join.wire[i] = NULL;
+			}
+			irc_ext_join.id = m->id;
+		}
+		wire = irc_ext_join.wire;
 	}
-	if (m->wire[slot] == NULL)
-		m->wire[slot] = irc_tag_lines(m, slot);
+	if (wire[0] == NULL)
+		wire[0] = irc_render_wire(m, IRC_EXTENDED(v));
+	if (wire[slot - PROTOCOL_IRC] == NULL)
+		wire[slot - PROTOCOL_IRC] = irc_tag_lines(m, wire[0], slot);
+	return wire[slot - PROTOCOL_IRC];
 }
 
 /* Whether m is s's own line, which it gets back only with echo-message. */
@@ -346,43 +398,40 @@ irc_wants(const struct session *s, const struct msg *m)
 void
 irc_deliver(struct session *s, struct msg *m)
 {
-	enum protocol_slot	slot = irc_slot(s->client);
-
-	if (!irc_wants(s, m))
-		return;
-	irc_format_msg(m, slot);
-	conn_send_wire(s->client, m->wire[slot]);
+	if (irc_wants(s, m))
+		conn_send_wire(s->client, irc_wire(m, irc_variant(s->client)));
 }
 
 /*
- * The lines of msgs in one buffer as slot renders them, less the ones that
- * are skip's own (skip NULL: all of them); NULL if a line is long enough to
- * be shared by reference on its own (conn_send_wire), as line_format_run
- * does.
+ * The lines of msgs in one buffer as variant v renders them, less the ones
+ * that are skip's own (skip NULL: all of them); NULL if a line is long
+ * enough to be shared by reference on its own (conn_send_wire), as
+ * line_format_run does.
  */
 static struct msg_wire *
-irc_join_run(const struct session *skip, enum protocol_slot slot,
-    struct msg **msgs, size_t n)
+irc_join_run(const struct session *skip, unsigned v, struct msg **msgs,
+    size_t n)
 {
-	struct msg_wire	*run, *w;
-	size_t		 i, len = 0;
+	struct msg_wire	*run = NULL, *wires[ROOM_RUN_MAX];
+	size_t		 i, k = 0, len = 0;
 
 	for (i = 0; i < n; i++) {
 		if (skip != NULL && irc_own(skip, msgs[i]))
 			continue;
-		irc_format_msg(msgs[i], slot);
-		if ((w = msgs[i]->wire[slot])->len >= CONN_REFERENCE_MIN)
-			return NULL;
-		len += w->len;
+		/* Held: an extended JOIN's is replaced by the next JOIN's. */
+		wires[k] = msg_wire_ref(irc_wire(msgs[i], v));
+		len += wires[k++]->len;
+		if (wires[k - 1]->len >= CONN_REFERENCE_MIN)
+			goto done;
 	}
 	run = msg_wire_new(len);
-	for (len = 0, i = 0; i < n; i++) {
-		if (skip != NULL && irc_own(skip, msgs[i]))
-			continue;
-		w = msgs[i]->wire[slot];
-		memcpy(run->data + len, w->data, w->len);
-		len += w->len;
+	for (len = 0, i = 0; i < k; i++) {
+		memcpy(run->data + len, wires[i]->data, wires[i]->len);
+		len += wires[i]->len;
 	}
+done:
+	for (i = 0; i < k; i++)
+		msg_wire_unref(wires[i]);
 	return run;
 }
 
@@ -395,11 +444,14 @@ irc_format_run(struct msg **msgs, size_t n, uint64_t serial)
 	if (serial == irc_run.serial)
 		return;
 	irc_run.serial = serial;
-	for (i = 0; i < IRC_NSLOTS; i++) {
+	for (i = 0; i < IRC_NVARIANTS; i++) {
 		msg_wire_unref(irc_run.wire[i]);	/* queues keep theirs */
 		irc_run.wire[i] = NULL;
 		irc_run.made[i] = 0;
 	}
+	irc_run.has_join = 0;
+	for (i = 0; i < n; i++)
+		irc_run.has_join |= msgs[i]->kind == MSG_JOIN;
 	irc_run.nspeakers = 0;
 	for (i = 0; i < n; i++) {
 		for (k = 0; k < irc_run.nspeakers; k++)
@@ -416,17 +468,17 @@ irc_format_run(struct msg **msgs, size_t n, uint64_t serial)
 	}
 }
 
-/* The run as slot renders it for every member who said none of it. */
+/* The run as variant v renders it for every member who said none of it. */
 static struct msg_wire *
-irc_run_wire(enum protocol_slot slot, struct msg **msgs, size_t n)
+irc_run_wire(unsigned v, struct msg **msgs, size_t n)
 {
-	size_t	i = slot - PROTOCOL_IRC;
-
-	if (!irc_run.made[i]) {
-		irc_run.wire[i] = irc_join_run(NULL, slot, msgs, n);
-		irc_run.made[i] = 1;
+	if (!irc_run.has_join && IRC_EXTENDED(v))
+		v -= IRC_NSLOTS;
+	if (!irc_run.made[v]) {
+		irc_run.wire[v] = irc_join_run(NULL, v, msgs, n);
+		irc_run.made[v] = 1;
 	}
-	return irc_run.wire[i];
+	return irc_run.wire[v];
 }
 
 /* Whether s may have said part of the run (then it is tested per line). */
@@ -452,7 +504,7 @@ irc_deliver_run(struct session *s, struct msg **msgs, size_t n,
     uint64_t serial)
 {
 	struct conn		*c = s->client;
-	enum protocol_slot	 slot = irc_slot(c);
+	unsigned		 v = irc_variant(c);
 	struct msg_wire		*w;
 	size_t			 i, own = 0;
 
@@ -464,11 +516,11 @@ irc_deliver_run(struct session *s, struct msg **msgs, size_t n,
 			own += irc_own(s, msgs[i]);
 	if (own == n)
 		return;
-	if (own == 0 && (w = irc_run_wire(slot, msgs, n)) != NULL) {
+	if (own == 0 && (w = irc_run_wire(v, msgs, n)) != NULL) {
 		conn_send_wire(c, w);
 		return;
 	}
-	if (own > 0 && (w = irc_join_run(s, slot, msgs, n)) != NULL) {
+	if (own > 0 && (w = irc_join_run(s, v, msgs, n)) != NULL) {
 		conn_send_wire(c, w);
 		msg_wire_unref(w);
 		return;

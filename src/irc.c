@@ -486,50 +486,59 @@ irc_command_compare(const void *key, const void *entry)
 	return strcmp(key, ((const struct irc_command *)entry)->name);
 }
 
-/* One sanitized line; line[len] is writable. */
+/* A parsed message's command, or the numeric that says why not. */
 static void
-irc_line(struct conn *c, char *line, size_t len)
+irc_dispatch(struct conn *c, struct irc_message *m, int parsed)
 {
-	struct irc_message		 m;
 	const struct irc_command	*cmd;
 	size_t				 i;
 
-	irc_heard(c);
-	if (irc_parse(line, len, &m) == -1) {
-		/*
-		 * No command: ignored, as IRC says of an empty line (and of
-		 * tags alone).  A command that is neither letters nor three
-		 * digits is unknown, like any other.
-		 */
-		if (m.command == NULL)
-			return;
-		irc_plain(m.command);
-		m.command[text_utf8_truncate(m.command, strlen(m.command),
+	if (!parsed) {
+		/* A command that is neither letters nor three digits. */
+		irc_plain(m->command);
+		m->command[text_utf8_truncate(m->command, strlen(m->command),
 		    32)] = '\0';
 		irc_reply(c, "421", "%s :Unknown command",
-		    *m.command != '\0' ? m.command : "*");
+		    *m->command != '\0' ? m->command : "*");
 		return;
 	}
-	cmd = bsearch(m.command, irc_commands, sizeof irc_commands /
+	cmd = bsearch(m->command, irc_commands, sizeof irc_commands /
 	    sizeof irc_commands[0], sizeof irc_commands[0],
 	    irc_command_compare);
 	if (cmd == NULL)
-		irc_reply(c, "421", "%.32s :Unknown command", m.command);
+		irc_reply(c, "421", "%.32s :Unknown command", m->command);
 	else if ((cmd->flags & NEEDS_WELCOME) &&
 	    !(c->proto_flags & IRC_WELCOMED))
 		irc_reply(c, "451", ":You have not registered");
-	else if (m.nparams < cmd->min_params)
+	else if (m->nparams < cmd->min_params)
 		irc_need_more_params(c, cmd->name);
 	else {
 		if (cmd->flags & LISTING)
 			conn_line_costs(c, IRC_LISTING_COST);
 		/* Message text is the command's: it may be CTCP. */
-		for (i = 0; i < m.nparams; i++) {
+		for (i = 0; i < m->nparams; i++) {
 			if (!(cmd->flags & TAKES_TEXT) || i != 1)
-				irc_plain(m.params[i]);
+				irc_plain(m->params[i]);
 		}
-		cmd->run(c, &m);
+		cmd->run(c, m);
 	}
+}
+
+/* One sanitized line; line[len] is writable. */
+static void
+irc_line(struct conn *c, char *line, size_t len)
+{
+	struct irc_message	m;
+	int			parsed;
+
+	irc_heard(c);
+	parsed = irc_parse(line, len, &m) == 0;
+	/* No command: ignored, as IRC says of an empty line (and of tags). */
+	if (m.command == NULL)
+		return;
+	irc_label_begin(c, &m);
+	irc_dispatch(c, &m, parsed);
+	irc_label_end(c);
 }
 
 /*

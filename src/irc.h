@@ -36,11 +36,14 @@ extern const struct protocol irc_protocol;
 #define IRC_CAP_CHATHISTORY	0x200	/* draft/chathistory */
 #define IRC_CAP_SETNAME		0x400
 #define IRC_CAP_CHGHOST		0x800	/* hosts never change: nothing to send */
+#define IRC_CAP_LABELED_RESPONSE 0x1000	/* only with batch (irc-label.c) */
+#define IRC_CAP_EXTENDED_JOIN	0x2000
 
 /* An IRC client's own state (conn->proto_state). */
 struct irc_watch;
 struct irc_client {
 	unsigned		  caps;
+	uint32_t		  label_batch;	/* open labeled batch; 0: none */
 	struct irc_watch	**watching;	/* MONITOR's entries */
 	size_t			  nwatching;
 };
@@ -96,6 +99,12 @@ void		 irc_try_welcome(struct conn *);
 #define IRC_HISTORY_MAX	100	/* messages in one answer: CHATHISTORY= */
 void		 irc_history_configure(const struct config *);
 void		 irc_cmd_chathistory(struct conn *, struct irc_message *);
+
+/* irc-label.c: labeled-response. */
+void		 irc_label_begin(struct conn *, const struct irc_message *);
+void		 irc_label_end(struct conn *);
+void		 irc_label_page_begin(struct conn *);
+void		 irc_label_page_end(struct conn *, int more);
 
 /* irc-monitor.c: MONITOR. */
 #define IRC_MONITOR_MAX	100	/* nicks one client monitors: MONITOR= */

@@ -91,7 +91,7 @@ line_render(const struct msg *m, char *buf)
 		line_piece(&p, &len, " ", 1);
 		line_piece(&p, &len, f3, strlen(f3));
 	}
-	if (*m->text != '\0') {
+	if (*m->text != '\0' && m->kind != MSG_JOIN) {	/* a real name */
 		line_piece(&p, &len, " ", 1);
 		line_piece(&p, &len, m->text, strlen(m->text));
 	}

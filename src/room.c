@@ -49,7 +49,6 @@ static uint64_t	 room_mark;	/* generation for room_fanout_neighbours */
 static struct room *room_kept;	/* the default room */
 static room_observer_fn *room_observer;
 
-#define ROOM_RUN_MAX	256	/* messages in one fan-out run */
 static struct room	*run_room;	/* NULL: no run pending */
 static struct msg	*run_msgs[ROOM_RUN_MAX];
 static size_t		 run_len;
@@ -505,7 +504,8 @@ room_join(struct session *s, const char *name, const char *key,
 	}
 	room_invitation_used(r, s);
 	room_add_member(r, s, status);
-	m = msg_new(MSG_JOIN, r->name, s->nick, NULL, NULL);
+	m = msg_new(MSG_JOIN, r->name, s->nick, NULL,
+	    s->realname != NULL ? s->realname : "");
 	room_fanout(r, m);
 	msg_unref(m);
 	*out = r;

@@ -11,6 +11,7 @@
 #include "session.h"
 
 #define TOPIC_MAX	300	/* bytes */
+#define ROOM_RUN_MAX	256	/* messages in one fan-out run */
 
 struct host;
 

@@ -58,7 +58,8 @@ def test_registration_sends_the_welcome_numerics(chatd):
     c = Irc(d)
     c.send("CAP LS 302")
     assert c.line() == (":%s CAP * LS :away-notify batch cap-notify chghost draft/chathistory "
-                        "echo-message invite-notify message-tags multi-prefix server-time "
+                        "echo-message extended-join invite-notify labeled-response message-tags "
+                        "multi-prefix server-time "
                         "setname userhost-in-names" % SERVER)
     c.send("NICK alice")
     c.send("USER alice 0 * :Alice")
