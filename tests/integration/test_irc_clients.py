@@ -104,16 +104,19 @@ def test_weechat_talks_with_a_line_client(chatd, tmp_path, screens):
     home = tmp_path / "weechat"
     home.mkdir()
     setup = ";".join(["/set irc.server_default.nicks weeuser",
+                      "/set irc.server_default.realname Wee_User",
                       "/server add chatd 127.0.0.1/%d" % irc_port(d),
                       "/connect chatd"])
     wee = Screen(tmp_path, "weechat", [WEECHAT, "--dir", str(home), "-r",
                                        "'%s'" % setup])
     screens.append(wee)
-    wee.wait_for("weeuser (weeuser@irc.test) has joined #lobby")
+    # WeeChat asks for extended-join: JOIN shows the real name, and a
+    # line client's is its nick.
+    wee.wait_for("weeuser (Wee_User) (weeuser@irc.test) has joined #lobby")
 
     line = d.client()
     line.sync()
-    wee.wait_for("%s (%s@irc.test) has joined #lobby" % (line.nick, line.nick))
+    wee.wait_for("%s (%s) (%s@irc.test) has joined #lobby" % ((line.nick,) * 3))
     line.send("hello weechat")
     wee.wait_for("hello weechat")
     line.send("/me waves")
