@@ -20,6 +20,8 @@ struct config {
 	size_t		  irc_ping_interval;	/* seconds of silence */
 	size_t		  irc_ping_timeout;	/* ...then this for a reply */
 	size_t		  irc_sts_duration;	/* seconds; 0: no STS */
+	size_t		  irc_monitor_max;	/* nicks per client */
+	size_t		  irc_chathistory_max;	/* messages per answer */
 	char		 *tls_cert;		/* PEM chain */
 	char		 *tls_key;		/* PEM key */
 	char		 *tls_ciphers;		/* TLS 1.2; NULL: OpenSSL's */

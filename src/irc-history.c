@@ -250,8 +250,8 @@ irc_cmd_chathistory(struct conn *c, struct irc_message *m)
 		    "few parameters");
 		return;
 	}
-	if (limit > IRC_HISTORY_MAX)
-		limit = IRC_HISTORY_MAX;
+	if (limit > history_config->irc_chathistory_max)
+		limit = history_config->irc_chathistory_max;
 	if (strcasecmp(sub, "TARGETS") == 0) {
 		irc_history_targets(c, m, limit);
 		return;

@@ -1,5 +1,5 @@
 /*
- * MONITOR (IRCv3): an IRC client names up to IRC_MONITOR_MAX nicks and is
+ * MONITOR (IRCv3): an IRC client names up to irc-monitor-max nicks and is
  * told (730, 731) when each comes online or goes.  The index is by nick,
  * so a nick change costs a lookup and a message to each watcher, never a
  * walk over the clients; each client keeps its own entries, to leave them
@@ -191,11 +191,11 @@ irc_cmd_monitor(struct conn *c, struct irc_message *m)
 		    nick = strtok_r(NULL, ",", &save)) {
 			if (!name_nick_valid(nick))
 				continue;
-			if (ic->nwatching >= IRC_MONITOR_MAX ||
+			if (ic->nwatching >= irc_monitor_max() ||
 			    !host_may_hold(c->host, sizeof(struct irc_watch) +
 			    2 * sizeof(void *))) {
-				irc_reply(c, "734", "%d %.64s :Monitor list is "
-				    "full.", IRC_MONITOR_MAX, nick);
+				irc_reply(c, "734", "%zu %.64s :Monitor list is "
+				    "full.", irc_monitor_max(), nick);
 				break;
 			}
 			if (irc_monitor_add(c, nick))

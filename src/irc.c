@@ -76,6 +76,13 @@ irc_sts_duration(void)
 	return irc_config->irc_sts_duration;
 }
 
+/* irc-monitor-max: MONITOR= */
+size_t
+irc_monitor_max(void)
+{
+	return irc_config->irc_monitor_max;
+}
+
 /* ":server NUMERIC nick TEXT\r\n", TEXT cut (at a character) to fit. */
 void
 irc_reply(struct conn *c, const char *numeric, const char *fmt, ...)
@@ -155,10 +162,11 @@ irc_try_welcome(struct conn *c)
 	    ROOM_MODE_CHANGES_MAX);
 	irc_reply(c, "005", "MAXLIST=b:%zu KEYLEN=%d "
 	    "TARGMAX=PRIVMSG:4,NOTICE:4,JOIN:,PART:,KICK:4,NAMES:1,WHOIS:1 "
-	    "UTF8ONLY WHOX CHATHISTORY=%d MSGREFTYPES=msgid,timestamp "
-	    "MONITOR=%d NAMELEN=%d NETWORK=chatd :are supported by this "
-	    "server", room_mode_max_bans(), ROOM_KEY_MAX, IRC_HISTORY_MAX,
-	    IRC_MONITOR_MAX, REALNAME_MAX);
+	    "UTF8ONLY WHOX CHATHISTORY=%zu MSGREFTYPES=msgid,timestamp "
+	    "MONITOR=%zu NAMELEN=%d NETWORK=chatd :are supported by this "
+	    "server", room_mode_max_bans(), ROOM_KEY_MAX,
+	    irc_config->irc_chathistory_max, irc_config->irc_monitor_max,
+	    REALNAME_MAX);
 	irc_send_lusers(c);
 	irc_send_motd(c);
 	irc_join_one(c, irc_config->default_room);

@@ -88,6 +88,7 @@ const char	*irc_status_prefix(const struct conn *, unsigned status);
 /* irc-cap.c: capabilities and presence. */
 unsigned	 irc_caps(const struct conn *);
 size_t		 irc_sts_duration(void);
+size_t		 irc_monitor_max(void);
 void		 irc_cmd_cap(struct conn *, struct irc_message *);
 void		 irc_cmd_away(struct conn *, struct irc_message *);
 void		 irc_cmd_setname(struct conn *, struct irc_message *);
@@ -96,7 +97,6 @@ const char	*irc_realname(const struct session *);
 void		 irc_try_welcome(struct conn *);
 
 /* irc-history.c: CHATHISTORY from the rooms' scrollback. */
-#define IRC_HISTORY_MAX	100	/* messages in one answer: CHATHISTORY= */
 void		 irc_history_configure(const struct config *);
 void		 irc_cmd_chathistory(struct conn *, struct irc_message *);
 
@@ -107,7 +107,6 @@ void		 irc_label_page_begin(struct conn *);
 void		 irc_label_page_end(struct conn *, int more);
 
 /* irc-monitor.c: MONITOR. */
-#define IRC_MONITOR_MAX	100	/* nicks one client monitors: MONITOR= */
 void		 irc_monitor_init(void);
 void		 irc_monitor_clear(struct conn *);
 size_t		 irc_monitor_held(const struct irc_client *);

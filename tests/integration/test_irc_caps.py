@@ -410,3 +410,21 @@ def test_realname_and_setname(chatd):
     assert watcher.line() == ":%s FAIL SETNAME INVALID_REALNAME :A real name is 1 to 64 bytes" % SERVER
     other.send("WHOIS watcher")
     assert other.numeric("311").endswith(" * :Me Too")
+
+
+def test_monitor_and_chathistory_limits_at_their_edge(chatd):
+    d = start(chatd, config=["server-name = " + SERVER, "irc-monitor-max = 2",
+                             "irc-chathistory-max = 3",
+                             "scrollback = 10"])
+    c = with_caps(d, "edge", "batch message-tags")
+    isupport = " ".join(l for l in c.history if l.split()[1] == "005")
+    assert "MONITOR=2 " in isupport and "CHATHISTORY=3 " in isupport
+    c.send("MONITOR + a1,a2,a3")
+    assert c.expect(":%s 734 " % SERVER) == ":%s 734 edge 2 a3 :Monitor list is full." % SERVER
+    line = named(d, "talker")
+    for i in range(5):
+        line.send("said %d" % i)
+    line.sync()
+    c.sync()
+    c.send("CHATHISTORY LATEST #lobby * 10")
+    assert [t for _, t in history_batch(c)[1]] == ["said 2", "said 3", "said 4"]
