@@ -107,7 +107,7 @@ apply_config(struct config *c)
 	conn_configure(c);
 	listen_configure(c);
 	room_configure(c->scrollback, c->max_rooms_per_client, c->max_rooms);
-	room_mode_configure(c->max_bans_per_room);
+	room_mode_configure(c->max_bans_per_room, c->max_invites_per_room);
 	oper_configure(c);
 	room_keep(c->default_room);
 	control_configure(c);

@@ -61,6 +61,7 @@ struct config {
 	size_t		  idle_timeout;		/* seconds, 0: off */
 	size_t		  max_rooms_per_client;
 	size_t		  max_bans_per_room;
+	size_t		  max_invites_per_room;
 	size_t		  shutdown_grace;	/* seconds */
 	enum log_level	  log_level;
 	char		 *user;			/* drop to it if root */

@@ -27,6 +27,7 @@
 #include "xmalloc.h"
 
 static size_t	room_max_bans = 50;
+static size_t	room_max_invites = 16;
 
 static const struct {
 	char		letter;
@@ -40,9 +41,10 @@ static const struct {
 #define NFLAGS	(sizeof room_flags / sizeof room_flags[0])
 
 void
-room_mode_configure(size_t max_bans)
+room_mode_configure(size_t max_bans, size_t max_invites)
 {
 	room_max_bans = max_bans;
+	room_max_invites = max_invites;
 }
 
 size_t
@@ -59,6 +61,7 @@ room_mode_free(struct room *r)
 	r->modes.nbans = 0;
 	free(r->modes.invited);
 	r->modes.invited = NULL;
+	r->modes.invited_cap = 0;
 }
 
 unsigned
@@ -123,7 +126,7 @@ room_invited(const struct room *r, const struct session *s)
 {
 	size_t	i;
 
-	for (i = 0; r->modes.invited != NULL && i < ROOM_INVITES_MAX; i++)
+	for (i = 0; i < r->modes.invited_cap; i++)
 		if (r->modes.invited[i] == s->id)
 			return 1;
 	return 0;
@@ -135,7 +138,7 @@ room_invitation_used(struct room *r, const struct session *s)
 {
 	size_t	i;
 
-	for (i = 0; r->modes.invited != NULL && i < ROOM_INVITES_MAX; i++)
+	for (i = 0; i < r->modes.invited_cap; i++)
 		if (r->modes.invited[i] == s->id)
 			r->modes.invited[i] = 0;
 }
@@ -494,6 +497,31 @@ room_kick(struct room *r, struct session *by, struct session *who,
 }
 
 /*
+ * The ring of r's invitations made, or made max-invites-per-room long after
+ * a reload, keeping the latest: most rooms never invite, and pay nothing.
+ */
+static void
+room_invites_resize(struct room *r)
+{
+	struct room_modes	*md = &r->modes;
+	uint64_t		*ring;
+	size_t			 i, n = md->invited_cap, keep;
+
+	ring = xcalloc(room_max_invites, sizeof *ring);
+	keep = n < room_max_invites ? n : room_max_invites;
+	for (i = 0; i < keep; i++)	/* the newest, oldest first */
+		ring[i] = md->invited[(md->invited_next + n - keep + i) % n];
+	free(md->invited);
+	host_hold(r->held_by, ((int64_t)room_max_invites - (int64_t)n) *
+	    (int64_t)sizeof *ring);
+	r->held += room_max_invites * sizeof *ring;
+	r->held -= n * sizeof *ring;
+	md->invited = ring;
+	md->invited_cap = (uint32_t)room_max_invites;
+	md->invited_next = (uint32_t)(keep % room_max_invites);
+}
+
+/*
  * A member invites who: it may then join once past +i, +k, +l and bans.
  * In a +i room only operators invite.  who hears it, and so do the room's
  * other operators (IRC's invite-notify); the inviter's client tells it in
@@ -511,17 +539,12 @@ room_invite(struct room *r, struct session *by, struct session *who)
 		return CHAT_NOT_OPERATOR;
 	if (session_in_room(who, r))
 		return CHAT_ALREADY_MEMBER;
-	if (r->modes.invited == NULL) {	/* most rooms never invite */
-		r->modes.invited = xcalloc(ROOM_INVITES_MAX,
-		    sizeof *r->modes.invited);
-		r->held += ROOM_INVITES_MAX * sizeof *r->modes.invited;
-		host_hold(r->held_by, (int64_t)(ROOM_INVITES_MAX *
-		    sizeof *r->modes.invited));
-	}
+	if (r->modes.invited_cap != room_max_invites)
+		room_invites_resize(r);
 	if (!room_invited(r, who)) {
 		r->modes.invited[r->modes.invited_next] = who->id;
 		r->modes.invited_next = (r->modes.invited_next + 1) %
-		    ROOM_INVITES_MAX;
+		    r->modes.invited_cap;
 	}
 	m = msg_new(MSG_INVITE, r->name, by->nick, who->nick, NULL);
 	room_deliver_to(who, m);

@@ -24,7 +24,6 @@
 
 #define ROOM_KEY_MAX		23	/* bytes of a key */
 #define ROOM_MASK_MAX		(2 * NAME_NICK_MAX + 64) /* nick!user@host */
-#define ROOM_INVITES_MAX	16	/* the latest kept */
 #define ROOM_MODE_CHANGES_MAX	4	/* with an argument, in one request */
 
 struct room_ban {
@@ -39,8 +38,9 @@ struct room_modes {
 	size_t		 limit;				/* 0: none */
 	struct room_ban	*bans;
 	size_t		 nbans;
-	uint64_t	*invited;	/* ROOM_INVITES_MAX session ids, */
-	size_t		 invited_next;	/* made by the first invitation */
+	uint64_t	*invited;	/* a ring of the latest session ids, */
+	uint32_t	 invited_cap;	/* made by the first invitation */
+	uint32_t	 invited_next;
 };
 
 /* Why one change of a mode request was not made, for the protocol. */
@@ -60,7 +60,7 @@ typedef void	 room_mode_refused_fn(void *arg, enum room_mode_refusal,
 struct room;
 struct session;
 
-void		 room_mode_configure(size_t max_bans);
+void		 room_mode_configure(size_t max_bans, size_t max_invites);
 size_t		 room_mode_max_bans(void);
 void		 room_mode_free(struct room *);
 unsigned	 room_member_status(const struct room *,

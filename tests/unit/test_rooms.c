@@ -1327,6 +1327,41 @@ test_join_gates_and_kick(void **state)
 	records_clear();
 }
 
+/* max-invites-per-room: the latest are kept, also across a resize. */
+static void
+test_invitations_kept(void **state)
+{
+	struct session	*op = new_session("op"), *a = new_session("a");
+	struct session	*b = new_session("b"), *c = new_session("c");
+	struct session	*d = new_session("d");
+	struct room	*r;
+	size_t		 held;
+	int		 rejoined;
+
+	(void)state;
+	room_mode_configure(50, 2);
+	assert_int_equal(room_join(op, "#i", NULL, &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_mode_change(r, op, "+i", NULL, 0,
+	    count_refusal, NULL), CHAT_OK);
+	held = r->held;
+	assert_int_equal(room_invite(r, op, a), CHAT_OK);
+	assert_int_equal(r->held, held + 2 * sizeof(uint64_t));
+	assert_int_equal(r->modes.invited_cap, 2);
+	assert_int_equal(room_invite(r, op, b), CHAT_OK);
+	assert_int_equal(room_invite(r, op, c), CHAT_OK);	/* forgets a */
+	assert_int_equal(room_join(a, "#i", NULL, &r, &rejoined),
+	    CHAT_INVITE_ONLY);
+	room_mode_configure(50, 3);	/* a reload: b and c are kept */
+	assert_int_equal(room_invite(r, op, d), CHAT_OK);
+	assert_int_equal(r->modes.invited_cap, 3);
+	assert_int_equal(r->held, held + 3 * sizeof(uint64_t));
+	assert_int_equal(room_join(b, "#i", NULL, &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_join(c, "#i", NULL, &r, &rejoined), CHAT_OK);
+	assert_int_equal(room_join(d, "#i", NULL, &r, &rejoined), CHAT_OK);
+	room_mode_configure(50, 16);
+	records_clear();
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1359,6 +1394,7 @@ main(void)
 		T(test_mask_match),
 		T(test_modes_and_standing),
 		T(test_join_gates_and_kick),
+		T(test_invitations_kept),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
