@@ -244,7 +244,12 @@ config_set(struct config_parse *p, const struct config_key *k,
 			return -1;
 		}
 		return 0;
-	case CONFIG_ROOM:
+	case CONFIG_ROOM:	/* "none": NULL */
+		if (strcmp(value, "none") == 0) {
+			free(*(char **)field);
+			*(char **)field = NULL;
+			return 0;
+		}
 		if (!name_room_valid(value)) {
 			xasprintf(&p->cause, "%s: invalid room name \"%s\"",
 			    k->name, value);

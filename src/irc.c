@@ -169,7 +169,8 @@ irc_try_welcome(struct conn *c)
 	    REALNAME_MAX);
 	irc_send_lusers(c);
 	irc_send_motd(c);
-	irc_join_one(c, irc_config->default_room);
+	if (irc_config->default_room != NULL)
+		irc_join_one(c, irc_config->default_room);
 }
 
 static void

@@ -308,17 +308,23 @@ static const struct session_ops line_session_ops = {
 static void
 line_connected(struct conn *c)
 {
-	size_t	i;
+	const char	*room = line_config->default_room;
+	size_t		 i;
 
 	c->session = session_new(&line_session_ops, c, ban_nick_refused);
 	c->session->host = c->host;
-	conn_printf(c, "HELLO %s %s Welcome to chatd %s. You are %s in %s. "
-	    "Type /help for help.\r\n", c->session->nick,
-	    line_config->default_room, CHATD_VERSION, c->session->nick,
-	    line_config->default_room);
+	if (room == NULL)	/* default-room = none */
+		conn_printf(c, "HELLO %s * Welcome to chatd %s. You are %s, in "
+		    "no room yet: /join #room. Type /help for help.\r\n",
+		    c->session->nick, CHATD_VERSION, c->session->nick);
+	else
+		conn_printf(c, "HELLO %s %s Welcome to chatd %s. You are %s in "
+		    "%s. Type /help for help.\r\n", c->session->nick, room,
+		    CHATD_VERSION, c->session->nick, room);
 	for (i = 0; i < line_config->nmotd; i++)
 		conn_printf(c, "MOTD %s\r\n", line_config->motd[i]);
-	line_join(c, line_config->default_room, NULL);
+	if (room != NULL)
+		line_join(c, room, NULL);
 }
 
 static void

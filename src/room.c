@@ -270,19 +270,23 @@ room_destroy_if_unused(struct room *r)
 		room_destroy(r);
 }
 
-/* Keep the named room even when empty (the default room); only one is kept. */
+/*
+ * Keep the named room even when empty (the default room); only one is kept,
+ * and none after room_keep(NULL).
+ */
 void
 room_keep(const char *name)
 {
-	struct room	*r = room_find(name);
+	struct room	*r = name != NULL ? room_find(name) : NULL;
 
-	if (r == NULL)		/* the daemon's own: max-rooms is for clients' */
+	if (r == NULL && name != NULL)	/* the daemon's: max-rooms is clients' */
 		r = room_insert(name, NULL);
 	if (room_kept != NULL && room_kept != r) {
 		room_kept->persistent = 0;
 		room_destroy_if_unused(room_kept);
 	}
-	r->persistent = 1;
+	if (r != NULL)
+		r->persistent = 1;
 	room_kept = r;
 }
 

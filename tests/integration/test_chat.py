@@ -42,6 +42,24 @@ def test_default_room_from_config(chatd):
     assert a.expect("MSG ") == "MSG #main %s hi" % a.nick
 
 
+
+def test_default_room_none(chatd):
+    """default-room = none: clients start in no room, and no room is kept."""
+    d = chatd(config={"default-room": "none"})
+    a = d.client()
+    assert a.room == "*", a.hello
+    assert "in no room" in a.hello
+    a.send("anyone?")
+    assert a.expect("ERR ").startswith("ERR not-in-room ")
+    a.send("/rooms")
+    assert a.expect(("ROOMS", "INFO", "OK", "ERR")).split()[0] != "ERR"
+    a.send("/join #first")
+    assert a.expect("ROOM ").startswith("ROOM #first ")
+    a.send("/part")
+    a.send("/join #first")                       # gone while empty: made anew
+    assert a.expect("ROOM ").startswith("ROOM #first 1")
+
+
 # ---------------------------------------------------------------- chatting
 
 def test_two_clients_chat(chatd):

@@ -374,3 +374,14 @@ def test_line_and_tag_limits_at_their_edges(chatd):
     assert c.line() == ":%s 417 edge :Input line was too long" % SERVER
     assert c.sync() == []
     assert line.sync() == []
+
+
+def test_default_room_none_joins_nothing(chatd):
+    d = start(chatd, config={"server-name": SERVER, "default-room": "none"})
+    c = Irc(d)
+    c.send("NICK lone")
+    c.send("USER lone 0 * :L")
+    c.expect(":%s 422 lone " % SERVER)
+    assert not [l for l in c.sync() if " JOIN " in l]
+    c.send("JOIN #own")
+    assert c.expect(":lone!lone@%s JOIN" % SERVER) == ":lone!lone@%s JOIN #own" % SERVER
