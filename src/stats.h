@@ -1,4 +1,7 @@
-/* Daemon-wide counters, reported by the control socket. */
+/*
+ * Daemon-wide counters and the process's memory figures, reported by the
+ * control socket (chatctl stats, status) and by the metrics listener.
+ */
 #ifndef CHATD_STATS_H
 #define CHATD_STATS_H
 
@@ -35,5 +38,8 @@ struct stats {
 };
 
 extern struct stats stats;
+
+uint64_t	stats_resident_bytes(void);
+uint64_t	stats_heap_bytes(void);
 
 #endif
