@@ -75,6 +75,8 @@ struct conn {
 	uint32_t		 queued;	/* bytes its own lines queued it */
 	uint32_t		 iteration;	/* ...when iteration_bytes counts */
 	uint32_t		 iteration_bytes;	/* queued in that one */
+	uint32_t		 cause_us;	/* conn_cause_us of its oldest
+						   unwritten output (wraps) */
 
 	/*
 	 * Output: above sendq-soft since when.  A TLS client has nothing
