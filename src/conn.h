@@ -144,6 +144,8 @@ void		 conn_abort(struct conn *, const char *reason);
 void		 conn_timers_changed(struct conn *);
 void		 conn_line_costs(struct conn *, unsigned tokens);
 size_t		 conn_count(void);
+size_t		 conn_count_protocol(const struct protocol *);
+uint64_t	 conn_sendq_total(void);
 void		 conn_describe(const struct conn *, struct conn_info *);
 void		 conn_session_describe(void *, struct conn_info *);
 void		 conn_session_close(void *, const char *code,

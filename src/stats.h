@@ -7,8 +7,11 @@
 
 #include <stdint.h>
 
+#include "protocol.h"
+
 struct stats {
 	uint64_t	accepted;
+	uint64_t	accepted_by[PROTOCOL_NSLOTS];	/* listener's slot */
 	uint64_t	refused_full;		/* max-clients */
 	uint64_t	refused_per_ip;		/* max-per-ip */
 	uint64_t	refused_banned;		/* ban list */
@@ -35,6 +38,10 @@ struct stats {
 	uint64_t	peak_clients;
 	uint64_t	control_requests;
 	uint64_t	control_refused;	/* peer credentials, busy */
+	uint64_t	metrics_scrapes;	/* pages served */
+	uint64_t	metrics_not_found;	/* not /metrics */
+	uint64_t	metrics_bad_method;	/* not GET or HEAD */
+	uint64_t	metrics_busy;		/* over the connection cap */
 };
 
 extern struct stats stats;
