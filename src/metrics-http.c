@@ -16,6 +16,7 @@
  */
 #include <sys/socket.h>
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -139,6 +140,23 @@ metrics_http_done(struct evhttp_request *req, void *arg)
 	event_active(metrics_sweep_ev, EV_TIMEOUT, 0);
 }
 
+/* Not served: code and reason, in a line (evhttp_send_error drops Allow). */
+static void
+metrics_http_refuse(struct evhttp_request *req, int code, const char *reason)
+{
+	struct evkeyvalq	*out = evhttp_request_get_output_headers(req);
+	struct evbuffer		*buf = evbuffer_new();
+
+	if (buf == NULL)
+		fatal("evbuffer_new");
+	evbuffer_add_printf(buf, "%d %s: only GET /metrics is served here\n",
+	    code, reason);
+	evhttp_add_header(out, "Content-Type", "text/plain; charset=utf-8");
+	evhttp_add_header(out, "Connection", "close");
+	evhttp_send_reply(req, code, reason, buf);
+	evbuffer_free(buf);
+}
+
 static void
 metrics_http_request(struct evhttp_request *req, void *arg)
 {
@@ -152,13 +170,13 @@ metrics_http_request(struct evhttp_request *req, void *arg)
 	evhttp_request_set_on_complete_cb(req, metrics_http_done, NULL);
 	if (path == NULL || strcmp(path, "/metrics") != 0) {
 		stats.metrics_not_found++;
-		evhttp_send_error(req, HTTP_NOTFOUND, NULL);
+		metrics_http_refuse(req, HTTP_NOTFOUND, "Not Found");
 		return;
 	}
 	if (cmd != EVHTTP_REQ_GET && cmd != EVHTTP_REQ_HEAD) {
 		stats.metrics_bad_method++;
 		evhttp_add_header(out, "Allow", "GET, HEAD");
-		evhttp_send_error(req, 405, "Method Not Allowed");
+		metrics_http_refuse(req, 405, "Method Not Allowed");
 		return;
 	}
 	o.format = metrics_negotiate(evhttp_find_header(
@@ -208,6 +226,22 @@ metrics_http_max_clients(void)
 	return METRICS_HTTP_CONNS;
 }
 
+/* Log where metrics are served, with the port the kernel chose for 0. */
+static void
+metrics_http_announce(evutil_socket_t fd, const char *how)
+{
+	struct sockaddr_storage	 ss;
+	socklen_t		 len = sizeof ss;
+	char			 ip[INET6_ADDRSTRLEN], addr[INET6_ADDRSTRLEN + 8];
+	uint16_t		 port;
+
+	memset(&ss, 0, sizeof ss);
+	getsockname(fd, (struct sockaddr *)&ss, &len);
+	addr_format((struct sockaddr *)&ss, addr, sizeof addr, ip, sizeof ip,
+	    &port);
+	log_info("serving metrics on %s%s", addr, how);
+}
+
 /* Serve metrics on "ADDR:PORT" ("[ADDR]:PORT" for IPv6). */
 int
 metrics_http_open(const char *spec, char **cause)
@@ -236,7 +270,7 @@ metrics_http_open(const char *spec, char **cause)
 		    "listener", spec);
 		return -1;
 	}
-	log_info("serving metrics on %s", spec);
+	metrics_http_announce(evconnlistener_get_fd(lev), "");
 	return 0;
 }
 
@@ -251,7 +285,7 @@ metrics_http_adopt(int fd, char **cause)
 		    strerror(errno));
 		return -1;
 	}
-	log_info("serving metrics on fd %d (from systemd)", fd);
+	metrics_http_announce(fd, " (from systemd)");
 	return 0;
 }
 
