@@ -49,6 +49,7 @@ static struct evhttp		*metrics_http;
 static struct bufferevent	*metrics_conns[METRICS_HTTP_CONNS];
 static size_t			 metrics_nconns;
 static struct event		*metrics_sweep_ev;
+static size_t			 metrics_nlisteners;
 
 static const char *const metrics_content_types[] = {
 	[METRICS_PROMETHEUS] = "text/plain; version=0.0.4; charset=utf-8",
@@ -223,7 +224,7 @@ metrics_http_configure(const struct config *config)
 size_t
 metrics_http_max_clients(void)
 {
-	return METRICS_HTTP_CONNS;
+	return metrics_nlisteners > 0 ? METRICS_HTTP_CONNS : 0;
 }
 
 /* Log where metrics are served, with the port the kernel chose for 0. */
@@ -270,6 +271,7 @@ metrics_http_open(const char *spec, char **cause)
 		    "listener", spec);
 		return -1;
 	}
+	metrics_nlisteners++;
 	metrics_http_announce(evconnlistener_get_fd(lev), "");
 	return 0;
 }
@@ -285,6 +287,7 @@ metrics_http_adopt(int fd, char **cause)
 		    strerror(errno));
 		return -1;
 	}
+	metrics_nlisteners++;
 	metrics_http_announce(fd, " (from systemd)");
 	return 0;
 }
