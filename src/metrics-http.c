@@ -121,7 +121,8 @@ metrics_http_bev(struct event_base *base, void *arg)
 	bufferevent_incref(bev);
 	if (metrics_nconns == METRICS_HTTP_CONNS) {
 		stats.metrics_busy++;
-		log_info("metrics: %d connections open: refusing one",
+		/* counted, not logged at info: a scraper could fill the log */
+		log_debug("metrics: %d connections open: refusing one",
 		    METRICS_HTTP_CONNS);
 		if (event_base_once(base, -1, EV_TIMEOUT,
 		    metrics_http_refuse_cb, bev, &now) == -1)
