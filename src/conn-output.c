@@ -72,7 +72,7 @@ static void
 conn_delivered(struct conn *c)
 {
 	if (c->cause_us != 0) {
-		histogram_observe(&metrics_delivery_seconds,
+		metrics_observe(&metrics_delivery_seconds,
 		    (uint32_t)bucket_now_us() - c->cause_us);
 		c->cause_us = 0;
 	}
@@ -156,7 +156,7 @@ conn_queue(struct conn *c, const char *data, size_t len, struct msg_wire *w)
 	 */
 	if (conn_tick_release && !c->tls && !c->dirty && !c->write_armed &&
 	    evbuffer_get_length(out) == 0) {
-		histogram_observe(&metrics_sendq_flush_bytes, len);
+		metrics_observe(&metrics_sendq_flush_bytes, len);
 		if ((n = write(c->fd, data, len)) == -1) {
 			if (errno != EAGAIN && errno != EINTR) {
 				conn_abort(c, "write error");
@@ -353,7 +353,7 @@ conn_tick_flush(void)
 		if (c->closing)
 			continue;
 		if ((queued = conn_sendq(c)) > 0)
-			histogram_observe(&metrics_sendq_flush_bytes, queued);
+			metrics_observe(&metrics_sendq_flush_bytes, queued);
 		if (!c->tls && !c->write_armed)
 			conn_flush(c);
 		else if (conn_sendq(c) > conn_config->sendq_soft &&

@@ -33,10 +33,17 @@ static const uint64_t sendq_bounds[] = {
 	16777216,
 };
 
+_Static_assert(sizeof delivery_bounds_us / sizeof (uint64_t) <=
+    METRICS_BOUNDS_MAX && sizeof fanout_bounds / sizeof (uint64_t) <=
+    METRICS_BOUNDS_MAX && sizeof sendq_bounds / sizeof (uint64_t) <=
+    METRICS_BOUNDS_MAX, "more bounds than a histogram has buckets");
+
 struct histogram metrics_delivery_seconds =
-    HISTOGRAM_INIT(delivery_bounds_us, 1000000);
-struct histogram metrics_fanout_recipients = HISTOGRAM_INIT(fanout_bounds, 1);
-struct histogram metrics_sendq_flush_bytes = HISTOGRAM_INIT(sendq_bounds, 1);
+    METRICS_HISTOGRAM_INIT(delivery_bounds_us, 1000000);
+struct histogram metrics_fanout_recipients =
+    METRICS_HISTOGRAM_INIT(fanout_bounds, 1);
+struct histogram metrics_sendq_flush_bytes =
+    METRICS_HISTOGRAM_INIT(sendq_bounds, 1);
 
 static struct {
 	const char	*protocol;	/* a protocol's static name */
@@ -48,7 +55,7 @@ static uint64_t	 metrics_codes_overflow;	/* past the table's end */
 
 /* Most observations fall in the first buckets: scan from the bottom. */
 void
-histogram_observe(struct histogram *h, uint64_t v)
+metrics_observe(struct histogram *h, uint64_t v)
 {
 	size_t	i = 0;
 

@@ -23,7 +23,7 @@ enum metrics_type {
 	METRICS_HISTOGRAM,
 };
 
-#define HISTOGRAM_BOUNDS_MAX	20
+#define METRICS_BOUNDS_MAX	20
 
 /*
  * Counts in fixed buckets, kept as integers in the unit the caller
@@ -33,15 +33,15 @@ enum metrics_type {
  * additions, no allocation.
  */
 struct histogram {
-	const uint64_t	*bounds;	/* upper bounds, ascending */
+	const uint64_t	*bounds;	/* ascending, METRICS_BOUNDS_MAX at most */
 	size_t		 nbounds;
 	uint64_t	 scale;
-	uint64_t	 counts[HISTOGRAM_BOUNDS_MAX + 1]; /* last: above all */
+	uint64_t	 counts[METRICS_BOUNDS_MAX + 1]; /* last: above all */
 	uint64_t	 sum;
 };
 
-#define HISTOGRAM_INIT(b, s)	{ (b), sizeof (b) / sizeof (b)[0], (s), \
-				  { 0 }, 0 }
+#define METRICS_HISTOGRAM_INIT(b, s) \
+	{ (b), sizeof (b) / sizeof (b)[0], (s), { 0 }, 0 }
 
 /* Where a rendering goes, and in which format. */
 struct metrics_out {
@@ -54,7 +54,7 @@ extern struct histogram	metrics_delivery_seconds;
 extern struct histogram	metrics_fanout_recipients;
 extern struct histogram	metrics_sendq_flush_bytes;
 
-void	histogram_observe(struct histogram *, uint64_t);
+void	metrics_observe(struct histogram *, uint64_t);
 enum metrics_format metrics_negotiate(const char *accept);
 void	metrics_family(struct metrics_out *, const char *name,
 	    enum metrics_type, const char *help);

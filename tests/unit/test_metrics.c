@@ -35,15 +35,15 @@ test_text(struct evbuffer *buf)
 static void
 test_observe_buckets_by_upper_bound(void **state)
 {
-	struct histogram	h = HISTOGRAM_INIT(test_bounds, 1);
+	struct histogram	h = METRICS_HISTOGRAM_INIT(test_bounds, 1);
 
 	(void)state;
-	histogram_observe(&h, 0);
-	histogram_observe(&h, 10);	/* a bound is in its own bucket */
-	histogram_observe(&h, 11);
-	histogram_observe(&h, 1000);
-	histogram_observe(&h, 1001);	/* above every bound */
-	histogram_observe(&h, UINT64_MAX / 2);
+	metrics_observe(&h, 0);
+	metrics_observe(&h, 10);	/* a bound is in its own bucket */
+	metrics_observe(&h, 11);
+	metrics_observe(&h, 1000);
+	metrics_observe(&h, 1001);	/* above every bound */
+	metrics_observe(&h, UINT64_MAX / 2);
 	assert_int_equal(h.counts[0], 2);
 	assert_int_equal(h.counts[1], 1);
 	assert_int_equal(h.counts[2], 1);
@@ -55,14 +55,14 @@ static void
 test_histogram_text_is_cumulative_and_scaled(void **state)
 {
 	static const uint64_t	 us[] = { 250, 1000, 2500000 };
-	struct histogram	 h = HISTOGRAM_INIT(us, 1000000);
+	struct histogram	 h = METRICS_HISTOGRAM_INIT(us, 1000000);
 	struct metrics_out	 o = { evbuffer_new(), METRICS_PROMETHEUS };
 	char			*s;
 
 	(void)state;
-	histogram_observe(&h, 100);
-	histogram_observe(&h, 900);
-	histogram_observe(&h, 3000000);
+	metrics_observe(&h, 100);
+	metrics_observe(&h, 900);
+	metrics_observe(&h, 3000000);
 	metrics_histogram(&o, "t_seconds", "Help.", &h);
 	s = test_text(o.buf);
 	assert_string_equal(s,
@@ -81,7 +81,7 @@ test_histogram_text_is_cumulative_and_scaled(void **state)
 static void
 test_empty_histogram_has_every_bucket(void **state)
 {
-	struct histogram	 h = HISTOGRAM_INIT(test_bounds, 1);
+	struct histogram	 h = METRICS_HISTOGRAM_INIT(test_bounds, 1);
 	struct metrics_out	 o = { evbuffer_new(), METRICS_OPENMETRICS };
 	char			*s;
 
