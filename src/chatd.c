@@ -298,8 +298,7 @@ open_listeners(void)
 		else if (strcmp(name, "metrics") == 0) {
 			rc = metrics_http_adopt(sockets[i].fd, &cause);
 			metrics++;
-		}
-		else if (tls && listen_get_tls() == NULL)
+		} else if (tls && listen_get_tls() == NULL)
 			fatalx("systemd passed a socket named %s, but the "
 			    "config has no tls-cert and tls-key", name);
 		else {
