@@ -22,6 +22,7 @@
 #include "line.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics-http.h"
 #include "privilege.h"
 #include "oper.h"
 #include "room.h"
@@ -35,6 +36,7 @@ enum {
 	OPTION_LISTEN_TLS = 256,
 	OPTION_LISTEN_IRC,
 	OPTION_LISTEN_IRC_TLS,
+	OPTION_LISTEN_METRICS,
 	OPTION_TLS_CERT,
 	OPTION_TLS_KEY,
 	OPTION_HASH_PASSWORD,
@@ -56,6 +58,7 @@ usage(int status)
 	    "[--tls-key FILE]\n"
 	    "             [--listen-irc ADDR:PORT]... "
 	    "[--listen-irc-tls ADDR:PORT]...\n"
+	    "             [--listen-metrics ADDR:PORT]...\n"
 	    "  -c, --config FILE       read the config file FILE\n"
 	    "  -l, --listen ADDR:PORT  listen here (repeatable; [::1]:7000 "
 	    "for IPv6)\n"
@@ -64,6 +67,8 @@ usage(int status)
 	    "      --listen-irc ADDR:PORT  listen for IRC clients here "
 	    "(repeatable)\n"
 	    "      --listen-irc-tls ADDR:PORT  the same, over TLS\n"
+	    "      --listen-metrics ADDR:PORT  serve Prometheus metrics here "
+	    "(repeatable)\n"
 	    "      --tls-cert FILE     TLS certificate chain (PEM)\n"
 	    "      --tls-key FILE      TLS private key (PEM)\n"
 	    "  -C, --control PATH      control socket path\n"
@@ -93,6 +98,7 @@ overrides_free(void)
 	free(overrides.listen_tls);
 	free(overrides.listen_irc);
 	free(overrides.listen_irc_tls);
+	free(overrides.listen_metrics);
 }
 
 /* Hand the config to every module that reads it. */
@@ -106,6 +112,7 @@ apply_config(struct config *c)
 	irc_configure(c);
 	conn_configure(c);
 	listen_configure(c);
+	metrics_http_configure(c);
 	room_configure(c->scrollback, c->max_rooms_per_client, c->max_rooms);
 	room_mode_configure(c->max_bans_per_room, c->max_invites_per_room);
 	oper_configure(c);
@@ -256,7 +263,8 @@ status_line(char *buf, size_t len)
 /*
  * Listen where systemd says, if it passed sockets (socket activation),
  * otherwise where the config says.  The control socket is ready before a
- * listener the config names is announced.
+ * listener the config names is announced.  Metrics are served on a socket
+ * named "metrics" if systemd passed one, otherwise on listen-metrics.
  */
 static void
 open_listeners(void)
@@ -276,7 +284,7 @@ open_listeners(void)
 		  offsetof(struct config, nlisten_irc_tls), 1, &irc_protocol },
 	};
 	struct service_socket	*sockets;
-	size_t			 i, k, n, adopted = 0;
+	size_t			 i, k, n, adopted = 0, metrics = 0;
 	char			*cause, **specs;
 	const char		*name;
 	int			 rc, tls;
@@ -287,7 +295,10 @@ open_listeners(void)
 		tls = strcmp(name, "tls") == 0 || strcmp(name, "irc-tls") == 0;
 		if (strcmp(name, "control") == 0)
 			rc = control_adopt(sockets[i].fd, &cause);
-		else if (tls && listen_get_tls() == NULL)
+		else if (strcmp(name, "metrics") == 0) {
+			rc = metrics_http_adopt(sockets[i].fd, &cause);
+			metrics++;
+		} else if (tls && listen_get_tls() == NULL)
 			fatalx("systemd passed a socket named %s, but the "
 			    "config has no tls-cert and tls-key", name);
 		else {
@@ -302,6 +313,10 @@ open_listeners(void)
 	service_sockets_free(sockets, n);
 	if (control_open(config, &cause) == -1)
 		fatalx("%s", cause);
+	for (i = 0; metrics == 0 && i < config->nlisten_metrics; i++) {
+		if (metrics_http_open(config->listen_metrics[i], &cause) == -1)
+			fatalx("%s", cause);
+	}
 	if (adopted > 0) {
 		log_info("using %zu sockets from systemd; the listen setting "
 		    "is not used", adopted);
@@ -342,6 +357,8 @@ main(int argc, char **argv)
 		{ "listen-irc", required_argument, NULL, OPTION_LISTEN_IRC },
 		{ "listen-irc-tls", required_argument, NULL,
 		  OPTION_LISTEN_IRC_TLS },
+		{ "listen-metrics", required_argument, NULL,
+		  OPTION_LISTEN_METRICS },
 		{ "tls-cert", required_argument, NULL, OPTION_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPTION_TLS_KEY },
 		{ "test-config", no_argument, NULL, 't' },
@@ -383,6 +400,10 @@ main(int argc, char **argv)
 		case OPTION_LISTEN_IRC_TLS:
 			override_add(&overrides.listen_irc_tls,
 			    &overrides.nlisten_irc_tls, optarg);
+			break;
+		case OPTION_LISTEN_METRICS:
+			override_add(&overrides.listen_metrics,
+			    &overrides.nlisten_metrics, optarg);
 			break;
 		case OPTION_TLS_CERT:
 			overrides.tls_cert = optarg;
@@ -444,6 +465,7 @@ main(int argc, char **argv)
 	listen_init(base);
 	listen_set_tls(tls);
 	control_init(base);
+	metrics_http_init(base);
 	apply_config(config);
 	/* Before any listener is announced: a SIGTERM then is a shutdown. */
 	for (i = 0; i < 3; i++) {
@@ -456,7 +478,7 @@ main(int argc, char **argv)
 	 * file limit before the loop accepts anyone.  Then root is not needed
 	 * any more.
 	 */
-	fdlimit_init(control_max_clients());
+	fdlimit_init(control_max_clients() + metrics_http_max_clients());
 	if (fdlimit_fit(config, &cause) == -1)
 		fatalx("%s", cause);
 	if (privilege_drop(config, config_path, &cause) == -1)
@@ -469,6 +491,7 @@ main(int argc, char **argv)
 	event_base_dispatch(base);
 
 	listen_free();
+	metrics_http_free();
 	service_free();
 	control_free();		/* first: it watches the rooms */
 	conn_free_all();

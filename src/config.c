@@ -55,6 +55,8 @@ static const struct config_key config_keys[] = {
 	  0, 0, NULL, 1 },
 	{ "listen-irc-tls", CONFIG_LISTEN, FIELD(listen_irc_tls),
 	  FIELD(nlisten_irc_tls), 0, 0, NULL, 1 },
+	{ "listen-metrics", CONFIG_LISTEN, FIELD(listen_metrics),
+	  FIELD(nlisten_metrics), 0, 0, NULL, 1 },
 	{ "server-name", CONFIG_STRING, FIELD(server_name), 0, 0, 0, NULL, 1 },
 	{ "irc-registration-timeout", CONFIG_SECONDS,
 	  FIELD(irc_registration_timeout), 0, 1, 3600, "30", 0 },
@@ -465,7 +467,9 @@ config_check(struct config *c, char **cause)
 	    config_check_listen("listen-tls", c->listen_tls, c->nlisten_tls,
 	    cause) || config_check_listen("listen-irc", c->listen_irc,
 	    c->nlisten_irc, cause) || config_check_listen("listen-irc-tls",
-	    c->listen_irc_tls, c->nlisten_irc_tls, cause))
+	    c->listen_irc_tls, c->nlisten_irc_tls, cause) ||
+	    config_check_listen("listen-metrics", c->listen_metrics,
+	    c->nlisten_metrics, cause))
 		return -1;
 	if (config_check_server_name(c, cause) == -1)
 		return -1;
@@ -522,6 +526,9 @@ config_apply_overrides(struct config *c, const struct config_overrides *o)
 	if (o->nlisten_irc_tls > 0)
 		config_list_replace(&c->listen_irc_tls, &c->nlisten_irc_tls,
 		    o->listen_irc_tls, o->nlisten_irc_tls);
+	if (o->nlisten_metrics > 0)
+		config_list_replace(&c->listen_metrics, &c->nlisten_metrics,
+		    o->listen_metrics, o->nlisten_metrics);
 	config_string_replace(&c->tls_cert, o->tls_cert);
 	config_string_replace(&c->tls_key, o->tls_key);
 	config_string_replace(&c->control_path, o->control_path);

@@ -15,6 +15,8 @@ struct config {
 	size_t		  nlisten_irc;
 	char		**listen_irc_tls;	/* and IRC over TLS */
 	size_t		  nlisten_irc_tls;
+	char		**listen_metrics;	/* the same, for Prometheus */
+	size_t		  nlisten_metrics;
 	char		 *server_name;		/* IRC's; default: host name */
 	size_t		  irc_registration_timeout;	/* seconds */
 	size_t		  irc_ping_interval;	/* seconds of silence */
@@ -77,6 +79,8 @@ struct config_overrides {
 	size_t		  nlisten_irc;
 	char		**listen_irc_tls;
 	size_t		  nlisten_irc_tls;
+	char		**listen_metrics;
+	size_t		  nlisten_metrics;
 	const char	 *tls_cert;
 	const char	 *tls_key;
 	const char	 *control_path;

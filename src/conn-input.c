@@ -372,11 +372,13 @@ conn_process_input(struct conn *c)
 	struct conn_meter	 meter;
 	enum frame_result	 r;
 	size_t			 len, max = c->proto->max_line(conn_config);
+	uint64_t		 now;
 
 	conn_scratch_reserve(max);
 	while (!c->dead && !c->closing && !c->paused && !c->deferred &&
 	    c->pager == NULL) {
-		if (!conn_may_handle(c, bucket_now_us())) {
+		now = bucket_now_us();
+		if (!conn_may_handle(c, now)) {
 			conn_pause(c);
 			break;
 		}
@@ -393,6 +395,8 @@ conn_process_input(struct conn *c)
 		c->lines++;
 		c->active = time(NULL);
 		stats.lines_in++;
+		if (conn_cause_us == 0)
+			conn_cause_us = now;
 		conn_meter_start(c, &meter);
 		/* Limits are the wire's: judged before sanitizing. */
 		if (r == FRAME_TOO_LONG || (c->proto->line_fits != NULL &&

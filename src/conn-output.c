@@ -31,6 +31,7 @@
 #include "conn-private.h"
 #include "host.h"
 #include "log.h"
+#include "metrics.h"
 #include "msg.h"
 #include "protocol.h"
 #include "stats.h"
@@ -44,6 +45,7 @@ static struct {				/* see conn_divert */
 	struct conn	*c;
 	struct evbuffer	*to;
 } conn_diverted;
+uint64_t		 conn_cause_us;
 
 static void
 conn_wire_release(const void *data, size_t len, void *arg)
@@ -58,6 +60,25 @@ conn_mark_dirty(struct conn *c)
 		c->dirty = 1;
 		TAILQ_INSERT_TAIL(&conn_dirty, c, dirty_entry);
 		conn_wake_tick();
+	}
+}
+
+/* Output queued now is timed from the line that caused it, if any. */
+static void
+conn_stamp(struct conn *c)
+{
+	if (c->cause_us == 0 && conn_cause_us != 0)
+		c->cause_us = (uint32_t)conn_cause_us | 1;	/* 0: none */
+}
+
+/* c's queue has emptied: what its lines caused has been delivered. */
+static void
+conn_delivered(struct conn *c)
+{
+	if (c->cause_us != 0) {
+		metrics_observe(&metrics_delivery_seconds,
+		    (uint32_t)bucket_now_us() - c->cause_us);
+		c->cause_us = 0;
 	}
 }
 
@@ -134,6 +155,7 @@ conn_queue(struct conn *c, const char *data, size_t len, struct msg_wire *w)
 	}
 	conn_count_queued(c, len);
 	conn_iteration_count(c, len);
+	conn_stamp(c);
 	/*
 	 * Held output handed out by the tick (a fan-out run, the same bytes
 	 * for every member) is this client's whole output for the iteration:
@@ -142,6 +164,7 @@ conn_queue(struct conn *c, const char *data, size_t len, struct msg_wire *w)
 	 */
 	if (conn_tick_release && !c->tls && !c->dirty && !c->write_armed &&
 	    evbuffer_get_length(out) == 0) {
+		metrics_observe(&metrics_sendq_flush_bytes, len);
 		if ((n = write(c->fd, data, len)) == -1) {
 			if (errno != EAGAIN && errno != EINTR) {
 				conn_abort(c, "write error");
@@ -154,8 +177,10 @@ conn_queue(struct conn *c, const char *data, size_t len, struct msg_wire *w)
 			c->took_ms = (uint32_t)(bucket_now_us() / 1000);
 		data += n;
 		len -= (size_t)n;
-		if (len == 0)
+		if (len == 0) {
+			conn_delivered(c);
 			return;
+		}
 	}
 	if (w == NULL || len < CONN_REFERENCE_MIN ||
 	    evbuffer_add_reference(out, data, len, conn_wire_release,
@@ -284,6 +309,8 @@ conn_flush(struct conn *c)
 			c->took_ms = (uint32_t)(bucket_now_us() / 1000);
 		}
 	}
+	if (evbuffer_get_length(out) == 0)
+		conn_delivered(c);
 	conn_judge(c);
 	if (!c->dead && evbuffer_get_length(out) > 0) {
 		c->write_armed = 1;
@@ -306,6 +333,7 @@ conn_write_cb(struct bufferevent *bev, void *arg)
 	if (c->dead && !c->closing)
 		return;
 	if (conn_sendq(c) == 0) {
+		conn_delivered(c);
 		c->write_armed = 0;
 		if (!c->tls)	/* from now on conn_flush writes */
 			bufferevent_disable(bev, EV_WRITE);
@@ -322,6 +350,7 @@ void
 conn_tick_flush(void)
 {
 	struct conn	*c;
+	size_t		 queued;
 
 	conn_tick_release = 1;	/* a held run may be written directly */
 	conn_release();
@@ -331,6 +360,8 @@ conn_tick_flush(void)
 		c->dirty = 0;
 		if (c->closing)
 			continue;
+		if ((queued = conn_sendq(c)) > 0)
+			metrics_observe(&metrics_sendq_flush_bytes, queued);
 		if (!c->tls && !c->write_armed)
 			conn_flush(c);
 		else if (conn_sendq(c) > conn_config->sendq_soft &&
@@ -343,6 +374,7 @@ conn_tick_flush(void)
 			conn_gate_note(c);
 		conn_pager_run(c);
 	}
+	conn_cause_us = 0;
 }
 
 /* Page an answer to c: fn produces it as c reads, c's input waits. */

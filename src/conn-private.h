@@ -31,6 +31,12 @@ struct conn_pager {
 
 extern const struct config	*conn_config;
 extern struct event_base	*conn_base;
+/*
+ * When the first line since the last flush was read (bucket_now_us), 0
+ * if none: what output queued until the flush is timed from, for the
+ * metrics' delivery histogram.
+ */
+extern uint64_t			 conn_cause_us;
 
 /* conn.c */
 void		 conn_schedule(struct conn *);

@@ -42,6 +42,7 @@
 static struct conn_list		 conn_all = TAILQ_HEAD_INITIALIZER(conn_all);
 static struct conn_list		 conn_dead = TAILQ_HEAD_INITIALIZER(conn_dead);
 static size_t			 conn_total;
+static size_t			 conn_per_slot[PROTOCOL_NSLOTS];
 static uint64_t			 conn_next_id = 1;
 static struct tick		 conn_tick;	/* teardown and flush */
 static void			(*conn_all_gone)(void);
@@ -189,7 +190,9 @@ conn_new(evutil_socket_t fd, const struct protocol *proto, struct host *host,
 	TAILQ_INSERT_TAIL(&conn_all, c, all_entry);
 	if (++conn_total > stats.peak_clients)
 		stats.peak_clients = conn_total;
+	conn_per_slot[proto->slot]++;
 	stats.accepted++;
+	stats.accepted_by[proto->slot]++;
 
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
@@ -228,6 +231,25 @@ size_t
 conn_count(void)
 {
 	return conn_total;
+}
+
+/* Connections to listeners of proto. */
+size_t
+conn_count_protocol(const struct protocol *proto)
+{
+	return conn_per_slot[proto->slot];
+}
+
+/* Bytes queued to every client and not yet written: a walk of them all. */
+uint64_t
+conn_sendq_total(void)
+{
+	const struct conn	*c;
+	uint64_t		 total = 0;
+
+	TAILQ_FOREACH(c, &conn_all, all_entry)
+		total += conn_sendq(c);
+	return total;
 }
 
 size_t
@@ -602,6 +624,7 @@ conn_free(struct conn *c)
 	conn_gate_release(c, 1);
 	TAILQ_REMOVE(&conn_all, c, all_entry);
 	conn_total--;
+	conn_per_slot[c->proto->slot]--;
 	host_hold(c->host, -(int64_t)c->held);
 	host_detach(c->host);
 	if (c->timer != NULL)

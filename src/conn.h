@@ -75,6 +75,8 @@ struct conn {
 	uint32_t		 queued;	/* bytes its own lines queued it */
 	uint32_t		 iteration;	/* ...when iteration_bytes counts */
 	uint32_t		 iteration_bytes;	/* queued in that one */
+	uint32_t		 cause_us;	/* conn_cause_us of its oldest
+						   unwritten output (wraps) */
 
 	/*
 	 * Output: above sendq-soft since when.  A TLS client has nothing
@@ -144,6 +146,8 @@ void		 conn_abort(struct conn *, const char *reason);
 void		 conn_timers_changed(struct conn *);
 void		 conn_line_costs(struct conn *, unsigned tokens);
 size_t		 conn_count(void);
+size_t		 conn_count_protocol(const struct protocol *);
+uint64_t	 conn_sendq_total(void);
 void		 conn_describe(const struct conn *, struct conn_info *);
 void		 conn_session_describe(void *, struct conn_info *);
 void		 conn_session_close(void *, const char *code,

@@ -4,7 +4,6 @@
  * a piece at a time as the peer reads (control_reply_rows).
  */
 #include <event2/event.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,21 +58,6 @@ static const struct {
 	{ "control_refused", &stats.control_refused },
 };
 
-/* Resident memory in bytes, from /proc; 0 if it cannot be read. */
-static json_int_t
-info_rss(void)
-{
-	FILE		*f = fopen("/proc/self/statm", "r");
-	unsigned long	 size, resident = 0;
-
-	if (f == NULL)
-		return 0;
-	if (fscanf(f, "%lu %lu", &size, &resident) != 2)
-		resident = 0;
-	fclose(f);
-	return (json_int_t)resident * sysconf(_SC_PAGESIZE);
-}
-
 static void
 info_listener(const char *name, void *arg)
 {
@@ -111,7 +95,7 @@ control_info_status(struct control_client *c, struct cmd_args *args)
 	    "clients", (json_int_t)conn_count(),
 	    "rooms", (json_int_t)room_count(),
 	    "bans", (json_int_t)ban_count(),
-	    "rss_bytes", info_rss());
+	    "rss_bytes", (json_int_t)stats_resident_bytes());
 	info_tls(status);
 	control_reply(c, status);
 }
@@ -124,8 +108,6 @@ control_info_status(struct control_client *c, struct cmd_args *args)
 static void
 info_live(json_t *result)
 {
-	struct mallinfo2	mi = mallinfo2();
-
 	json_object_set_new(result, "sessions",
 	    json_integer((json_int_t)session_count()));
 	json_object_set_new(result, "rooms",
@@ -139,7 +121,7 @@ info_live(json_t *result)
 	json_object_set_new(result, "max_memory_bytes",
 	    json_integer((json_int_t)control_config()->max_memory));
 	json_object_set_new(result, "heap_in_use_bytes",
-	    json_integer((json_int_t)mi.uordblks));
+	    json_integer((json_int_t)stats_heap_bytes()));
 }
 
 void

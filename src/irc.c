@@ -21,6 +21,7 @@
 #include "config.h"
 #include "conn.h"
 #include "irc-parse.h"
+#include "metrics.h"
 #include "irc.h"
 #include "msg.h"
 #include "name.h"
@@ -103,7 +104,7 @@ irc_reply(struct conn *c, const char *numeric, const char *fmt, ...)
 		k = (int)text_utf8_truncate(line + n, strlen(line + n),
 		    sizeof line - (size_t)n - 2);
 	if (numeric[0] == '4')
-		stats.errors_sent++;
+		metrics_count_error(c->proto->name, numeric);
 	conn_printf(c, "%.*s\r\n", n + k, line);
 }
 

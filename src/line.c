@@ -18,6 +18,7 @@
 #include "conn.h"
 #include "line.h"
 #include "line-private.h"
+#include "metrics.h"
 #include "protocol.h"
 #include "room.h"
 #include "stats.h"
@@ -173,7 +174,7 @@ line_fail(struct conn *c, const char *code, const char *fmt, ...)
 	va_end(ap);
 	line_cut_utf8(text, n, sizeof text);
 	c->proto_flags |= LINE_FAILED;
-	stats.errors_sent++;
+	metrics_count_error(c->proto->name, code);
 	if (line_acks(c))
 		conn_printf(c, "NACK %llu %s %s\r\n",
 		    (unsigned long long)c->lines, code, text);

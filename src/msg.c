@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "msg.h"
+#include "metrics.h"
 #include "stats.h"
 #include "xmalloc.h"
 
@@ -107,6 +108,7 @@ msg_count_delivery(const struct msg *m, size_t recipients)
 	msg_meter.deliveries += recipients;
 	msg_meter.bytes += recipients * msg_weight(m);
 	stats.delivered += recipients;
+	metrics_observe(&metrics_fanout_recipients, recipients);
 }
 
 /* Messages alive now, in scrollback, queues or on their way. */

@@ -1,11 +1,17 @@
-/* Daemon-wide counters, reported by the control socket. */
+/*
+ * Daemon-wide counters and the process's memory figures, reported by the
+ * control socket (chatctl stats, status) and by the metrics listener.
+ */
 #ifndef CHATD_STATS_H
 #define CHATD_STATS_H
 
 #include <stdint.h>
 
+#include "protocol.h"
+
 struct stats {
 	uint64_t	accepted;
+	uint64_t	accepted_by[PROTOCOL_NSLOTS];	/* listener's slot */
 	uint64_t	refused_full;		/* max-clients */
 	uint64_t	refused_per_ip;		/* max-per-ip */
 	uint64_t	refused_banned;		/* ban list */
@@ -32,8 +38,15 @@ struct stats {
 	uint64_t	peak_clients;
 	uint64_t	control_requests;
 	uint64_t	control_refused;	/* peer credentials, busy */
+	uint64_t	metrics_scrapes;	/* pages served */
+	uint64_t	metrics_not_found;	/* not /metrics */
+	uint64_t	metrics_bad_method;	/* not GET or HEAD */
+	uint64_t	metrics_busy;		/* over the connection cap */
 };
 
 extern struct stats stats;
+
+uint64_t	stats_resident_bytes(void);
+uint64_t	stats_heap_bytes(void);
 
 #endif
