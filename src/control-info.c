@@ -51,6 +51,7 @@ static const struct {
 	{ "bytes_out", &stats.bytes_out },
 	{ "flood_pauses", &stats.flood_pauses },
 	{ "scrollback_refused", &stats.scrollback_refused },
+	{ "history_dropped", &stats.history_dropped },
 	{ "gate_closed", &stats.gate_closed },
 	{ "gate_timeouts", &stats.gate_timeouts },
 	{ "errors_sent", &stats.errors_sent },

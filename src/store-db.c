@@ -391,7 +391,7 @@ store_load_room_names(size_t max, void (*cb)(const char *, void *), void *arg)
 	return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
 }
 
-/* The latest n messages of room, oldest first. */
+/* The latest n lines said in room (messages, actions), oldest first. */
 int
 store_load_recent(const char *room, size_t n,
     void (*cb)(const struct store_msg *, void *), void *arg)
@@ -403,7 +403,8 @@ store_load_recent(const char *room, size_t n,
 		return 0;
 	if (sqlite3_prepare_v2(store_db.db, "SELECT id, time_ms, kind, sender, "
 	    "target, body, room FROM (SELECT * FROM messages WHERE room = ?1 "
-	    "ORDER BY id DESC LIMIT ?2) ORDER BY id", -1, &st, NULL) !=
+	    "AND kind IN ('say', 'action') ORDER BY id DESC LIMIT ?2) "
+	    "ORDER BY id", -1, &st, NULL) !=
 	    SQLITE_OK)
 		return -1;
 	sqlite3_bind_text(st, 1, room, -1, SQLITE_STATIC);

@@ -528,7 +528,9 @@ store_enqueue(struct store_item *it)
 	int	 full;
 
 	pthread_mutex_lock(&w.lock);
-	if (!(full = w.queued >= w.limits.queue_max)) {
+	full = w.queued >= w.limits.queue_max ||
+	    w.queued_bytes + it->size > w.limits.queue_bytes;
+	if (!full) {
 		TAILQ_INSERT_TAIL(&w.queue, it, entry);
 		w.queued++;
 		w.queued_bytes += it->size;
@@ -542,8 +544,8 @@ store_enqueue(struct store_item *it)
 	w.dropped++;
 	now = store_now_ms();
 	if (now >= w.drop_logged_ms + STORE_DROP_LOG_MS) {
-		log_warnx("history queue full (%zu rows): %llu rows not kept",
-		    w.limits.queue_max,
+		log_warnx("history queue full (%zu rows, %zu bytes): %llu "
+		    "rows not kept", w.limits.queue_max, w.limits.queue_bytes,
 		    (unsigned long long)(w.dropped - w.dropped_logged));
 		w.dropped_logged = w.dropped;
 		w.drop_logged_ms = now;

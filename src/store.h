@@ -33,6 +33,7 @@ struct store_room {
 
 struct store_limits {
 	size_t		 queue_max;	/* rows waiting for the writer */
+	size_t		 queue_bytes;	/* and what they may hold */
 	unsigned	 commit_ms;	/* at most this long between commits */
 	size_t		 batch_max;	/* rows that make a commit at once */
 	int64_t		 max_age_ms;	/* messages older go; 0: kept */
