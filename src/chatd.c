@@ -449,6 +449,8 @@ main(int argc, char **argv)
 
 	/* libevent writes without MSG_NOSIGNAL: a closed peer must not kill. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit degrades history (EFBIG), it must not kill chat. */
+	signal(SIGXFSZ, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event base");
 	host_init(base);

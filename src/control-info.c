@@ -114,6 +114,7 @@ control_info_status(struct control_client *c, struct cmd_args *args)
 	    "bans", (json_int_t)ban_count(),
 	    "rss_bytes", info_rss());
 	info_tls(status);
+	json_object_set_new(status, "history", control_store_status());
 	control_reply(c, status);
 }
 

@@ -739,6 +739,17 @@ room_restore_line(struct room *r, struct msg *m)
 	r->last_activity = m->time;
 }
 
+/* Forget what r said (chatctl purge): its scrollback is emptied. */
+void
+room_forget(struct room *r)
+{
+	while (r->scroll_len > 0) {
+		room_scroll_drop(r->scroll[(r->scroll_next + r->scroll_cap -
+		    r->scroll_len) % r->scroll_cap]);
+		r->scroll_len--;
+	}
+}
+
 /* Call cb for the last n messages of r, oldest first. */
 void
 room_history(const struct room *r, size_t n,

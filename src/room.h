@@ -73,6 +73,7 @@ struct room	*room_restore(const char *);
 void		 room_restore_topic(struct room *, const char *topic,
 		    const char *by, time_t);
 void		 room_restore_line(struct room *, struct msg *);
+void		 room_forget(struct room *);
 size_t		 room_count(void);
 void		 room_foreach(void (*)(struct room *, void *), void *);
 void		 room_free_all(void);
