@@ -65,6 +65,19 @@ static const char *const migrations[] = {
 	"  SELECT room, body, sender, time_ms / 1000 FROM messages"
 	"  WHERE id IN (SELECT max(id) FROM messages WHERE kind = 'topic'"
 	"  GROUP BY room);",
+	/*
+	 * 3: rooms' moderation (modes, key, limit, bans) and the server's
+	 * bans.  Rooms of version 2 had the default modes.
+	 */
+	"ALTER TABLE rooms ADD COLUMN modes TEXT NOT NULL DEFAULT 'n';"
+	"ALTER TABLE rooms ADD COLUMN key TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE rooms ADD COLUMN member_limit INTEGER NOT NULL DEFAULT 0;"
+	"ALTER TABLE rooms ADD COLUMN bans TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE bans ("
+	"  target TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  reason TEXT NOT NULL,"
+	"  added INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL);",
 };
 
 static const struct {
@@ -359,7 +372,8 @@ store_load_rooms(void (*cb)(const struct store_room *, void *), void *arg)
 	if (store_db.db == NULL)
 		return 0;
 	if (sqlite3_prepare_v2(store_db.db, "SELECT name, topic, topic_by, "
-	    "topic_at, kept FROM rooms", -1, &st, NULL) != SQLITE_OK)
+	    "topic_at, kept, modes, key, member_limit, bans FROM rooms", -1,
+	    &st, NULL) != SQLITE_OK)
 		return -1;
 	while (sqlite3_step(st) == SQLITE_ROW) {
 		r.name = store_text(st, 0);
@@ -368,7 +382,35 @@ store_load_rooms(void (*cb)(const struct store_room *, void *), void *arg)
 		r.topic_by = store_text(st, 2);
 		r.topic_at = sqlite3_column_int64(st, 3);
 		r.kept = sqlite3_column_int(st, 4);
+		r.modes = store_text(st, 5);
+		r.key = store_text(st, 6);
+		r.limit = sqlite3_column_int64(st, 7);
+		r.bans = store_text(st, 8);
 		cb(&r, arg);
+	}
+	return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+}
+
+/* The server's bans; those expired are forgotten on the way. */
+int
+store_load_bans(void (*cb)(const struct store_ban *, void *), void *arg)
+{
+	sqlite3_stmt		*st;
+	struct store_ban	 b = { .lifted = 0 };
+
+	if (store_db.db == NULL)
+		return 0;
+	if (sqlite3_exec(store_db.db, "DELETE FROM bans WHERE expires <> 0 AND "
+	    "expires <= CAST(strftime('%s', 'now') AS INTEGER)", NULL, NULL, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(store_db.db, "SELECT target, reason, added, "
+	    "expires FROM bans", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		b.target = store_text(st, 0);
+		b.reason = store_text(st, 1);
+		b.added = sqlite3_column_int64(st, 2);
+		b.expires = sqlite3_column_int64(st, 3);
+		cb(&b, arg);
 	}
 	return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
 }

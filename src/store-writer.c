@@ -45,6 +45,7 @@
 enum store_item_kind {
 	STORE_ITEM_MSG,
 	STORE_ITEM_ROOM,
+	STORE_ITEM_BAN,
 };
 
 struct store_item {
@@ -54,6 +55,7 @@ struct store_item {
 	union {
 		struct store_msg	 msg;
 		struct store_room	 room;
+		struct store_ban	 ban;
 	} u;
 	char			 data[];	/* the strings */
 };
@@ -89,8 +91,8 @@ static struct {
 };
 
 /* The thread's prepared statements. */
-static sqlite3_stmt	*st_insert, *st_room, *st_trim_room, *st_trim_age,
-			*st_next_room;
+static sqlite3_stmt	*st_insert, *st_room, *st_ban, *st_unban,
+			*st_trim_room, *st_trim_age, *st_next_room;
 static char		*trim_cursor;	/* the idle step's last room */
 
 static int64_t
@@ -128,9 +130,13 @@ store_prepare_all(void)
 	    "(id, room, time_ms, kind, sender, target, body) VALUES "
 	    "(?, ?, ?, ?, ?, ?, ?)") ||
 	    store_prepare(&st_room, "INSERT INTO rooms (name, topic, "
-	    "topic_by, topic_at, kept) VALUES (?1, ?2, ?3, ?4, ?5) "
-	    "ON CONFLICT (name) DO UPDATE SET topic = ?2, topic_by = ?3, "
-	    "topic_at = ?4, kept = ?5") ||
+	    "topic_by, topic_at, kept, modes, key, member_limit, bans) VALUES "
+	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (name) DO UPDATE "
+	    "SET topic = ?2, topic_by = ?3, topic_at = ?4, kept = ?5, "
+	    "modes = ?6, key = ?7, member_limit = ?8, bans = ?9") ||
+	    store_prepare(&st_ban, "INSERT OR REPLACE INTO bans (target, "
+	    "reason, added, expires) VALUES (?, ?, ?, ?)") ||
+	    store_prepare(&st_unban, "DELETE FROM bans WHERE target = ?") ||
 	    store_prepare(&st_trim_room, "DELETE FROM messages WHERE id IN "
 	    "(SELECT id FROM messages WHERE room = ?1 ORDER BY id DESC "
 	    "LIMIT ?3 OFFSET ?2)") ||
@@ -146,10 +152,13 @@ store_finalize_all(void)
 {
 	sqlite3_finalize(st_insert);
 	sqlite3_finalize(st_room);
+	sqlite3_finalize(st_ban);
+	sqlite3_finalize(st_unban);
 	sqlite3_finalize(st_trim_room);
 	sqlite3_finalize(st_trim_age);
 	sqlite3_finalize(st_next_room);
-	st_insert = st_room = st_trim_room = st_trim_age = st_next_room = NULL;
+	st_insert = st_room = st_ban = st_unban = NULL;
+	st_trim_room = st_trim_age = st_next_room = NULL;
 	free(trim_cursor);
 	trim_cursor = NULL;
 }
@@ -170,6 +179,7 @@ store_write_item(const struct store_item *it)
 {
 	const struct store_msg	*m = &it->u.msg;
 	const struct store_room	*r = &it->u.room;
+	const struct store_ban	*b = &it->u.ban;
 	sqlite3_stmt		*st;
 	int			 rc;
 
@@ -187,6 +197,18 @@ store_write_item(const struct store_item *it)
 			w.rows += (uint64_t)sqlite3_changes(store_db.db);
 		return rc;
 	}
+	if (it->kind == STORE_ITEM_BAN && b->lifted) {
+		sqlite3_bind_text(st_unban, 1, b->target, -1, SQLITE_STATIC);
+		return store_run(st_unban);
+	}
+	if (it->kind == STORE_ITEM_BAN) {
+		st = st_ban;
+		sqlite3_bind_text(st, 1, b->target, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, b->reason, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, b->added);
+		sqlite3_bind_int64(st, 4, b->expires);
+		return store_run(st);
+	}
 	st = st_room;
 	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
 	if (r->topic != NULL)
@@ -194,6 +216,10 @@ store_write_item(const struct store_item *it)
 	sqlite3_bind_text(st, 3, r->topic_by, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 4, r->topic_at);
 	sqlite3_bind_int(st, 5, r->kept);
+	sqlite3_bind_text(st, 6, r->modes, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, r->key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, r->limit);
+	sqlite3_bind_text(st, 9, r->bans, -1, SQLITE_STATIC);
 	return store_run(st);
 }
 
@@ -553,12 +579,14 @@ store_enqueue(struct store_item *it)
 	return -1;
 }
 
-/* Copy the strings after the item; their pointers into it. */
+#define STORE_ITEM_STRINGS	6	/* at most, in one item */
+
+/* Copy the n strings after the item; their pointers into it. */
 static struct store_item *
 store_item_new(enum store_item_kind kind, const char **strings[], size_t n)
 {
 	struct store_item	*it;
-	size_t			 len[4], total = 0, i;
+	size_t			 len[STORE_ITEM_STRINGS], total = 0, i;
 	char			*cursor;
 
 	for (i = 0; i < n; i++)
@@ -600,12 +628,27 @@ store_put_room(const struct store_room *r)
 	struct store_item	*it;
 	struct store_room	 copy = *r;
 	const char		**strings[] = { &copy.name, &copy.topic,
-				    &copy.topic_by };
+				    &copy.topic_by, &copy.modes, &copy.key,
+				    &copy.bans };
 
 	if (!w.running)
 		return -1;
-	it = store_item_new(STORE_ITEM_ROOM, strings, 3);
+	it = store_item_new(STORE_ITEM_ROOM, strings, 6);
 	it->u.room = copy;
+	return store_enqueue(it);
+}
+
+int
+store_put_ban(const struct store_ban *b)
+{
+	struct store_item	*it;
+	struct store_ban	 copy = *b;
+	const char		**strings[] = { &copy.target, &copy.reason };
+
+	if (!w.running)
+		return -1;
+	it = store_item_new(STORE_ITEM_BAN, strings, 2);
+	it->u.ban = copy;
 	return store_enqueue(it);
 }
 

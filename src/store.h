@@ -22,13 +22,26 @@ struct store_msg {
 	const char	*text;
 };
 
-/* A room's state, kept while the room has any (a topic, kept when empty). */
+/* A room's state: its topic and its moderation. */
 struct store_room {
 	const char	*name;
 	const char	*topic;		/* NULL: none */
 	const char	*topic_by;
 	int64_t		 topic_at;	/* seconds since the epoch */
-	int		 kept;
+	int		 kept;		/* the default room */
+	const char	*modes;		/* flag letters, "nt" */
+	const char	*key;		/* "": none */
+	int64_t		 limit;		/* members; 0: none */
+	const char	*bans;		/* "MASK BY WHEN\n" each */
+};
+
+/* A server ban (ban.c), added or lifted. */
+struct store_ban {
+	const char	*target;
+	const char	*reason;
+	int64_t		 added;		/* seconds since the epoch */
+	int64_t		 expires;	/* 0: never */
+	int		 lifted;
 };
 
 struct store_limits {
@@ -56,7 +69,7 @@ struct store_info {
 	char		 reason[256];	/* why, while degraded */
 };
 
-#define STORE_SCHEMA_VERSION	2	/* what this chatd writes */
+#define STORE_SCHEMA_VERSION	3	/* what this chatd writes */
 
 /* store-db.c: the file.  Synchronous; before the writer starts. */
 int		 store_open(const char *path, char **cause);
@@ -68,6 +81,8 @@ int		 store_load_rooms(void (*)(const struct store_room *, void *),
 		    void *);
 int		 store_load_recent(const char *room, size_t n,
 		    void (*)(const struct store_msg *, void *), void *);
+int		 store_load_bans(void (*)(const struct store_ban *, void *),
+		    void *);
 int		 store_load_room_names(size_t max,
 		    void (*)(const char *, void *), void *);
 void		 store_close(void);
@@ -77,6 +92,7 @@ void		 store_start(struct event_base *, const struct store_limits *);
 void		 store_configure(const struct store_limits *);
 int		 store_put_msg(const struct store_msg *);
 int		 store_put_room(const struct store_room *);
+int		 store_put_ban(const struct store_ban *);
 void		 store_info(struct store_info *);
 void		 store_stop(void);
 

@@ -140,3 +140,46 @@ def test_disk_refusing_writes_degrades_then_resumes(chatd, ctl_dir, tmp_path):
     bodies = [b for (b,) in rows(db, "SELECT body FROM messages ORDER BY id")]
     assert bodies == (["before %d" % i for i in range(5)] + ["x" * 3000]
                       + ["during %d" % i for i in range(5)])
+
+
+def test_restart_restores_moderation_and_bans(chatd, ctl_dir, tmp_path):
+    db = state(tmp_path)
+    d, ctl = start(chatd, ctl_dir, tmp_path, "--database", db)
+    alice = d.client()
+    alice.send("/ack on")
+    alice.expect("ACK")
+    alice.send("/join #mod")
+    alice.expect("ACK")
+    alice.send("/mode #mod +tk sesame")
+    alice.expect("ACK")
+    alice.send("/mode #mod +b mallory")
+    alice.expect("ACK")
+    alice.send("/topic locked in")
+    alice.expect("ACK")
+    ctl.run("ban", "add", "192.0.2.9", "1h", "spam")
+    ctl.run("ban", "add", "evil")
+    ctl.run("ban", "add", "198.51.100.1")
+    ctl.run("ban", "del", "198.51.100.1")
+    before = {b["target"]: b for b in ctl.json("ban", "list")["bans"]}
+    assert wait_until(lambda: ctl.json("db")["queued"] == 0, 10)
+    assert d.stop_and_check() == []
+
+    d2, ctl2 = start(chatd, ctl_dir, tmp_path, "--database", db)
+    after = {b["target"]: b for b in ctl2.json("ban", "list")["bans"]}
+    assert after == before and set(after) == {"192.0.2.9", "evil"}
+    bob = d2.client()
+    bob.send("/ack on")
+    bob.expect_with_skipped("ACK")
+    bob.send("/join #mod")
+    assert "bad-key" in bob.expect("NACK ")
+    bob.send("/join #mod sesame")
+    bob.expect("ACK")
+    bob.send("/mode #mod")
+    modes = bob.expect("MODES #mod")
+    assert modes.split()[2] == "+ntk" and modes.split()[3] == "sesame", modes
+    bob.expect("BAN #mod mallory!*@* %s " % alice.nick)
+    bob.send("/topic")
+    bob.expect("TOPIC #mod %s locked in" % alice.nick)
+    bob.expect("ACK")
+    bob.send("/topic changed")
+    bob.expect("NACK ")     # +t: bob is no operator of the restored room
