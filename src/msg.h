@@ -45,7 +45,8 @@ struct msg {
 	enum msg_kind	 kind;
 	time_t		 time;
 	unsigned	 time_ms;	/* milliseconds past time */
-	uint64_t	 id;		/* unique, also across restarts */
+	uint64_t	 id;		/* unique; with a database, across
+					   restarts too (msg_ids_after) */
 	const char	*room;		/* "" when the kind has no room */
 	const char	*from;
 	const char	*to;

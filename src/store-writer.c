@@ -469,12 +469,29 @@ store_writer_main(void *arg)
 	return NULL;
 }
 
+/* On the loop: each job's answer, then it is gone. */
+static void
+store_answer(struct store_jobs *jobs)
+{
+	struct store_job	*job;
+
+	while ((job = TAILQ_FIRST(jobs)) != NULL) {
+		TAILQ_REMOVE(jobs, job, entry);
+		if (job->kind == STORE_JOB_HISTORY)
+			job->read_done(job->rows, job->nrows, job->error,
+			    job->arg);
+		else
+			job->done(job->error, job->arg);
+		store_job_free(job);
+		w.njobs--;
+	}
+}
+
 /* The loop: log what changed, answer finished jobs. */
 static void
 store_event_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct store_jobs	 done = TAILQ_HEAD_INITIALIZER(done);
-	struct store_job	*job;
 	uint64_t		 count;
 	char			 reason[sizeof w.reason];
 	int			 degraded;
@@ -494,16 +511,7 @@ store_event_cb(evutil_socket_t fd, short what, void *arg)
 	else if (!degraded && w.told_degraded)
 		log_notice("history writes resumed: %s", store_db.path);
 	w.told_degraded = degraded;
-	while ((job = TAILQ_FIRST(&done)) != NULL) {
-		TAILQ_REMOVE(&done, job, entry);
-		if (job->kind == STORE_JOB_HISTORY)
-			job->read_done(job->rows, job->nrows, job->error,
-			    job->arg);
-		else
-			job->done(job->error, job->arg);
-		store_job_free(job);
-		w.njobs--;
-	}
+	store_answer(&done);
 }
 
 /* Start the writer for the open database (nothing to do without one). */
@@ -730,7 +738,8 @@ store_history(const char *room, uint64_t before, size_t n,
 
 /*
  * At exit, after the loop: commit what is queued (one try if degraded),
- * drop unanswered jobs, stop the thread.  The database stays open for
+ * stop the thread, answer every job (those not run with an error, so that
+ * their callers free what they hold).  The database stays open for
  * store_close.
  */
 void
@@ -751,12 +760,10 @@ store_stop(void)
 		    (unsigned long long)w.queued, w.reason);
 	store_items_free(&w.queue);
 	w.queued = w.queued_bytes = 0;
+	TAILQ_FOREACH(job, &w.jobs, entry)
+		xasprintf(&job->error, "chatd is stopping");
 	TAILQ_CONCAT(&w.done, &w.jobs, entry);
-	while ((job = TAILQ_FIRST(&w.done)) != NULL) {
-		TAILQ_REMOVE(&w.done, job, entry);
-		store_job_free(job);
-	}
-	w.njobs = 0;
+	store_answer(&w.done);
 	store_finalize_all();
 	event_free(w.ev);
 	w.ev = NULL;

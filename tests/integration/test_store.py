@@ -162,3 +162,56 @@ def test_no_database_by_default(chatd, tmp_path):
     c.send("hello")
     c.expect("MSG ")
     assert [p for p in os.listdir(str(tmp_path)) if ".db" in p] == []
+
+
+def count(db, room="#lobby"):
+    return rows(db, "SELECT count(*), min(body) FROM messages WHERE room = '%s'"
+                % room)[0]
+
+
+def test_retention_per_room_at_its_edges(chatd, tmp_path):
+    db = state(tmp_path)
+    config = dict(FAST, **{"history-max-per-room": 10})
+    d = chatd("--database", db, config=config)
+    alice = d.client()
+    alice.send("/ack on")
+    alice.expect("ACK")
+    for i in range(10):
+        alice.send("m %02d" % i)
+        alice.expect("ACK")
+    # At the limit: all kept.
+    assert wait_until(lambda: count(db) == (10, "m 00"), 10)
+    alice.send("m 10")
+    alice.expect("ACK")
+    # One more: the oldest goes, the newest ten stay.
+    assert wait_until(lambda: count(db) == (10, "m 01"), 10)
+    # Lowered on reload: the idle step trims rooms nobody speaks in.
+    alice.send("/join #quiet")
+    alice.expect("ACK")
+    for i in range(8):
+        alice.send("q %d" % i)
+        alice.expect("ACK")
+    assert wait_until(lambda: count(db, "#quiet")[0] == 8, 10)
+    mark = d.log_mark()
+    d.reload(dict(config, **{"history-max-per-room": 3}))
+    d.wait_log("reload: history-max-per-room changed", start=mark)
+    assert wait_until(lambda: count(db, "#quiet") == (3, "q 5") and
+                      count(db) == (3, "m 08"), 20)
+
+
+def test_retention_by_age_keeps_the_new(chatd, tmp_path):
+    db = state(tmp_path)
+    d = chatd("--database", db, config=dict(FAST, **{"history-max-age": "1h"}))
+    alice = d.client()
+    alice.send("/ack on")
+    alice.expect("ACK")
+    alice.send("fresh")
+    alice.expect("ACK")
+    # Old rows, as a chatd of long ago wrote them: the writer's steps
+    # delete them, never the fresh one.
+    old = sqlite3.connect(db, timeout=scaled(10))
+    old.executemany("INSERT INTO messages VALUES (?, '#lobby', ?, 'say', 'x', '', 'old')",
+                    [(10 ** 9 + i, 1000 * i) for i in range(600)])
+    old.commit()
+    old.close()
+    assert wait_until(lambda: rows(db, "SELECT body FROM messages") == [("fresh",)], 30)

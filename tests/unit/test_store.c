@@ -348,6 +348,40 @@ test_retention_per_room(void **state)
 	    "AND id > 900"), 100);
 }
 
+static int
+only_new_left(void)
+{
+	struct store_info	info;
+
+	store_info(&info);
+	return info.queued == 0 && info.rows == 1;
+}
+
+static void
+test_retention_by_age(void **state)
+{
+	struct store_limits	 lim = { .queue_max = 1000, .queue_bytes = 1 << 24,
+				    .commit_ms = 10, .batch_max = 1000,
+				    .max_age_ms = 3600 * 1000 };
+	struct store_msg	 now = { 1000, 0, MSG_SAY, "#a", "ann", "",
+				    "new" };
+	struct timespec		 ts;
+	char			*cause = NULL;
+	uint64_t		 i;
+
+	(void)state;
+	assert_int_equal(store_open(path, &cause), 0);
+	store_start(base, &lim);
+	/* 300 from 1970, more than one step takes, and one of now. */
+	for (i = 1; i <= 300; i++)
+		assert_int_equal(put(i, "#a", "old"), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now.time_ms = (int64_t)ts.tv_sec * 1000;
+	assert_int_equal(store_put_msg(&now), 0);
+	wait_for(only_new_left);	/* the rest by the idle step */
+	assert_int_equal(query("SELECT id FROM messages"), 1000);
+}
+
 static int	job_done;
 static char	job_error[256];
 static size_t	job_rows;
@@ -455,6 +489,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(
 		    test_disk_full_degrades_and_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_per_room, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retention_by_age, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_no_database, setup,
