@@ -90,6 +90,9 @@ static struct {
 	.efd = -1,
 };
 
+/* The thread's own: its count of messages kept, published as w.rows. */
+static uint64_t		 thread_rows;
+
 /* The thread's prepared statements. */
 static sqlite3_stmt	*st_insert, *st_room, *st_ban, *st_unban,
 			*st_trim_room, *st_trim_age, *st_next_room;
@@ -194,7 +197,7 @@ store_write_item(const struct store_item *it)
 		sqlite3_bind_text(st, 6, m->to, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 7, m->text, -1, SQLITE_STATIC);
 		if ((rc = store_run(st)) == SQLITE_OK)
-			w.rows += (uint64_t)sqlite3_changes(store_db.db);
+			thread_rows += (uint64_t)sqlite3_changes(store_db.db);
 		return rc;
 	}
 	if (it->kind == STORE_ITEM_BAN && b->lifted) {
@@ -233,7 +236,7 @@ store_trim_room(const char *room, size_t max_per_room)
 	sqlite3_bind_int64(st_trim_room, 2, (sqlite3_int64)max_per_room);
 	sqlite3_bind_int(st_trim_room, 3, STORE_RETENTION_STEP);
 	if ((rc = store_run(st_trim_room)) == SQLITE_OK)
-		w.rows -= (uint64_t)sqlite3_changes(store_db.db);
+		thread_rows -= (uint64_t)sqlite3_changes(store_db.db);
 	return rc;
 }
 
@@ -246,7 +249,7 @@ store_trim_age(int64_t max_age_ms)
 	sqlite3_bind_int64(st_trim_age, 1, store_now_ms() - max_age_ms);
 	sqlite3_bind_int(st_trim_age, 2, STORE_RETENTION_STEP);
 	if ((rc = store_run(st_trim_age)) == SQLITE_OK)
-		w.rows -= (uint64_t)sqlite3_changes(store_db.db);
+		thread_rows -= (uint64_t)sqlite3_changes(store_db.db);
 	return rc;
 }
 
@@ -279,7 +282,7 @@ static int
 store_commit(struct store_items *batch, const struct store_limits *lim)
 {
 	struct store_item	*it, *other;
-	uint64_t		 rows = w.rows;
+	uint64_t		 rows = thread_rows;
 	int			 rc;
 
 	if ((rc = sqlite3_exec(store_db.db, "BEGIN IMMEDIATE", NULL, NULL,
@@ -311,7 +314,7 @@ store_commit(struct store_items *batch, const struct store_limits *lim)
 		return SQLITE_OK;
 fail:
 	sqlite3_exec(store_db.db, "ROLLBACK", NULL, NULL, NULL);
-	w.rows = rows;
+	thread_rows = rows;
 	return rc;
 }
 
@@ -319,7 +322,7 @@ fail:
 static void
 store_idle_step(const struct store_limits *lim)
 {
-	uint64_t	rows = w.rows;
+	uint64_t	rows = thread_rows;
 
 	if (lim->max_per_room == 0 && lim->max_age_ms == 0)
 		return;
@@ -332,7 +335,7 @@ store_idle_step(const struct store_limits *lim)
 	    sqlite3_exec(store_db.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
 		return;
 	sqlite3_exec(store_db.db, "ROLLBACK", NULL, NULL, NULL);
-	w.rows = rows;
+	thread_rows = rows;
 }
 
 static void
@@ -370,6 +373,7 @@ store_commit_batch(void)
 	pthread_mutex_unlock(&w.lock);
 	rc = store_commit(&batch, &lim);
 	pthread_mutex_lock(&w.lock);
+	w.rows = thread_rows;
 	if (rc == SQLITE_OK) {
 		store_items_free(&batch);
 		w.queued -= n;
@@ -403,8 +407,9 @@ store_run_job(void)
 
 	TAILQ_REMOVE(&w.jobs, job, entry);
 	pthread_mutex_unlock(&w.lock);
-	store_job_run(job, &w.rows);
+	store_job_run(job, &thread_rows);
 	pthread_mutex_lock(&w.lock);
+	w.rows = thread_rows;
 	TAILQ_INSERT_TAIL(&w.done, job, entry);
 	store_notify();
 }
@@ -463,6 +468,7 @@ store_writer_main(void *arg)
 			pthread_mutex_unlock(&w.lock);
 			store_idle_step(&lim);
 			pthread_mutex_lock(&w.lock);
+			w.rows = thread_rows;
 		}
 	}
 	pthread_mutex_unlock(&w.lock);
@@ -526,7 +532,7 @@ store_start(struct event_base *base, const struct store_limits *lim)
 	TAILQ_INIT(&w.jobs);
 	TAILQ_INIT(&w.done);
 	w.limits = *lim;
-	w.rows = store_db.rows;
+	w.rows = thread_rows = store_db.rows;
 	w.stopping = w.degraded = w.told_degraded = 0;
 	w.committed = w.commits = w.errors = w.dropped = w.dropped_logged = 0;
 	w.last_commit_ms = w.last_attempt_ms = w.retry_ms = 0;
