@@ -21,6 +21,16 @@
 
 static struct ban	**bans;
 static size_t		  nbans;
+static ban_observer_fn	 *ban_observer;
+
+static struct ban	*ban_find(const struct ban *);
+
+/* Tell the observer (the history writer) of each ban added or lifted. */
+void
+ban_observe(ban_observer_fn *fn)
+{
+	ban_observer = fn;
+}
 
 static void
 ban_free(struct ban *b)
@@ -147,6 +157,34 @@ ban_add(const char *target, time_t duration, const char *reason,
 	b->added = time(NULL);
 	b->expires = duration > 0 ? b->added + duration : 0;
 	*out = b;
+	if (ban_observer != NULL)
+		ban_observer(b, 0);
+	return 0;
+}
+
+/* At start: a ban as the database kept it, unless it has expired. */
+int
+ban_restore(const char *target, time_t added, time_t expires,
+    const char *reason)
+{
+	ban_observer_fn		*observer = ban_observer;
+	const struct ban	*b;
+	struct ban		*own;
+	char			*cause;
+	int			 rc;
+
+	if (expires != 0 && expires <= time(NULL))
+		return -1;
+	ban_observer = NULL;	/* it is kept already */
+	rc = ban_add(target, 0, reason, &b, &cause);
+	ban_observer = observer;
+	if (rc == -1) {
+		free(cause);
+		return -1;
+	}
+	own = ban_find(b);
+	own->added = added;
+	own->expires = expires;
 	return 0;
 }
 
@@ -162,6 +200,8 @@ ban_del(const char *target)
 		return -1;
 	for (i = 0; i < nbans; i++) {
 		if (name_compare(bans[i]->target, key.target) == 0) {
+			if (ban_observer != NULL)
+				ban_observer(bans[i], 1);
 			ban_remove(i);
 			return 0;
 		}

@@ -17,6 +17,12 @@ struct ban {
 	char		*reason;
 };
 
+/* A ban added (or changed), or lifted: about to be freed. */
+typedef void	 ban_observer_fn(const struct ban *, int lifted);
+
+void		 ban_observe(ban_observer_fn *);
+int		 ban_restore(const char *target, time_t added, time_t expires,
+		    const char *reason);
 int		 ban_add(const char *target, time_t duration,
 		    const char *reason, const struct ban **, char **cause);
 int		 ban_del(const char *target);

@@ -17,6 +17,7 @@
 #include "conn.h"
 #include "control.h"
 #include "fdlimit.h"
+#include "history.h"
 #include "host.h"
 #include "irc.h"
 #include "line.h"
@@ -27,6 +28,7 @@
 #include "oper.h"
 #include "room.h"
 #include "service.h"
+#include "store.h"
 #include "tls.h"
 #include "version.h"
 #include "xmalloc.h"
@@ -40,6 +42,7 @@ enum {
 	OPTION_TLS_CERT,
 	OPTION_TLS_KEY,
 	OPTION_HASH_PASSWORD,
+	OPTION_DATABASE,
 };
 
 static struct event_base	*base;
@@ -59,6 +62,7 @@ usage(int status)
 	    "             [--listen-irc ADDR:PORT]... "
 	    "[--listen-irc-tls ADDR:PORT]...\n"
 	    "             [--listen-metrics ADDR:PORT]...\n"
+	    "             [--database PATH]\n"
 	    "  -c, --config FILE       read the config file FILE\n"
 	    "  -l, --listen ADDR:PORT  listen here (repeatable; [::1]:7000 "
 	    "for IPv6)\n"
@@ -71,6 +75,8 @@ usage(int status)
 	    "(repeatable)\n"
 	    "      --tls-cert FILE     TLS certificate chain (PEM)\n"
 	    "      --tls-key FILE      TLS private key (PEM)\n"
+	    "      --database PATH     keep history in this SQLite file "
+	    "(none: in memory)\n"
 	    "  -C, --control PATH      control socket path\n"
 	    "  -L, --log-level LEVEL   error, warning, notice, info or debug\n"
 	    "  -t, --test-config       check the config and exit\n"
@@ -116,6 +122,7 @@ apply_config(struct config *c)
 	room_configure(c->scrollback, c->max_rooms_per_client, c->max_rooms);
 	room_mode_configure(c->max_bans_per_room, c->max_invites_per_room);
 	oper_configure(c);
+	history_configure(c);
 	room_keep(c->default_room);
 	control_configure(c);
 }
@@ -361,6 +368,7 @@ main(int argc, char **argv)
 		  OPTION_LISTEN_METRICS },
 		{ "tls-cert", required_argument, NULL, OPTION_TLS_CERT },
 		{ "tls-key", required_argument, NULL, OPTION_TLS_KEY },
+		{ "database", required_argument, NULL, OPTION_DATABASE },
 		{ "test-config", no_argument, NULL, 't' },
 		{ "hash-password", no_argument, NULL, OPTION_HASH_PASSWORD },
 		{ "version", no_argument, NULL, 'V' },
@@ -411,6 +419,9 @@ main(int argc, char **argv)
 		case OPTION_TLS_KEY:
 			overrides.tls_key = optarg;
 			break;
+		case OPTION_DATABASE:
+			overrides.database = optarg;
+			break;
 		case 'L':
 			if (log_level_parse(optarg, &level) == -1)
 				fatalx("unknown log level \"%s\" (use error, "
@@ -439,7 +450,9 @@ main(int argc, char **argv)
 
 	if ((config = config_load(config_path, &overrides, &cause)) == NULL ||
 	    privilege_check(config, &cause) == -1 ||
-	    tls_load(config, &tls, &cause) == -1) {
+	    tls_load(config, &tls, &cause) == -1 ||
+	    (test_only && config_database(config) != NULL &&
+	    store_check(config_database(config), &cause) == -1)) {
 		fprintf(stderr, "chatd: %s\n", cause);
 		free(cause);
 		config_free(config);
@@ -457,6 +470,8 @@ main(int argc, char **argv)
 
 	/* libevent writes without MSG_NOSIGNAL: a closed peer must not kill. */
 	signal(SIGPIPE, SIG_IGN);
+	/* A file size limit degrades history (EFBIG), it must not kill chat. */
+	signal(SIGXFSZ, SIG_IGN);
 	if ((base = event_base_new()) == NULL)
 		fatalx("cannot create the event base");
 	host_init(base);
@@ -483,6 +498,13 @@ main(int argc, char **argv)
 		fatalx("%s", cause);
 	if (privilege_drop(config, config_path, &cause) == -1)
 		fatalx("%s", cause);
+	/*
+	 * As the user chatd runs as, so that the files are its own; the rooms
+	 * are restored before anyone can join them.
+	 */
+	if (history_open(config, &cause) == -1)
+		fatalx("%s", cause);
+	history_start(base);
 	service_init(base, status_line);
 	log_notice("chatd %s started (%s, libevent %s)", CHATD_VERSION,
 	    event_base_get_method(base), event_get_version());
@@ -495,6 +517,7 @@ main(int argc, char **argv)
 	service_free();
 	control_free();		/* first: it watches the rooms */
 	conn_free_all();
+	history_stop();		/* what the rooms said is committed */
 	room_free_all();
 	host_free_all();
 	ban_free_all();

@@ -32,6 +32,7 @@ enum config_type {
 	CONFIG_OPER,		/* repeatable NAME HASH */
 	CONFIG_LOG_LEVEL,
 	CONFIG_MODE,		/* octal permission bits */
+	CONFIG_BOOL,		/* yes or no */
 };
 
 struct config_key {
@@ -143,6 +144,20 @@ static const struct config_key config_keys[] = {
 	{ "shutdown-grace", CONFIG_SECONDS, FIELD(shutdown_grace), 0, 0,
 	  3600, "5", 0 },
 	{ "log-level", CONFIG_LOG_LEVEL, FIELD(log_level), 0, 0, 0, "info", 0 },
+	/* The file is opened once, at start: a new one needs a restart. */
+	{ "database", CONFIG_STRING, FIELD(database), 0, 0, 0, NULL, 1 },
+	{ "history-max-age", CONFIG_SECONDS, FIELD(history_max_age), 0, 0,
+	  (size_t)100 * 365 * 86400, "0", 0 },
+	{ "history-max-per-room", CONFIG_COUNT, FIELD(history_max_per_room), 0,
+	  0, 1000000000, "0", 0 },
+	{ "history-private", CONFIG_BOOL, FIELD(history_private), 0, 0, 1, "no",
+	  0 },
+	{ "history-commit-interval", CONFIG_COUNT,
+	  FIELD(history_commit_interval), 0, 1, 10000, "100", 0 },
+	{ "history-queue", CONFIG_COUNT, FIELD(history_queue), 0, 1, 10000000,
+	  "10000", 0 },
+	{ "history-queue-memory", CONFIG_BYTES, FIELD(history_queue_memory), 0,
+	  64 * KiB, 1024 * MiB, "16m", 0 },
 };
 #define NKEYS	(sizeof config_keys / sizeof config_keys[0])
 
@@ -237,6 +252,14 @@ config_set(struct config_parse *p, const struct config_key *k,
 		bad = *value == '\0' || strlen(value) > 5 ||
 		    value[strspn(value, "01234567")] != '\0';
 		n = strtoul(value, NULL, 8);
+		break;
+	case CONFIG_BOOL:
+		if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0) {
+			xasprintf(&p->cause, "%s: \"%s\" is not yes or no",
+			    k->name, value);
+			return -1;
+		}
+		n = strcmp(value, "yes") == 0;
 		break;
 	case CONFIG_LOG_LEVEL:
 		if (log_level_parse(value, field) == -1) {
@@ -479,6 +502,10 @@ config_check(struct config *c, char **cause)
 		    c->tls_min_version);
 		return -1;
 	}
+	if (c->database != NULL && *c->database == '\0') {
+		xasprintf(cause, "database: empty (a file, or none)");
+		return -1;
+	}
 	if ((c->nlisten_tls > 0 || c->nlisten_irc_tls > 0) &&
 	    (c->tls_cert == NULL || c->tls_key == NULL)) {
 		xasprintf(cause, "%s needs tls-cert and tls-key",
@@ -532,6 +559,7 @@ config_apply_overrides(struct config *c, const struct config_overrides *o)
 	config_string_replace(&c->tls_cert, o->tls_cert);
 	config_string_replace(&c->tls_key, o->tls_key);
 	config_string_replace(&c->control_path, o->control_path);
+	config_string_replace(&c->database, o->database);
 	if (o->log_level != NULL)
 		log_level_parse(o->log_level, &c->log_level);
 }
@@ -598,6 +626,15 @@ config_free(struct config *c)
 			free(*(char **)field);
 	}
 	free(c);
+}
+
+/* The database file, or NULL to keep history in memory only. */
+const char *
+config_database(const struct config *c)
+{
+	if (c->database == NULL || strcmp(c->database, "none") == 0)
+		return NULL;
+	return c->database;
 }
 
 static int

@@ -65,6 +65,13 @@ struct config {
 	size_t		  max_bans_per_room;
 	size_t		  max_invites_per_room;
 	size_t		  shutdown_grace;	/* seconds */
+	char		 *database;		/* NULL or "none": in memory */
+	size_t		  history_max_age;	/* seconds; 0: forever */
+	size_t		  history_max_per_room;	/* messages; 0: no limit */
+	size_t		  history_private;	/* yes (1) or no (0) */
+	size_t		  history_commit_interval;	/* milliseconds */
+	size_t		  history_queue;	/* rows waiting for the disk */
+	size_t		  history_queue_memory;	/* bytes they may hold */
 	enum log_level	  log_level;
 	char		 *user;			/* drop to it if root */
 };
@@ -85,11 +92,13 @@ struct config_overrides {
 	const char	 *tls_key;
 	const char	 *control_path;
 	const char	 *log_level;
+	const char	 *database;
 };
 
 struct config	*config_load(const char *path, const struct config_overrides *,
 		    char **cause);
 void		 config_free(struct config *);
+const char	*config_database(const struct config *);
 size_t		 config_diff(const struct config *, const struct config *,
 		    void (*)(const char *key, int needs_restart, void *), void *);
 

@@ -23,8 +23,8 @@
 
 
 /* The room called name, with or without its '#', or NULL. */
-static struct room *
-admin_find_room(const char *name)
+struct room *
+control_admin_find_room(const char *name)
 {
 	char	buf[NAME_ROOM_MAX + 1];
 
@@ -124,7 +124,7 @@ admin_user(struct control_client *c, const char *nick)
 struct room *
 control_admin_room(struct control_client *c, const char *name)
 {
-	struct room	*r = admin_find_room(name);
+	struct room	*r = control_admin_find_room(name);
 
 	if (r == NULL)
 		control_fail(c, CTL_E_NO_SUCH_ROOM, "there is no room %s", name);

@@ -39,6 +39,8 @@ void		 control_reply_rows(struct control_client *, const char *key,
 int		 control_row(struct control_client *, json_t *row);
 void		 control_follow(struct control_client *, void *data,
 		    void (*free_data)(void *));
+uint64_t	 control_defer(struct control_client *);
+struct control_client *control_lookup(uint64_t id);
 void		 control_foreach_follower(enum ctl_verb, control_follower_fn *,
 		    void *);
 void		 control_stream(struct control_client *, json_t *);
@@ -89,7 +91,13 @@ control_cmd_fn	 control_admin_kick, control_admin_ban, control_admin_mute,
 		 control_admin_announce, control_admin_msg, control_admin_topic,
 		 control_admin_close;
 struct room	*control_admin_room(struct control_client *, const char *);
+struct room	*control_admin_find_room(const char *);
 size_t		 control_admin_broadcast(const char *text);
+
+/* control-store.c: the history database. */
+control_cmd_fn	 control_store_db, control_store_history, control_store_backup,
+		 control_store_purge;
+json_t		*control_store_status(void);
 
 /* control-tail.c: the operator's voice and ears. */
 void		 control_tail_init(void);

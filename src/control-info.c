@@ -50,6 +50,7 @@ static const struct {
 	{ "bytes_out", &stats.bytes_out },
 	{ "flood_pauses", &stats.flood_pauses },
 	{ "scrollback_refused", &stats.scrollback_refused },
+	{ "history_dropped", &stats.history_dropped },
 	{ "gate_closed", &stats.gate_closed },
 	{ "gate_timeouts", &stats.gate_timeouts },
 	{ "errors_sent", &stats.errors_sent },
@@ -97,6 +98,7 @@ control_info_status(struct control_client *c, struct cmd_args *args)
 	    "bans", (json_int_t)ban_count(),
 	    "rss_bytes", (json_int_t)stats_resident_bytes());
 	info_tls(status);
+	json_object_set_new(status, "history", control_store_status());
 	control_reply(c, status);
 }
 

@@ -127,13 +127,13 @@ control_tail_init(void)
 	tail_operator = session_new_named(&tail_operator_ops,
 	    CONTROL_OPERATOR);
 	tail_operator->oper = 1;	/* the administrator: every room's */
-	room_observe(tail_observe);
+	room_observe(tail_observe, 0);
 }
 
 void
 control_tail_free(void)
 {
-	room_observe(NULL);
+	room_unobserve(tail_observe);
 	session_free(tail_operator);
 	tail_operator = NULL;
 }

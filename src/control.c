@@ -88,6 +88,10 @@ static control_cmd_fn *const control_handlers[CTL_NVERBS] = {
 	[CTL_DRAIN] = control_daemon_drain,
 	[CTL_SHUTDOWN] = control_daemon_shutdown,
 	[CTL_LOG_LEVEL] = control_daemon_log_level,
+	[CTL_DB] = control_store_db,
+	[CTL_HISTORY] = control_store_history,
+	[CTL_BACKUP] = control_store_backup,
+	[CTL_PURGE] = control_store_purge,
 	[CTL_VERSION] = control_info_version,
 };
 
@@ -324,6 +328,30 @@ control_follow(struct control_client *c, void *data,
 	c->data = data;
 	c->free_data = free_data;
 	bufferevent_set_timeouts(c->bev, NULL, &tv);
+}
+
+/*
+ * The handler answers later, from a database job: c stays open, found
+ * again by its id (control_lookup) when the answer is ready.
+ */
+uint64_t
+control_defer(struct control_client *c)
+{
+	control_follow(c, NULL, NULL);
+	return c->id;
+}
+
+/* The client with this id, if it is still there to be answered. */
+struct control_client *
+control_lookup(uint64_t id)
+{
+	struct control_client	*c;
+
+	TAILQ_FOREACH(c, &control_clients, entry) {
+		if (c->id == id)
+			return c->dead || c->answered ? NULL : c;
+	}
+	return NULL;
 }
 
 /* Call cb for every live follower of verb that has not been answered. */

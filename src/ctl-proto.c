@@ -61,6 +61,17 @@ const struct cmd_spec ctl_verbs[CTL_NVERBS + 1] = {
 	[CTL_LOG_LEVEL] = { "log-level", 0, 1, CMD_REST_NONE, NULL, 0,
 	    "log-level [LEVEL]", "show the log level, or set it until the "
 	    "next reload" },
+	[CTL_DB] = { "db", 0, 0, CMD_REST_NONE, NULL, CTL_READONLY,
+	    "db", "the history database: file, size, rows, queue, commits, "
+	    "errors" },
+	[CTL_HISTORY] = { "history", 1, 2, CMD_REST_NONE, NULL, 0,
+	    "history ROOM [N]", "the last N (20) messages of ROOM, from the "
+	    "database" },
+	[CTL_BACKUP] = { "backup", 1, 1, CMD_REST_NONE, NULL, 0,
+	    "backup FILE", "copy the database to FILE (a new file, absolute "
+	    "path) while chat goes on" },
+	[CTL_PURGE] = { "purge", 1, 1, CMD_REST_NONE, NULL, 0,
+	    "purge ROOM", "forget what ROOM said, on disk and in scrollback" },
 	[CTL_VERSION] = { "version", 0, 0, CMD_REST_NONE, NULL, CTL_READONLY,
 	    "version", "the versions of chatd and of this protocol" },
 	[CTL_NVERBS] = { NULL, 0, 0, CMD_REST_NONE, NULL, 0, NULL, NULL },

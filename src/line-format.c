@@ -159,19 +159,47 @@ line_history_size(const struct msg *m)
 	return LINE_HIST_PREFIX + line_render(m, NULL);
 }
 
-/* A scrollback line: "HIST 2026-11-27T14:03:12Z MSG #room nick text". */
-void
-line_send_history(struct conn *c, const struct msg *m)
+/*
+ * A scrollback line: "HIST 2026-11-27T14:03:12Z MSG #room nick text", or
+ * with its id and milliseconds (a page, /history N before ID):
+ * "HISTID 42 2026-11-27T14:03:12.345Z MSG #room nick text".
+ */
+static void
+line_send_hist(struct conn *c, const struct msg *m, int with_id)
 {
 	char		 stamp[32], line[1024], *big = NULL;
 	struct tm	 tm;
 	size_t		 len = line_render(m, NULL);
 
 	gmtime_r(&m->time, &tm);
-	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
 	if (len >= sizeof line)
 		big = xmalloc(len + 1);
 	line_render(m, big != NULL ? big : line);
-	conn_printf(c, "HIST %s %s", stamp, big != NULL ? big : line);
+	if (with_id)
+		conn_printf(c, "HISTID %llu %s.%03uZ %s",
+		    (unsigned long long)m->id, stamp, m->time_ms,
+		    big != NULL ? big : line);
+	else
+		conn_printf(c, "HIST %sZ %s", stamp, big != NULL ? big : line);
 	free(big);
+}
+
+void
+line_send_history(struct conn *c, const struct msg *m)
+{
+	line_send_hist(c, m, 0);
+}
+
+void
+line_send_history_id(struct conn *c, const struct msg *m)
+{
+	line_send_hist(c, m, 1);
+}
+
+/* What a HISTID line of m takes, at most. */
+size_t
+line_history_id_size(const struct msg *m)
+{
+	return LINE_HISTID_PREFIX + line_render(m, NULL);
 }

@@ -8,8 +8,11 @@
 #define WHO_PER_LINE	50	/* nicks on one WHO or ROLES line */
 
 struct cmd_args;
+struct config;
 struct conn;
 struct room;
+
+extern const struct config	*line_config;
 
 void		 line_fail(struct conn *, const char *code, const char *fmt,
 		    ...) __attribute__((format(printf, 3, 4)));
@@ -17,6 +20,11 @@ void		 line_fail_result(struct conn *, enum chat_result,
 		    const char *about);
 const char	*line_room_name(const char *, char *buf);
 struct room	*line_room_arg(struct conn *, const char *word);
+size_t		 line_replay(struct conn *, const struct room *, size_t n);
+
+/* line-history.c: /history, and pages of it by message id. */
+void		 line_cmd_history(void *, struct cmd_args *);
+void		 line_history_forget(struct conn *);
 
 /* line-mod.c: room moderation. */
 void		 line_cmd_mode(void *, struct cmd_args *);

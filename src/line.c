@@ -31,7 +31,7 @@
 #define LINE_FAILED	0x2	/* the current line got an error */
 #define PAGE_LINES	8	/* WHO or ROOM lines in one page of an answer */
 
-static const struct config	*line_config;
+const struct config		*line_config;
 
 static void	line_deliver(struct session *, struct msg *);
 static void	line_deliver_run(struct session *, struct msg **, size_t,
@@ -44,7 +44,6 @@ static void	cmd_me(void *, struct cmd_args *);
 static void	cmd_topic(void *, struct cmd_args *);
 static void	cmd_who(void *, struct cmd_args *);
 static void	cmd_rooms(void *, struct cmd_args *);
-static void	cmd_history(void *, struct cmd_args *);
 static void	cmd_ack(void *, struct cmd_args *);
 static void	cmd_quit(void *, struct cmd_args *);
 static void	cmd_help(void *, struct cmd_args *);
@@ -79,8 +78,9 @@ static const struct cmd_spec line_commands[] = {
 	  "current room) once, past +i, +k, +l and bans" },
 	{ "rooms", 0, 0, CMD_REST_NONE, cmd_rooms, 0, "/rooms",
 	  "list every room with its member count and topic" },
-	{ "history", 0, 1, CMD_REST_NONE, cmd_history, NEEDS_ROOM,
-	  "/history [N]", "show the last N messages of your current room" },
+	{ "history", 0, 3, CMD_REST_NONE, line_cmd_history, NEEDS_ROOM,
+	  "/history [N [latest | before ID]]", "show the last N messages of "
+	  "your current room; with latest or before ID, a page with ids" },
 	{ "ack", 1, 1, CMD_REST_NONE, cmd_ack, 0, "/ack on|off",
 	  "answer every line you send with ACK n or NACK n CODE" },
 	{ "quit", 0, 0, CMD_REST_OPTIONAL, cmd_quit, 0, "/quit [REASON]",
@@ -261,7 +261,7 @@ line_replay_measure(struct msg *m, void *arg)
  * newest as fit below sendq-soft: asking for history must never cost a
  * client its connection, whatever scrollback and max-line are.
  */
-static size_t
+size_t
 line_replay(struct conn *c, const struct room *r, size_t n)
 {
 	struct line_replay_sizes	 sizes;
@@ -331,6 +331,7 @@ line_connected(struct conn *c)
 static void
 line_disconnected(struct conn *c, const char *reason)
 {
+	line_history_forget(c);
 	if (c->session == NULL)
 		return;
 	room_quit(c->session, reason);
@@ -683,28 +684,6 @@ static void
 cmd_rooms(void *arg, struct cmd_args *args)
 {
 	line_page_start(arg, line_rooms_page, "");
-}
-
-static void
-cmd_history(void *arg, struct cmd_args *args)
-{
-	struct conn	*c = arg;
-	struct room	*r;
-	size_t		 n = line_config->scrollback;
-	char		*end;
-
-	if (args->nwords > 0) {
-		n = strtoul(args->word[0], &end, 10);
-		if (*end != '\0' || args->word[0][0] < '0' ||
-		    args->word[0][0] > '9') {
-			line_fail(c, "bad-usage", "usage: /history [N]");
-			return;
-		}
-	}
-	r = session_current_room(c->session);
-	/* Every line has an outcome, also when there is nothing to show. */
-	if (line_replay(c, r, n) == 0)
-		conn_printf(c, "INFO %s: no messages to show\r\n", r->name);
 }
 
 static void

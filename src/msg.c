@@ -19,6 +19,7 @@
 
 struct msg_meter	 msg_meter;
 static size_t		 msg_count;
+static uint64_t		 msg_next_id = 1;
 
 static const char *
 msg_copy_string(char **cursor, const char *s)
@@ -31,13 +32,12 @@ msg_copy_string(char **cursor, const char *s)
 	return dst;
 }
 
-struct msg *
-msg_new(enum msg_kind kind, const char *room, const char *from,
-    const char *to, const char *text)
+/* A message with its id and time: msg_new's, or a stored one's. */
+static struct msg *
+msg_make(enum msg_kind kind, const char *room, const char *from,
+    const char *to, const char *text, uint64_t id, int64_t time_ms)
 {
-	static uint64_t	 next_id = 1;
 	struct msg	*m;
-	struct timespec	 now;
 	char		*cursor;
 	size_t		 len;
 
@@ -50,10 +50,9 @@ msg_new(enum msg_kind kind, const char *room, const char *from,
 	m->weight = MSG_OVERHEAD + len;
 	m->refs = 1;
 	m->kind = kind;
-	clock_gettime(CLOCK_REALTIME, &now);
-	m->time = now.tv_sec;
-	m->time_ms = (unsigned)(now.tv_nsec / 1000000);
-	m->id = next_id++;
+	m->time = (time_t)(time_ms / 1000);
+	m->time_ms = (unsigned)(time_ms % 1000);
+	m->id = id;
 	memset(m->wire, 0, sizeof m->wire);
 	m->held_by = NULL;
 	msg_count++;
@@ -63,6 +62,33 @@ msg_new(enum msg_kind kind, const char *room, const char *from,
 	m->to = msg_copy_string(&cursor, to);
 	m->text = msg_copy_string(&cursor, text);
 	return m;
+}
+
+struct msg *
+msg_new(enum msg_kind kind, const char *room, const char *from,
+    const char *to, const char *text)
+{
+	struct timespec	now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	return msg_make(kind, room, from, to, text, msg_next_id++,
+	    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+}
+
+/* A message said before a restart, as the database kept it. */
+struct msg *
+msg_new_stored(enum msg_kind kind, const char *room, const char *from,
+    const char *to, const char *text, uint64_t id, int64_t time_ms)
+{
+	return msg_make(kind, room, from, to, text, id, time_ms);
+}
+
+/* Ids go on after the highest one kept: unique across restarts. */
+void
+msg_ids_after(uint64_t id)
+{
+	if (id >= msg_next_id)
+		msg_next_id = id + 1;
 }
 
 struct msg *

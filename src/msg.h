@@ -45,7 +45,8 @@ struct msg {
 	enum msg_kind	 kind;
 	time_t		 time;
 	unsigned	 time_ms;	/* milliseconds past time */
-	uint64_t	 id;		/* unique in this run of the daemon */
+	uint64_t	 id;		/* unique; with a database, across
+					   restarts too (msg_ids_after) */
 	const char	*room;		/* "" when the kind has no room */
 	const char	*from;
 	const char	*to;
@@ -75,6 +76,10 @@ extern struct msg_meter msg_meter;
 
 struct msg	*msg_new(enum msg_kind, const char *room, const char *from,
 		    const char *to, const char *text);
+struct msg	*msg_new_stored(enum msg_kind, const char *room,
+		    const char *from, const char *to, const char *text,
+		    uint64_t id, int64_t time_ms);
+void		 msg_ids_after(uint64_t);
 struct msg	*msg_ref(struct msg *);
 void		 msg_unref(struct msg *);
 size_t		 msg_weight(const struct msg *);

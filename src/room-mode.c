@@ -258,6 +258,30 @@ room_ban_find(const struct room *r, const char *mask)
 	return i;
 }
 
+/* A new ban at the end of r's list, if it has room for it; 1 if added. */
+static int
+room_ban_append(struct room *r, const char *mask, const char *by, time_t when,
+    enum room_mode_refusal *why)
+{
+	size_t	i;
+
+	if (r->modes.nbans >= room_max_bans ||
+	    !host_may_hold(r->held_by, sizeof *r->modes.bans)) {
+		*why = ROOM_MODE_BANS_FULL;
+		return 0;
+	}
+	r->modes.bans = xreallocarray(r->modes.bans, r->modes.nbans + 1,
+	    sizeof *r->modes.bans);
+	i = r->modes.nbans++;
+	snprintf(r->modes.bans[i].mask, sizeof r->modes.bans[i].mask, "%s",
+	    mask);
+	snprintf(r->modes.bans[i].by, sizeof r->modes.bans[i].by, "%s", by);
+	r->modes.bans[i].when = when;
+	host_hold(r->held_by, (int64_t)sizeof *r->modes.bans);
+	r->held += sizeof *r->modes.bans;
+	return 1;
+}
+
 /* Add (set) or remove the ban mask; 1 if the list changed. */
 static int
 room_ban_change(struct room *r, const struct session *by, int set,
@@ -275,22 +299,47 @@ room_ban_change(struct room *r, const struct session *by, int set,
 	}
 	if (i < r->modes.nbans)
 		return 0;
-	if (r->modes.nbans >= room_max_bans ||
-	    !host_may_hold(r->held_by, sizeof *r->modes.bans)) {
-		*why = ROOM_MODE_BANS_FULL;
-		return 0;
-	}
-	r->modes.bans = xreallocarray(r->modes.bans, r->modes.nbans + 1,
-	    sizeof *r->modes.bans);
-	i = r->modes.nbans++;
-	snprintf(r->modes.bans[i].mask, sizeof r->modes.bans[i].mask, "%s",
-	    mask);
-	snprintf(r->modes.bans[i].by, sizeof r->modes.bans[i].by, "%s",
-	    by->nick);
-	r->modes.bans[i].when = time(NULL);
-	host_hold(r->held_by, (int64_t)sizeof *r->modes.bans);
-	r->held += sizeof *r->modes.bans;
-	return 1;
+	return room_ban_append(r, mask, by->nick, time(NULL), why);
+}
+
+/* r's flags as their letters ("nt"), for the database. */
+void
+room_mode_flags(const struct room *r, char *buf, size_t size)
+{
+	size_t	i, n = 0;
+
+	for (i = 0; i < NFLAGS && n + 1 < size; i++)
+		if (r->modes.flags & room_flags[i].flag)
+			buf[n++] = room_flags[i].letter;
+	buf[n] = '\0';
+}
+
+/* At start: r's modes as the database kept them; unknown letters go. */
+void
+room_mode_restore(struct room *r, const char *letters, const char *key,
+    size_t limit)
+{
+	size_t	i;
+
+	r->modes.flags = 0;
+	for (i = 0; i < NFLAGS; i++)
+		if (strchr(letters, room_flags[i].letter) != NULL)
+			r->modes.flags |= room_flags[i].flag;
+	if (room_mode_word(key, ROOM_KEY_MAX))
+		snprintf(r->modes.key, sizeof r->modes.key, "%s", key);
+	r->modes.limit = limit;
+}
+
+/* At start: a ban of r's as kept, within max-bans-per-room. */
+int
+room_ban_restore(struct room *r, const char *mask, const char *by, time_t when)
+{
+	enum room_mode_refusal	why;
+
+	if (!room_mode_word(mask, ROOM_MASK_MAX) ||
+	    room_ban_find(r, mask) < r->modes.nbans)
+		return -1;
+	return room_ban_append(r, mask, by, when, &why) ? 0 : -1;
 }
 
 /* Set or clear a member's standing (o, v); 1 if it changed. */

@@ -79,6 +79,11 @@ enum chat_result room_mode_change(struct room *, struct session *by,
 		    room_mode_refused_fn *, void *arg);
 size_t		 room_mode_string(const struct room *, char *, size_t,
 		    int with_key);
+void		 room_mode_flags(const struct room *, char *, size_t);
+void		 room_mode_restore(struct room *, const char *letters,
+		    const char *key, size_t limit);
+int		 room_ban_restore(struct room *, const char *mask,
+		    const char *by, time_t);
 enum chat_result room_kick(struct room *, struct session *by,
 		    struct session *who, const char *reason);
 enum chat_result room_invite(struct room *, struct session *by,

@@ -25,6 +25,7 @@
  * other output to any client (the hold callback), and at the latest at the
  * end of the loop iteration.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -47,7 +48,11 @@ static size_t	 room_max_per_session = 20;
 static size_t	 room_max = 10000;
 static uint64_t	 room_mark;	/* generation for room_fanout_neighbours */
 static struct room *room_kept;	/* the default room */
-static room_observer_fn *room_observer;
+#define ROOM_OBSERVERS_MAX	4
+static struct {
+	room_observer_fn	*fn;
+	int			 with_private;
+} room_observers[ROOM_OBSERVERS_MAX];
 
 static struct room	*run_room;	/* NULL: no run pending */
 static struct msg	*run_msgs[ROOM_RUN_MAX];
@@ -117,10 +122,43 @@ room_configure(size_t scrollback, size_t max_rooms_per_client,
 	room_max = max_rooms;
 }
 
+/* Add an observer; with_private, it also sees private messages. */
 void
-room_observe(room_observer_fn *observer)
+room_observe(room_observer_fn *fn, int with_private)
 {
-	room_observer = observer;
+	size_t	i;
+
+	for (i = 0; i < ROOM_OBSERVERS_MAX; i++) {
+		if (room_observers[i].fn == NULL) {
+			room_observers[i].fn = fn;
+			room_observers[i].with_private = with_private;
+			return;
+		}
+	}
+	fatalx("more than %d room observers", ROOM_OBSERVERS_MAX);
+}
+
+void
+room_unobserve(room_observer_fn *fn)
+{
+	size_t	i;
+
+	for (i = 0; i < ROOM_OBSERVERS_MAX; i++) {
+		if (room_observers[i].fn == fn)
+			room_observers[i].fn = NULL;
+	}
+}
+
+static void
+room_notify(const struct msg *m, const struct session *s, int private)
+{
+	size_t	i;
+
+	for (i = 0; i < ROOM_OBSERVERS_MAX; i++) {
+		if (room_observers[i].fn != NULL &&
+		    (!private || room_observers[i].with_private))
+			room_observers[i].fn(m, s);
+	}
 }
 
 /*
@@ -310,17 +348,22 @@ room_fanout(struct room *r, struct msg *m)
 			session_deliver(r->members[i], m);
 		msg_delivered(m);
 	}
-	if (room_observer != NULL)
-		room_observer(m, NULL);
+	room_notify(m, NULL, 0);
 }
 
-/* Deliver m to s alone: a private message, a notice. */
+/*
+ * Deliver m to s alone: a private message, a notice.  Observers that asked
+ * see a private message once, as it reaches its addressee (the sender's
+ * echo is a second delivery of the same message).
+ */
 void
 room_deliver_to(struct session *s, struct msg *m)
 {
 	room_flush();
 	msg_count_delivery(m, 1);
 	session_deliver(s, m);
+	if (m->kind == MSG_PRIVATE && name_compare(s->nick, m->to) == 0)
+		room_notify(m, s, 1);
 }
 
 /*
@@ -352,8 +395,7 @@ room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
 	}
 	msg_count_delivery(m, n);
 	msg_delivered(m);
-	if (room_observer != NULL)
-		room_observer(m, s);
+	room_notify(m, s, 0);
 }
 
 /* Where s is among r's members, or r->nmembers if it is not one. */
@@ -663,6 +705,53 @@ room_set_topic(struct room *r, struct session *s, const char *text)
 	room_fanout(r, m);
 	msg_unref(m);
 	return CHAT_OK;
+}
+
+/*
+ * At start, from the database: a room as it was, without members, and
+ * what it had said (room_restore_line, oldest first).  It lives like any
+ * room: until the last of its next members leaves, unless it is kept.
+ * NULL if max-rooms is reached.
+ */
+struct room *
+room_restore(const char *name)
+{
+	struct room	*r;
+
+	if ((r = room_find(name)) != NULL)
+		return r;
+	if (!name_room_valid(name) || room_total >= room_max)
+		return NULL;
+	return room_insert(name, NULL);
+}
+
+void
+room_restore_topic(struct room *r, const char *topic, const char *by,
+    time_t at)
+{
+	free(r->topic);
+	r->topic = xstrdup(topic);
+	snprintf(r->topic_by, sizeof r->topic_by, "%s", by);
+	r->topic_at = at;
+}
+
+/* m was said in r before the restart: scrollback, held by nobody. */
+void
+room_restore_line(struct room *r, struct msg *m)
+{
+	room_scrollback_push(r, m, NULL);
+	r->last_activity = m->time;
+}
+
+/* Forget what r said (chatctl purge): its scrollback is emptied. */
+void
+room_forget(struct room *r)
+{
+	while (r->scroll_len > 0) {
+		room_scroll_drop(r->scroll[(r->scroll_next + r->scroll_cap -
+		    r->scroll_len) % r->scroll_cap]);
+		r->scroll_len--;
+	}
 }
 
 /* Call cb for the last n messages of r, oldest first. */

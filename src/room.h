@@ -34,15 +34,17 @@ struct room {
 };
 
 /*
- * Sees every room event after the members (chatctl tail): m names its room,
- * or, for a nick change or a quit, s is the session whose rooms it concerns.
+ * Sees every room event after the members (chatctl tail, the history
+ * writer): m names its room, or, for a nick change or a quit, s is the
+ * session whose rooms it concerns; for a private message, its addressee.
  * Like a deliver function it may only queue output.
  */
 typedef void	 room_observer_fn(const struct msg *m, const struct session *s);
 
 void		 room_configure(size_t scrollback, size_t max_rooms_per_client,
 		    size_t max_rooms);
-void		 room_observe(room_observer_fn *);
+void		 room_observe(room_observer_fn *, int with_private);
+void		 room_unobserve(room_observer_fn *);
 void		 room_batch(void (*hold)(void));
 void		 room_flush(void);
 struct room	*room_find(const char *);
@@ -68,6 +70,11 @@ void		 room_fanout_neighbours(struct session *, struct msg *,
 		    int include_self);
 void		 room_history(const struct room *, size_t,
 		    void (*)(struct msg *, void *), void *);
+struct room	*room_restore(const char *);
+void		 room_restore_topic(struct room *, const char *topic,
+		    const char *by, time_t);
+void		 room_restore_line(struct room *, struct msg *);
+void		 room_forget(struct room *);
 size_t		 room_count(void);
 void		 room_foreach(void (*)(struct room *, void *), void *);
 void		 room_free_all(void);

@@ -32,6 +32,7 @@ struct stats {
 	uint64_t	bytes_out;
 	uint64_t	flood_pauses;
 	uint64_t	scrollback_refused;	/* over a memory budget */
+	uint64_t	history_dropped;	/* the history queue was full */
 	uint64_t	gate_closed;		/* bursts paced to the readers */
 	uint64_t	gate_timeouts;		/* ...that waited the longest */
 	uint64_t	errors_sent;

@@ -878,6 +878,68 @@ test_diff(void **state)
 	config_free(b);
 }
 
+/* The database and history keys: defaults, each at its edges. */
+static void
+test_history_keys(void **state)
+{
+	struct config			*c;
+	struct config_overrides		 o = { .database = "/srv/x.db" };
+	char				*cause = NULL;
+
+	(void)state;
+	c = load_ok("");
+	assert_null(c->database);
+	assert_null(config_database(c));	/* in memory */
+	assert_int_equal(c->history_max_age, 0);
+	assert_int_equal(c->history_max_per_room, 0);
+	assert_int_equal(c->history_private, 0);
+	assert_int_equal(c->history_commit_interval, 100);
+	assert_int_equal(c->history_queue, 10000);
+	assert_int_equal(c->history_queue_memory, 16 * MiB);
+	config_free(c);
+	c = load_ok("database = none\n");
+	assert_null(config_database(c));
+	config_free(c);
+	c = load_ok("database = /var/lib/chatd/chatd.db\n"
+	    "history-max-age = 876000h\nhistory-max-per-room = 1000000000\n"
+	    "history-private = yes\nhistory-commit-interval = 1\n"
+	    "history-queue = 1\nhistory-queue-memory = 64k\n");
+	assert_string_equal(config_database(c), "/var/lib/chatd/chatd.db");
+	assert_int_equal(c->history_max_age, (size_t)876000 * 3600);
+	assert_int_equal(c->history_max_per_room, 1000000000);
+	assert_int_equal(c->history_private, 1);
+	assert_int_equal(c->history_commit_interval, 1);
+	assert_int_equal(c->history_queue, 1);
+	assert_int_equal(c->history_queue_memory, 64 * KiB);
+	config_free(c);
+	c = load_ok("history-commit-interval = 10000\nhistory-queue = 10000000\n"
+	    "history-queue-memory = 1g\nhistory-private = no\n");
+	assert_int_equal(c->history_private, 0);
+	config_free(c);
+	load_fails("history-max-age = 876001h\n", 1, "history-max-age: "
+	    "3153603600 is out of range (0 to 3153600000)");
+	load_fails("history-max-per-room = 1000000001\n", 1,
+	    "history-max-per-room: 1000000001 is out of range (0 to "
+	    "1000000000)");
+	load_fails("history-private = 1\n", 1,
+	    "history-private: \"1\" is not yes or no");
+	load_fails("history-commit-interval = 0\n", 1,
+	    "history-commit-interval: 0 is out of range (1 to 10000)");
+	load_fails("history-commit-interval = 10001\n", 1,
+	    "history-commit-interval: 10001 is out of range (1 to 10000)");
+	load_fails("history-queue = 0\n", 1,
+	    "history-queue: 0 is out of range (1 to 10000000)");
+	load_fails("history-queue-memory = 63k\n", 1,
+	    "history-queue-memory: 64512 is out of range (65536 to "
+	    "1073741824)");
+	load_fails("database =\n", 0, "database: empty (a file, or none)");
+	/* --database wins over the file. */
+	c = config_load(write_config("database = /a.db\n"), &o, &cause);
+	assert_non_null(c);
+	assert_string_equal(config_database(c), "/srv/x.db");
+	config_free(c);
+}
+
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -891,6 +953,7 @@ main(void)
 		T(test_later_value_wins),
 		T(test_log_levels),
 		T(test_units),
+		T(test_history_keys),
 		T(test_error_unknown_key),
 		T(test_error_bad_number),
 		T(test_error_out_of_range),

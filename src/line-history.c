@@ -1,0 +1,201 @@
+/*
+ * /history: the current room's scrollback as HIST lines (/history [N]),
+ * and, as a later addition, pages by message id: "/history N latest" and
+ * "/history N before ID" answer HISTID lines, oldest first, then
+ * "HISTEND ROOM COUNT"; a client pages back with the lowest id it got.
+ *
+ * With a database a page is read by the writer thread (store-job.c), so a
+ * deep page costs the loop nothing: the answer comes when it is read, for
+ * a connection still there (line_history_forget clears those that left).
+ * A connection has one page on its way at a time.  Without a database the
+ * page comes from the room's scrollback at once.  Either way a page sends
+ * only as many of its newest lines as fit below sendq-soft, like a
+ * replay: COUNT says how many, and the next page starts below them, so
+ * nothing is skipped.
+ */
+#include <sys/queue.h>
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmdline.h"
+#include "config.h"
+#include "conn.h"
+#include "line.h"
+#include "line-private.h"
+#include "msg.h"
+#include "name.h"
+#include "room.h"
+#include "store.h"
+#include "xmalloc.h"
+
+#define LINE_PAGE_MAX	1000	/* messages one page may ask for */
+
+struct line_page {
+	TAILQ_ENTRY(line_page)	 entry;
+	struct conn		*c;		/* NULL: it left */
+	char			 room[NAME_ROOM_MAX + 1];
+};
+static TAILQ_HEAD(, line_page) line_pages = TAILQ_HEAD_INITIALIZER(line_pages);
+
+/* Send the newest of msgs[0..n) that fit below sendq-soft, then HISTEND. */
+static void
+line_page_send(struct conn *c, const char *room, struct msg **msgs, size_t n)
+{
+	size_t	queued = conn_sendq(c), budget, first, size, sent = 0;
+
+	budget = line_config->sendq_soft > queued ?
+	    line_config->sendq_soft - queued : 0;
+	for (first = n; first > 0; first--) {
+		size = line_history_id_size(msgs[first - 1]);
+		if (size > budget)
+			break;
+		budget -= size;
+	}
+	for (; first < n; first++, sent++)
+		line_send_history_id(c, msgs[first]);
+	conn_printf(c, "HISTEND %s %zu\r\n", room, sent);
+}
+
+static void
+line_page_done(const struct store_msg *rows, size_t n, const char *error,
+    void *arg)
+{
+	struct line_page	*page = arg;
+	struct msg		**msgs;
+	size_t			 i;
+
+	TAILQ_REMOVE(&line_pages, page, entry);
+	if (page->c != NULL && error != NULL)
+		line_fail(page->c, "history-busy", "history could not be read: "
+		    "%s", error);
+	else if (page->c != NULL) {
+		msgs = xreallocarray(NULL, n ? n : 1, sizeof *msgs);
+		for (i = 0; i < n; i++)
+			msgs[i] = msg_new_stored(rows[i].kind, rows[i].room,
+			    rows[i].from, rows[i].to, rows[i].text, rows[i].id,
+			    rows[i].time_ms);
+		line_page_send(page->c, page->room, msgs, n);
+		for (i = 0; i < n; i++)
+			msg_unref(msgs[i]);
+		free(msgs);
+	}
+	free(page);
+}
+
+struct line_scroll_page {
+	struct msg	**msgs;
+	size_t		  n;
+	uint64_t	  before;
+};
+
+static void
+line_scroll_collect(struct msg *m, void *arg)
+{
+	struct line_scroll_page	*p = arg;
+
+	if (m->id < p->before)
+		p->msgs[p->n++] = m;
+}
+
+/* A page from the room's scrollback: no database. */
+static void
+line_page_from_scrollback(struct conn *c, const struct room *r, size_t n,
+    uint64_t before)
+{
+	struct line_scroll_page	p;
+
+	p.msgs = xreallocarray(NULL, r->scroll_len + 1, sizeof *p.msgs);
+	p.n = 0;
+	p.before = before;
+	room_history(r, r->scroll_len, line_scroll_collect, &p);
+	if (p.n > n)
+		line_page_send(c, r->name, p.msgs + (p.n - n), n);
+	else
+		line_page_send(c, r->name, p.msgs, p.n);
+	free(p.msgs);
+}
+
+static void
+line_page(struct conn *c, const struct room *r, size_t n, uint64_t before)
+{
+	struct line_page	*page;
+	char			*cause;
+
+	if (!store_is_open()) {
+		line_page_from_scrollback(c, r, n, before);
+		return;
+	}
+	TAILQ_FOREACH(page, &line_pages, entry) {
+		if (page->c == c) {
+			line_fail(c, "history-busy", "a page of history is on "
+			    "its way to you already");
+			return;
+		}
+	}
+	page = xcalloc(1, sizeof *page);
+	page->c = c;
+	strcpy(page->room, r->name);
+	if (store_history(r->name, before, n, line_page_done, page,
+	    &cause) == -1) {
+		line_fail(c, "history-busy", "%s", cause);
+		free(cause);
+		free(page);
+		return;
+	}
+	TAILQ_INSERT_TAIL(&line_pages, page, entry);
+}
+
+/* /history [N] (scrollback), /history N latest, /history N before ID. */
+void
+line_cmd_history(void *arg, struct cmd_args *args)
+{
+	struct conn		*c = arg;
+	struct room		*r = session_current_room(c->session);
+	size_t			 n = line_config->scrollback;
+	unsigned long long	 before = UINT64_MAX;
+	char			*end;
+	int			 paged = args->nwords > 1;
+
+	if (args->nwords > 0) {
+		n = strtoul(args->word[0], &end, 10);
+		if (*end != '\0' || args->word[0][0] < '0' ||
+		    args->word[0][0] > '9' || (paged && (n == 0 ||
+		    n > LINE_PAGE_MAX)))
+			goto usage;
+	}
+	if (args->nwords == 2 && strcmp(args->word[1], "latest") != 0)
+		goto usage;
+	if (args->nwords == 3) {
+		if (strcmp(args->word[1], "before") != 0 ||
+		    args->word[2][0] < '0' || args->word[2][0] > '9')
+			goto usage;
+		before = strtoull(args->word[2], &end, 10);
+		if (*end != '\0')
+			goto usage;
+	}
+	if (paged) {
+		line_page(c, r, n, (uint64_t)before);
+		return;
+	}
+	/* Every line has an outcome, also when there is nothing to show. */
+	if (line_replay(c, r, n) == 0)
+		conn_printf(c, "INFO %s: no messages to show\r\n", r->name);
+	return;
+usage:
+	line_fail(c, "bad-usage", "usage: /history [N [latest | before ID]] "
+	    "(a page: N from 1 to %d)", LINE_PAGE_MAX);
+}
+
+/* c is going: a page on its way is for no one. */
+void
+line_history_forget(struct conn *c)
+{
+	struct line_page	*page;
+
+	TAILQ_FOREACH(page, &line_pages, entry) {
+		if (page->c == c)
+			page->c = NULL;
+	}
+}

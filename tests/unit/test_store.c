@@ -1,0 +1,501 @@
+/*
+ * Unit tests for store-*.c: opening (new, ours, foreign, corrupt, newer,
+ * held by another chatd), the migration from the first schema, and the
+ * writer thread: batches, the bounded queue, a full disk and recovery,
+ * retention, and the jobs answered through the loop.
+ */
+#include <sys/stat.h>
+
+#include <event2/event.h>
+#include <sqlite3.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "msg.h"
+#include "store.h"
+#include "store-private.h"
+
+/* What chatd's first schema wrote (version 1): a file of that time. */
+static const char schema_v1[] =
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  room TEXT NOT NULL COLLATE NOCASE,"
+	"  time_ms INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  sender TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  body TEXT NOT NULL);"
+	"CREATE INDEX messages_room ON messages (room, id);"
+	"INSERT INTO messages VALUES (1, '#a', 1000, 'say', 'ann', '', 'hi');"
+	"INSERT INTO messages VALUES (2, '#a', 2000, 'topic', 'ann', '', 'old');"
+	"INSERT INTO messages VALUES (3, '#A', 3000, 'topic', 'bob', '', 'new');"
+	"INSERT INTO messages VALUES (4, '#b', 4000, 'action', 'bob', '', 'x');"
+	"PRAGMA application_id = 1667785076;"
+	"PRAGMA user_version = 1;";
+
+static char		 dir[] = "/tmp/test_store.XXXXXX";
+static char		 path[sizeof dir + 32];
+static struct event_base *base;
+
+static int
+setup(void **state)
+{
+	(void)state;
+	strcpy(dir, "/tmp/test_store.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/chatd.db", dir);
+	base = event_base_new();
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	char	cmd[sizeof dir + 16];
+
+	(void)state;
+	store_stop();
+	store_close();
+	event_base_free(base);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+	return 0;
+}
+
+static void
+make_file(const char *sql)
+{
+	sqlite3	*db;
+
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+/* store_open must fail with a cause that names the file and says want. */
+static void
+open_fails(const char *want)
+{
+	char	*cause = NULL;
+
+	assert_int_equal(store_open(path, &cause), -1);
+	assert_non_null(cause);
+	assert_non_null(strstr(cause, path));
+	if (strstr(cause, want) == NULL)
+		fail_msg("cause \"%s\" does not say \"%s\"", cause, want);
+	free(cause);
+}
+
+static int64_t
+query(const char *sql)
+{
+	sqlite3_stmt	*st;
+	int64_t		 v = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(store_db.db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return v;
+}
+
+static void
+test_new_file(void **state)
+{
+	struct stat	 st;
+	char		*cause = NULL;
+
+	(void)state;
+	assert_int_equal(store_open(path, &cause), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	assert_int_equal(query("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_max_id(), 0);
+	assert_string_equal(store_path(), path);
+	/* A second chatd on the same file is refused. */
+	open_fails("in use by another chatd");
+	assert_int_equal(store_check(path, &cause), 0);	/* looked at only */
+	store_close();
+	assert_int_equal(store_check(path, &cause), 0);
+	assert_int_equal(store_open(path, &cause), 0);
+}
+
+static void
+test_refused_files(void **state)
+{
+	FILE	*f;
+
+	(void)state;
+	f = fopen(path, "w");
+	fputs("this is not SQLite at all, but long enough to look like a "
+	    "header of some file or other..................................",
+	    f);
+	fclose(f);
+	open_fails("not a database");
+	unlink(path);
+	make_file("CREATE TABLE t (x); INSERT INTO t VALUES (1);");
+	open_fails("not a chatd database");
+	unlink(path);
+	make_file("PRAGMA application_id = 1667785076; "
+	    "PRAGMA user_version = 99;");
+	open_fails("newer than this chatd knows");
+	assert_false(store_is_open());
+}
+
+static void
+count_room(const struct store_room *r, void *arg)
+{
+	if (strcmp(r->name, "#a") == 0) {
+		assert_string_equal(r->topic, "new");
+		assert_string_equal(r->topic_by, "bob");
+		assert_int_equal(r->topic_at, 3);
+	}
+	(*(int *)arg)++;
+}
+
+static void
+collect(const struct store_msg *m, void *arg)
+{
+	uint64_t	*ids = arg;
+
+	ids[ids[0]++ + 1] = m->id;
+}
+
+static void
+test_migration_from_v1(void **state)
+{
+	uint64_t	 ids[8] = { 0 };
+	char		*cause = NULL;
+	int		 rooms = 0;
+
+	(void)state;
+	make_file(schema_v1);
+	assert_int_equal(store_open(path, &cause), 0);
+	assert_int_equal(query("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_max_id(), 4);
+	assert_int_equal(store_load_rooms(count_room, &rooms), 0);
+	assert_int_equal(rooms, 1);	/* #a's topic, from its history */
+	/* Lines said, not topic changes: scrollback's. */
+	assert_int_equal(store_load_recent("#A", 2, collect, ids), 0);
+	assert_int_equal(ids[0], 1);
+	assert_int_equal(ids[1], 1);
+}
+
+static void
+start(size_t queue_max, unsigned commit_ms, size_t max_per_room)
+{
+	struct store_limits	lim = { .queue_max = queue_max,
+				    .queue_bytes = 1 << 24, .commit_ms = commit_ms,
+				    .batch_max = 64, .max_per_room = max_per_room };
+	char			*cause = NULL;
+
+	assert_int_equal(store_open(path, &cause), 0);
+	store_start(base, &lim);
+}
+
+static int
+put(uint64_t id, const char *room, const char *text)
+{
+	struct store_msg	m = { id, 1000 * (int64_t)id, MSG_SAY, room,
+				    "ann", "", text };
+
+	return store_put_msg(&m);
+}
+
+/* Run the loop until cond holds; fail after ten seconds. */
+static void
+wait_for(int (*cond)(void))
+{
+	struct timeval	tick = { 0, 10000 };
+	int		i;
+
+	for (i = 0; i < 1000 && !cond(); i++) {
+		event_base_loopexit(base, &tick);
+		event_base_dispatch(base);
+	}
+	assert_true(cond());
+}
+
+static int
+drained(void)
+{
+	struct store_info	info;
+
+	store_info(&info);
+	return info.queued == 0;
+}
+
+static int
+degraded(void)
+{
+	struct store_info	info;
+
+	store_info(&info);
+	return info.degraded;
+}
+
+static int
+healthy(void)
+{
+	return !degraded() && drained();
+}
+
+static void
+test_writer_keeps_rows(void **state)
+{
+	struct store_info	 info;
+	uint64_t		 ids[32] = { 0 };
+	uint64_t		 i;
+	char			*cause = NULL;
+
+	(void)state;
+	start(1000, 20, 0);
+	for (i = 1; i <= 200; i++)
+		assert_int_equal(put(i, i % 2 ? "#odd" : "#even", "hello"), 0);
+	wait_for(drained);
+	store_info(&info);
+	assert_int_equal(info.committed, 200);
+	assert_int_equal(info.rows, 200);
+	assert_int_equal(info.dropped, 0);
+	assert_true(info.commits >= 1 && info.commits <= 200);
+	store_stop();
+	store_close();
+	assert_int_equal(store_open(path, &cause), 0);
+	assert_int_equal(store_max_id(), 200);
+	assert_int_equal(store_load_recent("#EVEN", 3, collect, ids), 0);
+	assert_int_equal(ids[0], 3);
+	assert_int_equal(ids[1], 196);
+	assert_int_equal(ids[3], 200);
+}
+
+static void
+test_full_queue_drops(void **state)
+{
+	struct store_info	info;
+	uint64_t		i, dropped = 0;
+
+	(void)state;
+	/* A commit interval far away: the queue fills before it is due. */
+	start(5, 60000, 0);
+	assert_int_equal(put(1, "#a", "first"), 0);
+	wait_for(drained);	/* the first is committed at once */
+	for (i = 2; i <= 11; i++)
+		dropped += put(i, "#a", "x") == -1;
+	store_info(&info);
+	assert_int_equal(dropped, 5);
+	assert_int_equal(info.dropped, 5);
+	assert_int_equal(info.queued, 5);
+	store_stop();		/* the five queued are committed at exit */
+	store_close();
+	start(5, 20, 0);
+	assert_int_equal(store_max_id(), 6);
+}
+
+static void
+test_disk_full_degrades_and_recovers(void **state)
+{
+	struct store_info	 info;
+	char			 big[4000];
+	uint64_t		 i;
+
+	(void)state;
+	memset(big, 'x', sizeof big - 1);
+	big[sizeof big - 1] = '\0';
+	start(1000, 10, 0);
+	/* The file may not grow: every commit fails with SQLITE_FULL. */
+	query("PRAGMA max_page_count = 1");
+	for (i = 1; i <= 20; i++)
+		assert_int_equal(put(i, "#a", big), 0);
+	wait_for(degraded);
+	store_info(&info);
+	assert_true(info.errors >= 1);
+	assert_non_null(strstr(info.reason, "full"));
+	assert_int_equal(info.queued, 20);	/* kept, waiting */
+	query("PRAGMA max_page_count = 1000000");
+	wait_for(healthy);
+	store_info(&info);
+	assert_int_equal(info.rows, 20);
+	assert_int_equal(info.committed, 20);
+}
+
+static void
+test_retention_per_room(void **state)
+{
+	uint64_t	i;
+
+	(void)state;
+	start(10000, 10, 100);
+	for (i = 1; i <= 1000; i++)
+		assert_int_equal(put(i, i <= 500 ? "#a" : "#b", "m"), 0);
+	wait_for(drained);
+	store_stop();
+	/* Bounded steps: at least the limit is kept, the newest. */
+	assert_true(query("SELECT count(*) FROM messages WHERE room = '#a'") >=
+	    100);
+	assert_int_equal(query("SELECT max(id) FROM messages WHERE room = "
+	    "'#a'"), 500);
+	assert_int_equal(query("SELECT count(*) FROM messages WHERE room = '#b' "
+	    "AND id > 900"), 100);
+}
+
+static int
+only_new_left(void)
+{
+	struct store_info	info;
+
+	store_info(&info);
+	return info.queued == 0 && info.rows == 1;
+}
+
+static void
+test_retention_by_age(void **state)
+{
+	struct store_limits	 lim = { .queue_max = 1000, .queue_bytes = 1 << 24,
+				    .commit_ms = 10, .batch_max = 1000,
+				    .max_age_ms = 3600 * 1000 };
+	struct store_msg	 now = { 1000, 0, MSG_SAY, "#a", "ann", "",
+				    "new" };
+	struct timespec		 ts;
+	char			*cause = NULL;
+	uint64_t		 i;
+
+	(void)state;
+	assert_int_equal(store_open(path, &cause), 0);
+	store_start(base, &lim);
+	/* 300 from 1970, more than one step takes, and one of now. */
+	for (i = 1; i <= 300; i++)
+		assert_int_equal(put(i, "#a", "old"), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now.time_ms = (int64_t)ts.tv_sec * 1000;
+	assert_int_equal(store_put_msg(&now), 0);
+	wait_for(only_new_left);	/* the rest by the idle step */
+	assert_int_equal(query("SELECT id FROM messages"), 1000);
+}
+
+static int	job_done;
+static char	job_error[256];
+static size_t	job_rows;
+static uint64_t	job_first, job_last;
+
+static void
+backup_done(const char *error, void *arg)
+{
+	job_done++;
+	snprintf(job_error, sizeof job_error, "%s", error ? error : "");
+}
+
+static void
+history_done(const struct store_msg *rows, size_t n, const char *error,
+    void *arg)
+{
+	job_done++;
+	job_rows = n;
+	job_first = n ? rows[0].id : 0;
+	job_last = n ? rows[n - 1].id : 0;
+	snprintf(job_error, sizeof job_error, "%s", error ? error : "");
+}
+
+static int
+one_job_done(void)
+{
+	return job_done == 1;
+}
+
+static void
+test_jobs(void **state)
+{
+	char		 copy[sizeof path + 16];
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		*cause = NULL;
+	uint64_t	 i;
+
+	(void)state;
+	start(10000, 10, 0);
+	for (i = 1; i <= 300; i++)
+		assert_int_equal(put(i, "#a", "m"), 0);
+	/* Jobs come after what was queued before them. */
+	job_done = 0;
+	assert_int_equal(store_history("#a", 101, 50, history_done, NULL,
+	    &cause), 0);
+	wait_for(one_job_done);
+	assert_string_equal(job_error, "");
+	assert_int_equal(job_rows, 50);
+	assert_int_equal(job_first, 51);
+	assert_int_equal(job_last, 100);
+
+	snprintf(copy, sizeof copy, "%s/copy.db", dir);
+	job_done = 0;
+	assert_int_equal(store_backup(copy, backup_done, NULL, &cause), 0);
+	wait_for(one_job_done);
+	assert_string_equal(job_error, "");
+	assert_int_equal(sqlite3_open(copy, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT count(*) FROM messages",
+	    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 300);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	/* An existing file is never overwritten. */
+	job_done = 0;
+	assert_int_equal(store_backup(copy, backup_done, NULL, &cause), 0);
+	wait_for(one_job_done);
+	assert_non_null(strstr(job_error, "File exists"));
+
+	job_done = 0;
+	assert_int_equal(store_purge("#A", backup_done, NULL, &cause), 0);
+	wait_for(one_job_done);
+	assert_string_equal(job_error, "");
+	assert_int_equal(query("SELECT count(*) FROM messages"), 0);
+}
+
+static void
+test_no_database(void **state)
+{
+	char	*cause = NULL;
+
+	(void)state;
+	assert_false(store_is_open());
+	assert_int_equal(put(1, "#a", "x"), -1);
+	assert_int_equal(store_backup("/tmp/x", backup_done, NULL, &cause), -1);
+	assert_non_null(strstr(cause, "no database"));
+	free(cause);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_new_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_refused_files, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_writer_keeps_rows, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_full_queue_drops, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_disk_full_degrades_and_recovers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_retention_per_room, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_retention_by_age, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_no_database, setup,
+		    teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
