@@ -158,6 +158,12 @@ line_cmd_history(void *arg, struct cmd_args *args)
 	char			*end;
 	int			 paged = args->nwords > 1;
 
+	/*
+	 * As before the pages: /history [N] needs a room first, and more
+	 * words are judged for their usage before the room.
+	 */
+	if (r == NULL && !paged)
+		goto no_room;
 	if (args->nwords > 0) {
 		n = strtoul(args->word[0], &end, 10);
 		if (*end != '\0' || args->word[0][0] < '0' ||
@@ -175,6 +181,8 @@ line_cmd_history(void *arg, struct cmd_args *args)
 		if (*end != '\0')
 			goto usage;
 	}
+	if (r == NULL)
+		goto no_room;
 	if (paged) {
 		line_page(c, r, n, (uint64_t)before);
 		return;
@@ -182,6 +190,9 @@ line_cmd_history(void *arg, struct cmd_args *args)
 	/* Every line has an outcome, also when there is nothing to show. */
 	if (line_replay(c, r, n) == 0)
 		conn_printf(c, "INFO %s: no messages to show\r\n", r->name);
+	return;
+no_room:
+	line_fail(c, "not-in-room", "you are not in a room; /join one");
 	return;
 usage:
 	line_fail(c, "bad-usage", "usage: /history [N [latest | before ID]] "

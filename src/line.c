@@ -78,7 +78,7 @@ static const struct cmd_spec line_commands[] = {
 	  "current room) once, past +i, +k, +l and bans" },
 	{ "rooms", 0, 0, CMD_REST_NONE, cmd_rooms, 0, "/rooms",
 	  "list every room with its member count and topic" },
-	{ "history", 0, 3, CMD_REST_NONE, line_cmd_history, NEEDS_ROOM,
+	{ "history", 0, 3, CMD_REST_NONE, line_cmd_history, 0,
 	  "/history [N [latest | before ID]]", "show the last N messages of "
 	  "your current room; with latest or before ID, a page with ids" },
 	{ "ack", 1, 1, CMD_REST_NONE, cmd_ack, 0, "/ack on|off",

@@ -215,3 +215,20 @@ def test_retention_by_age_keeps_the_new(chatd, tmp_path):
     old.commit()
     old.close()
     assert wait_until(lambda: rows(db, "SELECT body FROM messages") == [("fresh",)], 30)
+
+
+def test_database_change_on_reload_needs_a_restart(chatd, tmp_path):
+    db, other = state(tmp_path), state(tmp_path, "other.db")
+    d = chatd(config=dict(FAST, database=db))
+    mark = d.log_mark()
+    d.reload(dict(FAST, database=other))
+    d.wait_log("reload: database changed; it takes effect after a restart",
+               start=mark)
+    c = d.client()
+    c.send("/ack on")
+    c.expect("ACK")
+    c.send("still the first file")
+    c.expect("ACK")
+    assert wait_until(lambda: rows(db, "SELECT body FROM messages") ==
+                      [("still the first file",)], 10)
+    assert not os.path.exists(other)
