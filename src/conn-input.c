@@ -308,12 +308,14 @@ struct conn_meter {
 };
 
 /*
- * What the line being handled costs at the least (conn_line_costs), and
- * whose line it is: lines are handled one at a time, so one will do.
+ * What the line being handled costs at the least (conn_line_costs), what
+ * it queued to its own client that is not charged (conn_line_uncharged),
+ * and whose line it is: lines are handled one at a time, so one will do.
  */
 static struct {
 	const struct conn	*c;
 	uint64_t		 cost;
+	size_t			 uncharged;
 } conn_line_floor;
 
 /*
@@ -324,8 +326,24 @@ static struct {
 void
 conn_line_costs(struct conn *c, unsigned tokens)
 {
+	if (conn_line_floor.c != c)
+		conn_line_floor.uncharged = 0;
 	conn_line_floor.c = c;
 	conn_line_floor.cost = (uint64_t)tokens * BUCKET_TOKEN;
+}
+
+/*
+ * Of what the line being handled queues to c, bytes are not charged: the
+ * scrollback a join replays is the server's choice, never more than
+ * sendq-soft, and whoever joins a busy room may speak in it at once.
+ */
+void
+conn_line_uncharged(struct conn *c, size_t bytes)
+{
+	if (conn_line_floor.c != c)
+		conn_line_floor.cost = 0;
+	conn_line_floor.c = c;
+	conn_line_floor.uncharged += bytes;
 }
 
 static void
@@ -333,6 +351,8 @@ conn_meter_start(const struct conn *c, struct conn_meter *m)
 {
 	m->start = msg_meter;
 	m->queued = c->queued;
+	conn_line_floor.c = NULL;	/* whatever the last line left */
+	conn_line_floor.uncharged = 0;
 }
 
 /*
@@ -348,6 +368,9 @@ conn_meter_charge(struct conn *c, const struct conn_meter *m)
 	uint64_t	own = (uint32_t)(c->queued - m->queued);
 	uint64_t	each, size, fan, cost;
 
+	if (conn_line_floor.c == c)
+		own -= own > conn_line_floor.uncharged ?
+		    conn_line_floor.uncharged : own;
 	each = deliveries > 0 ? bytes / deliveries : 0;
 	if (own > each)
 		each = own;
@@ -361,6 +384,7 @@ conn_meter_charge(struct conn *c, const struct conn_meter *m)
 	if (conn_line_floor.c == c && conn_line_floor.cost > cost)
 		cost = conn_line_floor.cost;
 	conn_line_floor.c = NULL;
+	conn_line_floor.uncharged = 0;
 	conn_charge(c, cost);
 }
 

@@ -145,6 +145,7 @@ void		 conn_close(struct conn *, const char *code,
 void		 conn_abort(struct conn *, const char *reason);
 void		 conn_timers_changed(struct conn *);
 void		 conn_line_costs(struct conn *, unsigned tokens);
+void		 conn_line_uncharged(struct conn *, size_t bytes);
 size_t		 conn_count(void);
 size_t		 conn_count_protocol(const struct protocol *);
 uint64_t	 conn_sendq_total(void);

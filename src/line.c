@@ -288,6 +288,7 @@ line_join(struct conn *c, const char *name, const char *key)
 	struct room		*r;
 	enum chat_result	 result;
 	int			 rejoined;
+	uint32_t		 before;
 
 	result = room_join(c->session, name, key, &r, &rejoined);
 	if (result != CHAT_OK) {
@@ -295,8 +296,11 @@ line_join(struct conn *c, const char *name, const char *key)
 		return;
 	}
 	line_send_room(c, r);
-	if (!rejoined)
+	if (!rejoined) {
+		before = c->queued;
 		line_replay(c, r, line_config->scrollback);
+		conn_line_uncharged(c, (uint32_t)(c->queued - before));
+	}
 }
 
 static const struct session_ops line_session_ops = {
