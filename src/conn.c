@@ -493,7 +493,12 @@ conn_timer_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	if (conn_sendq(c) <= conn_config->sendq_soft)
 		c->soft_since_ms = 0;	/* it drained below in the meantime */
-	if (c->soft_since_ms != 0 && now_ms - c->soft_since_ms >=
+	/*
+	 * A deadline, not an age: conn_judge above may have started the
+	 * clock after now_ms was read, and now_ms - soft_since_ms would
+	 * wrap to a cut at once.
+	 */
+	if (c->soft_since_ms != 0 && now_ms >= c->soft_since_ms +
 	    conn_config->sendq_soft_seconds * 1000) {
 		log_notice("client %llu (%s, %s): slow consumer: send queue "
 		    "above sendq-soft (%zu bytes) for %zu s",
