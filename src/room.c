@@ -43,7 +43,6 @@
 
 static struct room **room_list;	/* sorted by name, without case */
 static size_t	 room_total, room_cap;
-static size_t	 room_scrollback = 20;
 static size_t	 room_max_per_session = 20;
 static size_t	 room_max = 10000;
 static uint64_t	 room_mark;	/* generation for room_fanout_neighbours */
@@ -117,7 +116,7 @@ void
 room_configure(size_t scrollback, size_t max_rooms_per_client,
     size_t max_rooms)
 {
-	room_scrollback = scrollback;
+	room_scroll_configure(scrollback);
 	room_max_per_session = max_rooms_per_client;
 	room_max = max_rooms;
 }
@@ -251,7 +250,7 @@ room_insert(const char *name, struct host *host)
 	r->created = r->last_activity = time(NULL);
 	r->modes.flags = ROOM_NO_EXTERNAL;
 	r->held_by = host;
-	r->held = ROOM_COST(room_scrollback);
+	r->held = ROOM_COST(room_scroll_depth());
 	host_hold(host, (int64_t)r->held);
 	i = room_lower_bound(name, &found);
 	if (room_total == room_cap) {
@@ -277,7 +276,7 @@ room_create(const char *name, struct host *host, enum chat_result *why)
 		*why = CHAT_ROOMS_FULL;
 		return NULL;
 	}
-	if (!host_may_hold(host, ROOM_COST(room_scrollback))) {
+	if (!host_may_hold(host, ROOM_COST(room_scroll_depth()))) {
 		*why = CHAT_OVER_BUDGET;
 		return NULL;
 	}
@@ -610,64 +609,6 @@ room_close(struct room *r, const char *reason)
 		room_part(r->members[n], r, reason);
 }
 
-/* A line leaves scrollback: its speaker's host holds it no more. */
-static void
-room_scroll_drop(struct msg *m)
-{
-	host_hold(m->held_by, -(int64_t)msg_weight(m));
-	m->held_by = NULL;
-	msg_unref(m);
-}
-
-/* The ring's depth was reconfigured: keep the newest that fit. */
-static void
-room_scroll_resize(struct room *r)
-{
-	struct msg	**ring, *old;
-	size_t		  i, n;
-
-	n = r->scroll_len < room_scrollback ? r->scroll_len : room_scrollback;
-	ring = xreallocarray(NULL, room_scrollback ? room_scrollback : 1,
-	    sizeof *ring);
-	for (i = 0; i < r->scroll_len; i++) {
-		old = r->scroll[(r->scroll_next + r->scroll_cap -
-		    r->scroll_len + i) % r->scroll_cap];
-		if (i < r->scroll_len - n)
-			room_scroll_drop(old);
-		else
-			ring[i - (r->scroll_len - n)] = old;
-	}
-	free(r->scroll);
-	r->scroll = ring;
-	r->scroll_cap = room_scrollback;
-	r->scroll_len = n;
-	r->scroll_next = room_scrollback ? n % room_scrollback : 0;
-}
-
-/* Keep m in r's scrollback, if its speaker's host may hold it. */
-static void
-room_scrollback_push(struct room *r, struct msg *m, struct host *host)
-{
-	size_t	weight = msg_weight(m);
-
-	if (r->scroll_cap != room_scrollback)
-		room_scroll_resize(r);
-	if (r->scroll_cap == 0)
-		return;
-	if (!host_may_hold(host, weight)) {
-		stats.scrollback_refused++;
-		return;
-	}
-	if (r->scroll_len == r->scroll_cap)
-		room_scroll_drop(r->scroll[r->scroll_next]);
-	else
-		r->scroll_len++;
-	host_hold(host, (int64_t)weight);
-	m->held_by = host;
-	r->scroll[r->scroll_next] = msg_ref(m);
-	r->scroll_next = (r->scroll_next + 1) % r->scroll_cap;
-}
-
 /* s says text (MSG_SAY, MSG_ACTION, MSG_ROOM_NOTICE) in r, if it may. */
 enum chat_result
 room_say(struct room *r, struct session *s, enum msg_kind kind,
@@ -735,39 +676,6 @@ room_restore_topic(struct room *r, const char *topic, const char *by,
 	r->topic_at = at;
 }
 
-/* m was said in r before the restart: scrollback, held by nobody. */
-void
-room_restore_line(struct room *r, struct msg *m)
-{
-	room_scrollback_push(r, m, NULL);
-	r->last_activity = m->time;
-}
-
-/* Forget what r said (chatctl purge): its scrollback is emptied. */
-void
-room_forget(struct room *r)
-{
-	while (r->scroll_len > 0) {
-		room_scroll_drop(r->scroll[(r->scroll_next + r->scroll_cap -
-		    r->scroll_len) % r->scroll_cap]);
-		r->scroll_len--;
-	}
-}
-
-/* Call cb for the last n messages of r, oldest first. */
-void
-room_history(const struct room *r, size_t n,
-    void (*cb)(struct msg *, void *), void *arg)
-{
-	size_t	i;
-
-	if (n > r->scroll_len)
-		n = r->scroll_len;
-	for (i = r->scroll_len - n; i < r->scroll_len; i++)
-		cb(r->scroll[(r->scroll_next + r->scroll_cap - r->scroll_len +
-		    i) % r->scroll_cap], arg);
-}
-
 size_t
 room_count(void)
 {
@@ -787,10 +695,7 @@ room_foreach(void (*cb)(struct room *, void *), void *arg)
 static void
 room_free_node(struct room *r)
 {
-	size_t	i;
-
-	for (i = 0; i < r->scroll_len; i++)
-		room_scroll_drop(r->scroll[i]);
+	room_forget(r);
 	host_hold(r->held_by, -(int64_t)r->held);
 	free(r->scroll);
 	free(r->members);

@@ -68,15 +68,21 @@ void		 room_fanout(struct room *, struct msg *);
 void		 room_deliver_to(struct session *, struct msg *);
 void		 room_fanout_neighbours(struct session *, struct msg *,
 		    int include_self);
-void		 room_history(const struct room *, size_t,
-		    void (*)(struct msg *, void *), void *);
 struct room	*room_restore(const char *);
 void		 room_restore_topic(struct room *, const char *topic,
 		    const char *by, time_t);
-void		 room_restore_line(struct room *, struct msg *);
-void		 room_forget(struct room *);
 size_t		 room_count(void);
 void		 room_foreach(void (*)(struct room *, void *), void *);
 void		 room_free_all(void);
+
+/* room-scroll.c: the scrollback ring of each room */
+void		 room_scroll_configure(size_t scrollback);
+size_t		 room_scroll_depth(void);
+void		 room_scrollback_push(struct room *, struct msg *,
+		    struct host *);
+void		 room_history(const struct room *, size_t,
+		    void (*)(struct msg *, void *), void *);
+void		 room_restore_line(struct room *, struct msg *);
+void		 room_forget(struct room *);
 
 #endif
