@@ -121,6 +121,7 @@ apply_config(struct config *c)
 	metrics_http_configure(c);
 	room_configure(c->scrollback, c->max_rooms_per_client, c->max_rooms);
 	room_mode_configure(c->max_bans_per_room, c->max_invites_per_room);
+	room_announce_configure(c->announce_members_max);
 	oper_configure(c);
 	history_configure(c);
 	room_keep(c->default_room);

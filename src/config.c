@@ -141,6 +141,8 @@ static const struct config_key config_keys[] = {
 	  1000, "50", 0 },
 	{ "max-invites-per-room", CONFIG_COUNT, FIELD(max_invites_per_room), 0,
 	  1, 1000, "16", 0 },
+	{ "announce-members-max", CONFIG_COUNT, FIELD(announce_members_max),
+	  0, 0, 1000000, "0", 0 },
 	{ "shutdown-grace", CONFIG_SECONDS, FIELD(shutdown_grace), 0, 0,
 	  3600, "5", 0 },
 	{ "log-level", CONFIG_LOG_LEVEL, FIELD(log_level), 0, 0, 0, "info", 0 },

@@ -64,6 +64,7 @@ struct config {
 	size_t		  max_rooms_per_client;
 	size_t		  max_bans_per_room;
 	size_t		  max_invites_per_room;
+	size_t		  announce_members_max;	/* 0: off */
 	size_t		  shutdown_grace;	/* seconds */
 	char		 *database;		/* NULL or "none": in memory */
 	size_t		  history_max_age;	/* seconds; 0: forever */

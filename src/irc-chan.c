@@ -86,13 +86,19 @@ irc_names_page(struct conn *c, struct irc_page *p, const char *name)
 	}
 	i = p->started ? room_member_after(r, p->after) : 0;
 	for (n = 0; n < PAGE_LINES && i < r->nmembers; n++) {
-		for (len = 0; i < r->nmembers && len < NAMES_BYTES; i++)
+		for (len = 0; i < r->nmembers && len < NAMES_BYTES; i++) {
+			/* what c was told of, and itself (room-announce.c) */
+			if ((r->member_status[i] & ROOM_UNANNOUNCED) &&
+			    r->members[i] != c->session)
+				continue;
 			len += (size_t)snprintf(nicks + len, sizeof nicks -
 			    len, "%s%s%s", len > 0 ? " " : "",
 			    irc_status_prefix(c, r->member_status[i]),
 			    userhost ? irc_source(r->members[i]->nick, source,
 			    sizeof source), source : r->members[i]->nick);
-		irc_reply(c, "353", "= %s :%s", r->name, nicks);
+		}
+		if (len > 0)
+			irc_reply(c, "353", "= %s :%s", r->name, nicks);
 		snprintf(p->after, sizeof p->after, "%s",
 		    r->members[i - 1]->nick);
 		p->started = 1;

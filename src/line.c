@@ -598,7 +598,7 @@ line_roles_page(struct conn *c, struct line_page *p, const struct room *r)
 	i = p->roles++ > 1 ? room_member_after(r, p->after) : 0;
 	for (seen = 0; seen < PAGE_LINES * WHO_PER_LINE && i < r->nmembers;
 	    seen++, i++) {
-		if (r->member_status[i] == 0)
+		if ((r->member_status[i] & ROOM_STANDING) == 0)
 			continue;
 		if (k == 0)
 			len = (size_t)snprintf(line, sizeof line, "ROLES %s",

@@ -359,6 +359,8 @@ room_status_change(struct room *r, int set, unsigned bit, const char *nick,
 		*why = ROOM_MODE_NOT_MEMBER;
 		return 0;
 	}
+	if (set)	/* the room sees who gets a standing */
+		room_announce(r, s);
 	old = r->member_status[i];
 	r->member_status[i] = set ? old | bit : old & ~bit;
 	return r->member_status[i] != old;
@@ -539,7 +541,13 @@ room_kick(struct room *r, struct session *by, struct session *who,
 		return CHAT_NOT_MEMBER;
 	m = msg_new(MSG_KICK, r->name, by->nick, who->nick,
 	    reason != NULL && *reason != '\0' ? reason : by->nick);
-	room_fanout(r, m);
+	if (room_announced(r, who))
+		room_fanout(r, m);
+	else {	/* the room never saw who: only who and its kicker do */
+		room_fanout_about(r, who, m);
+		if (by != who)
+			room_deliver_to(by, m);
+	}
 	msg_unref(m);
 	room_leave(r, who);
 	return CHAT_OK;

@@ -15,6 +15,8 @@
 /* A member's standing in a room (struct room's member_status). */
 #define ROOM_OPERATOR	0x1
 #define ROOM_VOICE	0x2
+#define ROOM_STANDING	(ROOM_OPERATOR | ROOM_VOICE)
+#define ROOM_UNANNOUNCED 0x4	/* joined a big room unseen (room-announce.c) */
 
 /* A room's flags, one letter each (room_mode_letters). */
 #define ROOM_INVITE_ONLY	0x1	/* i */

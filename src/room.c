@@ -366,8 +366,26 @@ room_deliver_to(struct session *s, struct msg *m)
 }
 
 /*
+ * m is an event of s's in r (its join, its part): the room hears it if it
+ * has been told of s, s alone if not (room-announce.c); observers always.
+ */
+void
+room_fanout_about(struct room *r, struct session *s, struct msg *m)
+{
+	if (room_announced(r, s)) {
+		room_fanout(r, m);
+		return;
+	}
+	room_flush();
+	msg_count_delivery(m, 1);
+	session_deliver(s, m);
+	room_notify(m, NULL, 0);
+}
+
+/*
  * Deliver m once to everyone who shares a room with s and, if include_self,
- * to s: a nick change or a quit reaches each neighbour exactly once.
+ * to s: a nick change or a quit reaches each neighbour exactly once.  A
+ * room that was never told of s hears nothing of it.
  */
 void
 room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
@@ -383,6 +401,8 @@ room_fanout_neighbours(struct session *s, struct msg *m, int include_self)
 		n++;
 	}
 	for (i = 0; i < s->nrooms; i++) {
+		if (!room_announced(s->rooms[i], s))
+			continue;
 		for (j = 0; j < s->rooms[i]->nmembers; j++) {
 			member = s->rooms[i]->members[j];
 			if (member->mark != room_mark) {
@@ -527,7 +547,7 @@ room_join(struct session *s, const char *name, const char *key,
 	struct room		*r;
 	struct msg		*m;
 	enum chat_result	 result = CHAT_OK;
-	unsigned char		 status = 0;
+	unsigned char		 status;
 
 	if (!name_room_valid(name))
 		return CHAT_ROOM_INVALID;
@@ -546,16 +566,24 @@ room_join(struct session *s, const char *name, const char *key,
 		if ((r = room_create(name, s->host, &result)) == NULL)
 			return result;
 		status = ROOM_OPERATOR;
-	}
+	} else
+		status = room_join_standing(r);
 	room_invitation_used(r, s);
 	room_add_member(r, s, status);
-	m = msg_new(MSG_JOIN, r->name, s->nick, NULL,
-	    s->realname != NULL ? s->realname : "");
-	room_fanout(r, m);
+	m = room_join_message(r, s);
+	room_fanout_about(r, s, m);
 	msg_unref(m);
 	*out = r;
 	*rejoined = 0;
 	return CHAT_OK;
+}
+
+/* The JOIN of s to r; its text is s's real name (IRC's extended-join). */
+struct msg *
+room_join_message(const struct room *r, const struct session *s)
+{
+	return msg_new(MSG_JOIN, r->name, s->nick, NULL,
+	    s->realname != NULL ? s->realname : "");
 }
 
 enum chat_result
@@ -566,7 +594,7 @@ room_part(struct session *s, struct room *r, const char *reason)
 	if (!session_in_room(s, r))
 		return CHAT_NOT_IN_ROOM;
 	m = msg_new(MSG_PART, r->name, s->nick, NULL, reason);
-	room_fanout(r, m);
+	room_fanout_about(r, s, m);
 	msg_unref(m);
 	room_leave(r, s);
 	return CHAT_OK;
@@ -619,6 +647,7 @@ room_say(struct room *r, struct session *s, enum msg_kind kind,
 
 	if ((result = room_may_speak(r, s)) != CHAT_OK)
 		return result;
+	room_announce(r, s);
 	m = msg_new(kind, r->name, s->nick, NULL, text);
 	r->messages++;
 	r->last_activity = m->time;
@@ -638,6 +667,7 @@ room_set_topic(struct room *r, struct session *s, const char *text)
 		return result;
 	if (strlen(text) > TOPIC_MAX)
 		return CHAT_TOPIC_TOO_LONG;
+	room_announce(r, s);
 	free(r->topic);
 	r->topic = xstrdup(text);
 	strcpy(r->topic_by, s->nick);

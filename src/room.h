@@ -66,6 +66,10 @@ enum chat_result room_set_topic(struct room *, struct session *,
 		    const char *text);
 void		 room_fanout(struct room *, struct msg *);
 void		 room_deliver_to(struct session *, struct msg *);
+void		 room_fanout_about(struct room *, struct session *,
+		    struct msg *);
+struct msg	*room_join_message(const struct room *,
+		    const struct session *);
 void		 room_fanout_neighbours(struct session *, struct msg *,
 		    int include_self);
 struct room	*room_restore(const char *);
@@ -74,6 +78,12 @@ void		 room_restore_topic(struct room *, const char *topic,
 size_t		 room_count(void);
 void		 room_foreach(void (*)(struct room *, void *), void *);
 void		 room_free_all(void);
+
+/* room-announce.c: who a big room is told of (announce-members-max) */
+void		 room_announce_configure(size_t max);
+unsigned char	 room_join_standing(const struct room *);
+int		 room_announced(const struct room *, const struct session *);
+void		 room_announce(struct room *, struct session *);
 
 /* room-scroll.c: the scrollback ring of each room */
 void		 room_scroll_configure(size_t scrollback);
