@@ -164,6 +164,7 @@ teardown(void **state)
 	records_clear();
 	room_free_all();
 	room_configure(20, 20, 10000);
+	room_announce_configure(0);
 	return session_count() == 0 && room_count() == 0 ? 0 : -1;
 }
 
@@ -1364,6 +1365,57 @@ test_invitations_kept(void **state)
 
 #define T(f)	cmocka_unit_test_setup_teardown(f, setup, teardown)
 
+/*
+ * announce-members-max 2: the third member's join, part and quit are its
+ * own until it speaks; then the others get its JOIN once, before its line.
+ */
+static void
+test_big_room_announces_speakers(void **state)
+{
+	struct session	*a, *b, *c, *d;
+	struct room	*r;
+
+	(void)state;
+	room_announce_configure(2);
+	a = new_session("alice");
+	b = new_session("bob");
+	c = new_session("carol");
+	d = new_session("dave");
+	r = join(a, "#big");
+	join(b, "#big");
+	assert_int_equal(delivered(a, MSG_JOIN), 2);	/* bob was announced */
+	records_clear();
+
+	join(c, "#big");
+	assert_int_equal(nrecords, 1);
+	assert_ptr_equal(records[0].to, c);
+	assert_false(room_announced(r, c));
+	assert_int_equal(r->nmembers, 3);	/* counted all the same */
+	records_clear();
+
+	assert_int_equal(room_say(r, c, MSG_SAY, "hi"), CHAT_OK);
+	assert_int_equal(nrecords, 5);	/* JOIN to a and b, then the line */
+	assert_int_equal(records[0].kind, MSG_JOIN);
+	assert_int_equal(records[1].kind, MSG_JOIN);
+	assert_true(records[0].to != c && records[1].to != c);
+	assert_int_equal(delivered(c, MSG_JOIN), 0);
+	assert_int_equal(delivered(c, MSG_SAY), 1);
+	assert_true(room_announced(r, c));
+	records_clear();
+	assert_int_equal(room_say(r, c, MSG_SAY, "again"), CHAT_OK);
+	assert_int_equal(delivered(a, MSG_JOIN), 0);	/* once */
+	records_clear();
+
+	join(d, "#big");
+	room_quit(d, "gone");
+	assert_int_equal(nrecords, 1);	/* its own JOIN; the quit is unheard */
+	assert_ptr_equal(records[0].to, d);
+	records_clear();
+	assert_int_equal(room_part(c, r, ""), CHAT_OK);
+	assert_int_equal(delivered(a, MSG_PART), 1);
+	room_announce_configure(0);
+}
+
 int
 main(void)
 {
@@ -1395,6 +1447,7 @@ main(void)
 		T(test_modes_and_standing),
 		T(test_join_gates_and_kick),
 		T(test_invitations_kept),
+		T(test_big_room_announces_speakers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
