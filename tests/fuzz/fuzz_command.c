@@ -214,6 +214,14 @@ conn_sendq(const struct conn *c)
 	return fake_of((struct conn *)c)->queued;
 }
 
+/* Flood charges are conn-input.c's: nothing here is paced. */
+void
+conn_line_uncharged(struct conn *c, size_t bytes)
+{
+	(void)c;
+	(void)bytes;
+}
+
 void
 conn_close(struct conn *c, const char *code, const char *reason)
 {
