@@ -61,16 +61,17 @@ def run(n, announce, work):
                     raise
                 time.sleep(0.05)
         time.sleep(0.3)     # the probe's quit is done
-        out = subprocess.run([STORM, "--port", str(port), "--pid", str(d.pid),
+        run = subprocess.run([STORM, "--port", str(port), "--pid", str(d.pid),
                               "--clients", str(n), "--label", "a%d" % announce],
-                             capture_output=True, text=True, timeout=700).stdout
+                             capture_output=True, text=True, timeout=700)
+        out = run.stdout
     finally:
         d.send_signal(signal.SIGTERM)
         d.wait(timeout=30)
         log.close()
     m = re.search(r"^RESULT (.*)$", out, re.M)
     if not m:
-        raise SystemExit("storm printed no RESULT: %r" % out)
+        raise SystemExit("storm printed no RESULT: %r %r" % (out, run.stderr))
     return dict(kv.split("=", 1) for kv in m.group(1).split())
 
 
