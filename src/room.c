@@ -548,7 +548,7 @@ room_join(struct session *s, const char *name, const char *key,
 			return result;
 		status = ROOM_OPERATOR;
 	}
-	room_invitation_used(r, s);
+	status = (unsigned char)room_mode_admit(r, s, status);
 	room_add_member(r, s, status);
 	m = msg_new(MSG_JOIN, r->name, s->nick, NULL,
 	    s->realname != NULL ? s->realname : "");
