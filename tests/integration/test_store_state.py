@@ -1,15 +1,19 @@
-"""Durable state beyond messages (chatd(8) "Database"): the server's mutes
+"""Durable state beyond messages (chatd(8) STORAGE): the server's mutes
 and the operators a room remembers come back after a restart, those lifted
 or expired do not, and a remembered operator needs its nick and its
-address.
+address; and history degraded by a database file made read-only (immutable)
+while chatd runs, chat going on, then resuming by itself.
 
 Needs CHATCTL besides CHATD."""
 
+import subprocess
 import time
 
-from conftest import wait_until
+import pytest
+
+from conftest import scaled, wait_until
 from test_store import rows, state
-from test_store_ctl import start
+from test_store_ctl import said, start
 from test_chatctl import ctl_dir  # noqa: F401 (a fixture)
 
 
@@ -87,3 +91,46 @@ def test_restart_restores_mutes_and_operators(chatd, ctl_dir, tmp_path):
     alice2.expect("MODE #ops alice +t")
     bob2.send("/mode #ops -t")
     assert "not-operator" in bob2.expect("NACK ")
+
+
+def chattr(flag, *files):
+    return subprocess.run(["chattr", flag] + list(files), capture_output=True,
+                          timeout=scaled(10)).returncode == 0
+
+
+def test_read_only_file_degrades_then_resumes(chatd, ctl_dir, tmp_path):
+    """chmod does not stop a process writing through descriptors it has
+    open; an immutable file (chattr +i, as a file system remounted
+    read-only) does: each write fails (EPERM), the commit is rolled back."""
+    db = state(tmp_path)
+    d, ctl = start(chatd, ctl_dir, tmp_path, "--database", db)
+    alice = d.client()
+    said(alice, 5, "before")
+    assert wait_until(lambda: ctl.json("db")["rows"] == 5, 10)
+    files = [db, db + "-wal"]
+    if not chattr("+i", *files):
+        pytest.skip("chattr +i: not root, or the file system has no "
+                    "immutable files")
+    try:
+        said(alice, 5, "during")
+        assert wait_until(lambda: ctl.json("db")["degraded"], 20)
+        status = ctl.json("status")["history"]
+        assert status.startswith("degraded: "), status
+        assert d.wait_log("history degraded: " + db, timeout=10)
+        bob = d.client()
+        said(alice, 3, "still")
+        bob.expect("MSG #lobby %s still 2" % alice.nick)
+        assert ctl.json("db")["queued"] >= 1
+    finally:
+        assert chattr("-i", *files)
+    assert wait_until(lambda: not ctl.json("db")["degraded"], 20)
+    assert d.wait_log("history writes resumed", timeout=10)
+    assert wait_until(lambda: ctl.json("db")["queued"] == 0, 10)
+    assert ctl.json("status")["history"] == "ok"
+    said(alice, 2, "after")
+    assert wait_until(lambda: ctl.json("db")["rows"] == 15, 10)
+    bodies = [b for (b,) in rows(db, "SELECT body FROM messages ORDER BY id")]
+    assert bodies == (["before %d" % i for i in range(5)]
+                      + ["during %d" % i for i in range(5)]
+                      + ["still %d" % i for i in range(3)]
+                      + ["after %d" % i for i in range(2)])
