@@ -162,9 +162,14 @@ history_open(const struct config *c, char **cause)
 	if (store_open(path, cause) == -1)
 		return -1;
 	msg_ids_after(store_max_id());
-	if (store_load_rooms(history_restore_state, NULL) == -1 ||
-	    store_load_room_names(c->max_rooms, history_restore_room,
-	    &rooms) == -1 || store_load_bans(history_restore_ban, &bans) == -1 ||
+	/*
+	 * The rooms spoken in last first, with their lines: when more rooms
+	 * are kept than max-rooms, these are the ones that come back.  Then
+	 * the states, of those and, while there is room, of the others.
+	 */
+	if (store_load_room_names(c->max_rooms, history_restore_room,
+	    &rooms) == -1 || store_load_rooms(history_restore_state, NULL) ==
+	    -1 || store_load_bans(history_restore_ban, &bans) == -1 ||
 	    store_load_mutes(history_restore_mute, &mutes) == -1)
 		log_warnx("history: %s: not all could be read", path);
 	log_info("history: %s: %zu rooms, %zu bans and %zu mutes restored, "

@@ -1,7 +1,8 @@
 """Durable state beyond messages (chatd(8) STORAGE): the server's mutes
 and the operators a room remembers come back after a restart, those lifted
 or expired do not, and a remembered operator needs its nick and its
-address; and history degraded by a database file made read-only (immutable)
+address; the rooms spoken in come back first within max-rooms; and
+history degraded by a database file made read-only (immutable)
 while chatd runs, chat going on, then resuming by itself.
 
 Needs CHATCTL besides CHATD."""
@@ -12,7 +13,7 @@ import time
 import pytest
 
 from conftest import scaled, wait_until
-from test_store import rows, state
+from test_store import FAST, hist_until, rows, state
 from test_store_ctl import said, start
 from test_chatctl import ctl_dir  # noqa: F401 (a fixture)
 
@@ -134,3 +135,26 @@ def test_read_only_file_degrades_then_resumes(chatd, ctl_dir, tmp_path):
                       + ["during %d" % i for i in range(5)]
                       + ["still %d" % i for i in range(3)]
                       + ["after %d" % i for i in range(2)])
+
+
+def test_spoken_rooms_come_back_first_within_max_rooms(chatd, ctl_dir, tmp_path):
+    """Every room made is kept (its creator is its remembered operator);
+    when more are kept than max-rooms, the ones spoken in come back, with
+    their lines, before those nobody spoke in."""
+    db = state(tmp_path)
+    d, ctl = start(chatd, ctl_dir, tmp_path, "--database", db)
+    alice = named(d, "alice")
+    for n in range(6):                  # made first: first in the file
+        join(alice, "#idle%d" % n)
+    join(alice, "#spoken")
+    assert speaks(alice, "still here")
+    assert wait_until(lambda: ctl.json("db")["queued"] == 0, 10)
+    assert d.stop_and_check() == []
+    assert len(rows(db, "SELECT name FROM rooms")) == 7
+
+    config = dict(FAST, **{"max-rooms": 3})
+    d2, _ = start(chatd, ctl_dir, tmp_path, "--database", db, config=config)
+    bob = named(d2, "bob")
+    bob.send("/join #spoken")
+    hist = hist_until(bob, "ACK ")
+    assert [h.split(" ", 2)[2] for h in hist] == ["MSG #spoken alice still here"]
