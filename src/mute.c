@@ -122,13 +122,6 @@ mute_find(const char *nick, time_t *expires)
 	return 1;
 }
 
-size_t
-mute_count(void)
-{
-	mute_expire();
-	return nmutes;
-}
-
 void
 mute_free_all(void)
 {

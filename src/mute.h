@@ -2,7 +2,6 @@
 #ifndef CHATD_MUTE_H
 #define CHATD_MUTE_H
 
-#include <stddef.h>
 #include <time.h>
 
 #include "name.h"
@@ -21,7 +20,6 @@ void		 mute_add(const char *nick, time_t expires);
 void		 mute_del(const char *nick);
 int		 mute_restore(const char *nick, time_t added, time_t expires);
 int		 mute_find(const char *nick, time_t *expires);
-size_t		 mute_count(void);
 void		 mute_free_all(void);
 
 #endif
