@@ -24,6 +24,7 @@
 #include "listen.h"
 #include "log.h"
 #include "metrics-http.h"
+#include "mute.h"
 #include "privilege.h"
 #include "oper.h"
 #include "room.h"
@@ -522,6 +523,7 @@ main(int argc, char **argv)
 	room_free_all();
 	host_free_all();
 	ban_free_all();
+	mute_free_all();
 	for (i = 0; i < 3; i++)
 		event_free(sigev[i]);
 	event_base_free(base);

@@ -401,6 +401,14 @@ conn_paging(const struct conn *c)
 	return c->pager != NULL;
 }
 
+/* What a waiting pager waited for is there: run it at the tick. */
+void
+conn_page_wake(struct conn *c)
+{
+	if (c->pager != NULL && !c->dead)
+		conn_mark_dirty(c);
+}
+
 /*
  * Until conn_undivert, what is queued to c goes to buf, for the protocol to
  * pass on as it sees fit (IRC's labeled-response): the answer to one
@@ -450,7 +458,8 @@ conn_pager_run(struct conn *c)
 		if (!more) {
 			conn_pager_end(c);
 			conn_defer(c);	/* its next lines: next iteration */
-		}
+		} else if (more == CONN_PAGE_WAIT)
+			break;		/* until conn_page_wake */
 	}
 }
 

@@ -26,9 +26,12 @@ struct conn_pager;
 
 /*
  * Produces a big answer as the client reads it (conn_page): queues up to a
- * few KiB with conn_send and returns 1 while there is more.
+ * few KiB with conn_send and returns 1 while there is more, 0 at its end,
+ * or CONN_PAGE_WAIT when it waits for something (a database read): then
+ * it runs again after conn_page_wake.
  */
 typedef int	 conn_pager_fn(struct conn *, void *arg);
+#define CONN_PAGE_WAIT	2
 
 struct conn {
 	uint64_t		 id;
@@ -137,6 +140,7 @@ void		 conn_send_wire(struct conn *, struct msg_wire *);
 void		 conn_page(struct conn *, conn_pager_fn *, void *arg,
 		    void (*free_arg)(void *));
 int		 conn_paging(const struct conn *);
+void		 conn_page_wake(struct conn *);
 void		 conn_divert(struct conn *, struct evbuffer *);
 void		 conn_undivert(void);
 void		 conn_hold(void (*)(void));

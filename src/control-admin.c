@@ -13,6 +13,7 @@
 #include "control-cmd.h"
 #include "log.h"
 #include "msg.h"
+#include "mute.h"
 #include "room.h"
 #include "session.h"
 #include "stats.h"
@@ -269,6 +270,7 @@ control_admin_mute(struct control_client *c, struct cmd_args *args)
 	}
 	s->muted = 1;
 	s->muted_until = duration > 0 ? time(NULL) + duration : 0;
+	mute_add(s->nick, s->muted_until);
 	admin_notice(s, "an operator has muted you: you cannot speak for now");
 	control_reply(c, json_pack("{s:s, s:o}", "muted", s->nick, "until",
 	    control_time(s->muted_until)));
@@ -285,6 +287,7 @@ control_admin_unmute(struct control_client *c, struct cmd_args *args)
 		admin_notice(s, "an operator has unmuted you: you may speak "
 		    "again");
 	s->muted = 0;
+	mute_del(s->nick);
 	control_reply(c, json_pack("{s:s}", "unmuted", s->nick));
 }
 

@@ -183,55 +183,66 @@ control_store_history(struct control_client *c, struct cmd_args *args)
 	    list));
 }
 
+/* A backup's or a purge's outcome, to its client if it is still there. */
 static void
-store_backup_done(const char *error, void *arg)
+store_job_answer(void *arg, const char *error, const char *verb,
+    const char *key)
 {
 	struct control_client	*c = control_lookup((uintptr_t)arg);
 
 	if (c == NULL)
 		return;
 	if (error != NULL)
-		control_fail(c, CTL_E_INVALID, "backup: %s", error);
+		control_fail(c, CTL_E_INVALID, "%s: %s", verb, error);
 	else
-		control_reply(c, json_pack("{s:s}", "backup", "done"));
+		control_reply(c, json_pack("{s:s}", key, "done"));
+}
+
+static void
+store_backup_done(const char *error, void *arg)
+{
+	store_job_answer(arg, error, "backup", "backup");
+}
+
+static void
+store_purge_done(const char *error, void *arg)
+{
+	store_job_answer(arg, error, "purge", "purged");
+}
+
+/* Hand a backup or a purge of name to the writer, answered when done. */
+static void
+store_job_start(struct control_client *c, int (*job)(const char *,
+    store_backup_fn *, void *, char **), const char *name,
+    store_backup_fn *done, const char *verb)
+{
+	char	*cause;
+
+	if (job(name, done, (void *)(uintptr_t)control_defer(c), &cause) ==
+	    -1) {
+		control_fail(c, CTL_E_BUSY, "%s: %s", verb, cause);
+		free(cause);
+	}
 }
 
 /* backup FILE: a consistent copy of the database, made off the loop. */
 void
 control_store_backup(struct control_client *c, struct cmd_args *args)
 {
-	char	*cause;
-
 	if (args->word[0][0] != '/') {
 		control_fail(c, CTL_E_USAGE, "backup: FILE is an absolute path "
 		    "(chatd writes it, from its own directory)");
 		return;
 	}
-	if (store_backup(args->word[0], store_backup_done,
-	    (void *)(uintptr_t)control_defer(c), &cause) == -1) {
-		control_fail(c, CTL_E_BUSY, "backup: %s", cause);
-		free(cause);
-	}
-}
-
-static void
-store_purge_done(const char *error, void *arg)
-{
-	struct control_client	*c = control_lookup((uintptr_t)arg);
-
-	if (c == NULL)
-		return;
-	if (error != NULL)
-		control_fail(c, CTL_E_INVALID, "purge: %s", error);
-	else
-		control_reply(c, json_pack("{s:s}", "purged", "done"));
+	store_job_start(c, store_backup, args->word[0], store_backup_done,
+	    "backup");
 }
 
 /* purge ROOM: forget what it said, on disk and in its scrollback. */
 void
 control_store_purge(struct control_client *c, struct cmd_args *args)
 {
-	char		 buf[NAME_ROOM_MAX + 2], *cause;
+	char		 buf[NAME_ROOM_MAX + 2];
 	const char	*name;
 	struct room	*r;
 
@@ -244,9 +255,5 @@ control_store_purge(struct control_client *c, struct cmd_args *args)
 		control_reply(c, json_pack("{s:s}", "purged", "done"));
 		return;
 	}
-	if (store_purge(name, store_purge_done,
-	    (void *)(uintptr_t)control_defer(c), &cause) == -1) {
-		control_fail(c, CTL_E_BUSY, "purge: %s", cause);
-		free(cause);
-	}
+	store_job_start(c, store_purge, name, store_purge_done, "purge");
 }

@@ -2,9 +2,12 @@
  * CHATHISTORY (IRCv3 draft/chathistory) served from the rooms' scrollback:
  * LATEST, BEFORE, AFTER, AROUND, BETWEEN and TARGETS, with msgid= and
  * timestamp= references, in a batch when the client has the batch
- * capability.  Only what scrollback holds can be served (the newest
- * scrollback messages of each room; no private messages), and an answer
- * is cut, at its far end from the reference, to what fits below
+ * capability.  Without a database only what scrollback holds can be
+ * served (the newest scrollback messages of each room; no private
+ * messages).  With one, LATEST * and BEFORE msgid=, how clients page
+ * back, are read from the file (irc-history-db.c), and a msgid of an
+ * earlier run is as good as this run's: ids go on across restarts.  An
+ * answer is cut, at its far end from the reference, to what fits below
  * sendq-soft: asking for history never costs a client its connection.
  */
 #include <event2/buffer.h>
@@ -23,6 +26,7 @@
 #include "name.h"
 #include "room.h"
 #include "session.h"
+#include "store.h"
 #include "xmalloc.h"
 
 /* A reference to a point in history: a message's id or a time. */
@@ -75,7 +79,7 @@ irc_parse_time(const char *s, uint64_t *ms)
 static int
 irc_parse_ref(const char *s, int star, struct irc_ref *ref)
 {
-	const char	*epoch = irc_msgid_epoch();
+	const char	*epoch = irc_msgid_epoch(), *dash;
 	size_t		 n = strlen(epoch);
 	char		*end;
 
@@ -91,13 +95,18 @@ irc_parse_ref(const char *s, int star, struct irc_ref *ref)
 		return -1;
 	ref->type = REF_ID;
 	s += 6;
-	/* Another run's ids name nothing this one kept: never matched. */
-	if (strncmp(s, epoch, n) != 0 || s[n] != '-') {
+	/*
+	 * Without a database another run's ids name nothing this one kept:
+	 * never matched.  With one, ids are unique across runs.
+	 */
+	if (store_is_open() && (dash = strchr(s, '-')) != NULL)
+		n = (size_t)(dash - s);
+	else if (strncmp(s, epoch, n) != 0 || s[n] != '-') {
 		ref->value = 0;
 		return 0;
 	}
 	ref->value = strtoull(s + n + 1, &end, 10);
-	return *end == '\0' && s[n + 1] != '\0' ? 0 : -1;
+	return *end == '\0' && s[n + 1] >= '0' && s[n + 1] <= '9' ? 0 : -1;
 }
 
 /* Where m stands against ref: below 0 before it, 0 at it, above 0 after. */
@@ -143,7 +152,7 @@ irc_history_fail(struct conn *c, const char *code, const char *what,
  * less the ones at the far end (drop_old: the oldest) that do not fit
  * below sendq-soft.
  */
-static void
+void
 irc_history_send(struct conn *c, const char *target, struct msg **msgs,
     size_t lo, size_t hi, int drop_old)
 {
@@ -242,7 +251,7 @@ irc_cmd_chathistory(struct conn *c, struct irc_message *m)
 	struct room		*r;
 	size_t			 limit, i, j, lo, hi;
 	int			 between = strcasecmp(sub, "BETWEEN") == 0;
-	char			*end;
+	char			*end, *cause;
 
 	limit = strtoul(m->params[m->nparams - 1], &end, 10);
 	if (*end != '\0' || m->nparams < 4u + between) {
@@ -271,6 +280,16 @@ irc_cmd_chathistory(struct conn *c, struct irc_message *m)
 	    !session_in_room(c->session, r)) {
 		irc_history_fail(c, "INVALID_TARGET", target, "You are not "
 		    "in that channel");
+		return;
+	}
+	if (store_is_open() && ((strcasecmp(sub, "LATEST") == 0 &&
+	    a.type == REF_NONE) || (strcasecmp(sub, "BEFORE") == 0 &&
+	    a.type == REF_ID))) {
+		if (irc_history_db(c, r->name, a.type == REF_NONE ? UINT64_MAX :
+		    a.value, limit, &cause) == -1) {
+			irc_history_fail(c, "MESSAGE_ERROR", sub, cause);
+			free(cause);
+		}
 		return;
 	}
 	h.msgs = xreallocarray(NULL, r->scroll_len + 1, sizeof *h.msgs);

@@ -99,6 +99,12 @@ void		 irc_try_welcome(struct conn *);
 /* irc-history.c: CHATHISTORY from the rooms' scrollback. */
 void		 irc_history_configure(const struct config *);
 void		 irc_cmd_chathistory(struct conn *, struct irc_message *);
+void		 irc_history_send(struct conn *, const char *target,
+		    struct msg **, size_t lo, size_t hi, int drop_old);
+
+/* irc-history-db.c: CHATHISTORY pages from the database. */
+int		 irc_history_db(struct conn *, const char *room,
+		    uint64_t before, size_t limit, char **cause);
 
 /* irc-label.c: labeled-response. */
 void		 irc_label_begin(struct conn *, const struct irc_message *);

@@ -14,6 +14,15 @@
  * the user part is the nick, and the host part is the client's address
  * (its host, host.c), never shown to other clients.  Bans are charged to
  * the host that holds the room.
+ *
+ * A room remembers whom it made operator (its creator, +o), by nick and
+ * address, until -o or until it goes: one who joins again with that nick
+ * from that address is operator again, after a part as after a restart
+ * (the database keeps the list).  chatd has no accounts, so a nick alone
+ * proves nothing: anyone could take it.  The address is what bans trust
+ * too; it is shared only by the clients behind one address (NAT, one
+ * machine's users).  Up to ROOM_OPS_KEPT_MAX are remembered, the oldest
+ * forgotten first, charged like bans.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -59,6 +68,9 @@ room_mode_free(struct room *r)
 	free(r->modes.bans);
 	r->modes.bans = NULL;
 	r->modes.nbans = 0;
+	free(r->modes.ops);
+	r->modes.ops = NULL;
+	r->modes.nops = 0;
 	free(r->modes.invited);
 	r->modes.invited = NULL;
 	r->modes.invited_cap = 0;
@@ -132,15 +144,89 @@ room_invited(const struct room *r, const struct session *s)
 	return 0;
 }
 
-/* s has joined r: an invitation is good for one join. */
-void
-room_invitation_used(struct room *r, const struct session *s)
+static size_t
+room_op_find(const struct room *r, const char *nick)
+{
+	size_t	i;
+
+	for (i = 0; i < r->modes.nops; i++)
+		if (name_compare(r->modes.ops[i].nick, nick) == 0)
+			break;
+	return i;
+}
+
+static void
+room_op_forget(struct room *r, const char *nick)
+{
+	size_t	i = room_op_find(r, nick);
+
+	if (i == r->modes.nops)
+		return;
+	memmove(&r->modes.ops[i], &r->modes.ops[i + 1],
+	    (r->modes.nops - i - 1) * sizeof *r->modes.ops);
+	r->modes.nops--;
+	host_hold(r->held_by, -(int64_t)sizeof *r->modes.ops);
+	r->held -= sizeof *r->modes.ops;
+}
+
+/* Remember nick at address as an operator of r, the latest last. */
+static void
+room_op_remember(struct room *r, const char *nick, const char *address)
+{
+	struct room_op	*op;
+
+	room_op_forget(r, nick);
+	if (r->modes.nops == ROOM_OPS_KEPT_MAX)
+		room_op_forget(r, r->modes.ops[0].nick);
+	if (!host_may_hold(r->held_by, sizeof *r->modes.ops))
+		return;		/* an operator still, only not remembered */
+	r->modes.ops = xreallocarray(r->modes.ops, r->modes.nops + 1,
+	    sizeof *r->modes.ops);
+	op = &r->modes.ops[r->modes.nops++];
+	snprintf(op->nick, sizeof op->nick, "%s", nick);
+	snprintf(op->address, sizeof op->address, "%s", address);
+	host_hold(r->held_by, (int64_t)sizeof *r->modes.ops);
+	r->held += sizeof *r->modes.ops;
+}
+
+/*
+ * Only a nick a client took is remembered, never the guest nick it was
+ * given (guest numbers start again at a restart), nor a session without
+ * an address (the operator's own).
+ */
+static int
+room_op_rememberable(const struct session *s)
+{
+	return s->chosen && s->host != NULL;
+}
+
+static void
+room_op_remember_session(struct room *r, const struct session *s)
+{
+	if (room_op_rememberable(s))
+		room_op_remember(r, s->nick, host_name(s->host));
+}
+
+/*
+ * s joins r with status (ROOM_OPERATOR: it made the room): an invitation
+ * is good for one join, and one r remembers as operator is one again.
+ * The standing s joins with.
+ */
+unsigned
+room_mode_admit(struct room *r, const struct session *s, unsigned status)
 {
 	size_t	i;
 
 	for (i = 0; i < r->modes.invited_cap; i++)
 		if (r->modes.invited[i] == s->id)
 			r->modes.invited[i] = 0;
+	if (status & ROOM_OPERATOR)
+		room_op_remember_session(r, s);
+	else if (room_op_rememberable(s) && (i = room_op_find(r, s->nick)) <
+	    r->modes.nops && strcmp(r->modes.ops[i].address,
+	    host_name(s->host)) == 0)
+		status |= ROOM_OPERATOR;
+	return status;
 }
 
 /* An invitation lets one in past +i, +k, +l and bans, as IRC servers do. */
@@ -342,6 +428,16 @@ room_ban_restore(struct room *r, const char *mask, const char *by, time_t when)
 	return room_ban_append(r, mask, by, when, &why) ? 0 : -1;
 }
 
+/* At start: an operator r remembered, as kept. */
+int
+room_op_restore(struct room *r, const char *nick, const char *address)
+{
+	if (!name_nick_valid(nick) || strlen(address) > ROOM_ADDRESS_MAX)
+		return -1;
+	room_op_remember(r, nick, address);
+	return 0;
+}
+
 /* Set or clear a member's standing (o, v); 1 if it changed. */
 static int
 room_status_change(struct room *r, int set, unsigned bit, const char *nick,
@@ -363,6 +459,10 @@ room_status_change(struct room *r, int set, unsigned bit, const char *nick,
 		room_announce(r, s);
 	old = r->member_status[i];
 	r->member_status[i] = set ? old | bit : old & ~bit;
+	if (bit == ROOM_OPERATOR && set)
+		room_op_remember_session(r, s);
+	else if (bit == ROOM_OPERATOR)
+		room_op_forget(r, s->nick);
 	return r->member_status[i] != old;
 }
 

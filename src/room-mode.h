@@ -27,11 +27,19 @@
 #define ROOM_KEY_MAX		23	/* bytes of a key */
 #define ROOM_MASK_MAX		(2 * NAME_NICK_MAX + 64) /* nick!user@host */
 #define ROOM_MODE_CHANGES_MAX	4	/* with an argument, in one request */
+#define ROOM_OPS_KEPT_MAX	32	/* operators a room remembers */
+#define ROOM_ADDRESS_MAX	63	/* a host's name (host.c), "a:b::/64" */
 
 struct room_ban {
 	char		 mask[ROOM_MASK_MAX + 1];
 	char		 by[NAME_NICK_MAX + 1];
 	time_t		 when;
+};
+
+/* One its room made operator: who gets it back on joining (room-mode.c). */
+struct room_op {
+	char		 nick[NAME_NICK_MAX + 1];
+	char		 address[ROOM_ADDRESS_MAX + 1];
 };
 
 struct room_modes {
@@ -40,6 +48,8 @@ struct room_modes {
 	size_t		 limit;				/* 0: none */
 	struct room_ban	*bans;
 	size_t		 nbans;
+	struct room_op	*ops;		/* remembered, oldest first */
+	size_t		 nops;
 	uint64_t	*invited;	/* a ring of the latest session ids, */
 	uint32_t	 invited_cap;	/* made by the first invitation */
 	uint32_t	 invited_next;
@@ -75,7 +85,8 @@ enum chat_result room_may_speak(const struct room *,
 		    const struct session *);
 enum chat_result room_may_set_topic(const struct room *,
 		    const struct session *);
-void		 room_invitation_used(struct room *, const struct session *);
+unsigned	 room_mode_admit(struct room *, const struct session *,
+		    unsigned status);
 enum chat_result room_mode_change(struct room *, struct session *by,
 		    const char *changes, char *const *args, size_t nargs,
 		    room_mode_refused_fn *, void *arg);
@@ -86,6 +97,8 @@ void		 room_mode_restore(struct room *, const char *letters,
 		    const char *key, size_t limit);
 int		 room_ban_restore(struct room *, const char *mask,
 		    const char *by, time_t);
+int		 room_op_restore(struct room *, const char *nick,
+		    const char *address);
 enum chat_result room_kick(struct room *, struct session *by,
 		    struct session *who, const char *reason);
 enum chat_result room_invite(struct room *, struct session *by,

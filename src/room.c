@@ -568,7 +568,9 @@ room_join(struct session *s, const char *name, const char *key,
 		status = ROOM_OPERATOR;
 	} else
 		status = room_join_standing(r);
-	room_invitation_used(r, s);
+	status = (unsigned char)room_mode_admit(r, s, status);
+	if (status & ROOM_STANDING)	/* an operator is seen joining */
+		status &= (unsigned char)~ROOM_UNANNOUNCED;
 	room_add_member(r, s, status);
 	m = room_join_message(r, s);
 	room_fanout_about(r, s, m);

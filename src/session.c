@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mute.h"
 #include "name.h"
 #include "session.h"
 #include "xmalloc.h"
@@ -142,6 +143,7 @@ enum chat_result
 session_set_nick(struct session *s, const char *nick)
 {
 	struct session	*other;
+	time_t		 until;
 
 	if (!name_nick_valid(nick))
 		return CHAT_NICK_INVALID;
@@ -151,9 +153,15 @@ session_set_nick(struct session *s, const char *nick)
 	if (session_presence != NULL && name_compare(s->nick, nick) != 0)
 		session_presence(s->nick, 0);
 	strcpy(s->nick, nick);	/* a case change of one's own nick is fine */
+	s->chosen = 1;
 	tsearch(s, &session_tree, session_compare);
 	if (session_presence != NULL && other == NULL)
 		session_presence(s->nick, 1);
+	/* A mute is held against the nick: whoever takes it is muted. */
+	if (mute_find(nick, &until)) {
+		s->muted = 1;
+		s->muted_until = until;
+	}
 	return CHAT_OK;
 }
 

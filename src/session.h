@@ -73,6 +73,8 @@ struct session {
 	time_t			 since;
 	unsigned		 muted:1;	/* may not speak... */
 	unsigned		 oper:1;	/* operator of every room */
+	unsigned		 chosen:1;	/* its nick is one it took, */
+						/* not the guest's it was given */
 	time_t			 muted_until;	/* ...until then; 0: unmuted */
 	char			*away;		/* why it is away; NULL: here */
 	char			*realname;	/* IRC's; NULL: the nick */

@@ -78,6 +78,15 @@ static const char *const migrations[] = {
 	"  reason TEXT NOT NULL,"
 	"  added INTEGER NOT NULL,"
 	"  expires INTEGER NOT NULL);",
+	/*
+	 * 4: rooms' operators as the room remembers them (nick and address,
+	 * room-mode.c), and the server's mutes.  Version 3 kept neither.
+	 */
+	"ALTER TABLE rooms ADD COLUMN operators TEXT NOT NULL DEFAULT '';"
+	"CREATE TABLE mutes ("
+	"  nick TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  added INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL);",
 };
 
 static const struct {
@@ -362,57 +371,132 @@ store_text(sqlite3_stmt *st, int column)
 	return s != NULL ? (const char *)s : "";
 }
 
+/* Run sql, without parameters, and hand each row to row; -1 on error. */
+static int
+store_each_row(const char *sql, void (*row)(sqlite3_stmt *, void *),
+    void *arg)
+{
+	sqlite3_stmt	*st;
+
+	if (store_db.db == NULL)
+		return 0;
+	if (sqlite3_prepare_v2(store_db.db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	while (sqlite3_step(st) == SQLITE_ROW)
+		row(st, arg);
+	return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+}
+
+/* Bans and mutes whose time is up are forgotten before they are read. */
+static int
+store_forget_expired(const char *table)
+{
+	char	*sql, *cause = NULL;
+	int	 rc;
+
+	if (store_db.db == NULL)
+		return 0;
+	xasprintf(&sql, "DELETE FROM %s WHERE expires <> 0 AND expires <= "
+	    "CAST(strftime('%%s', 'now') AS INTEGER)", table);
+	rc = store_exec(store_db.db, sql, &cause);
+	free(sql);
+	free(cause);
+	return rc;
+}
+
+struct store_room_rows {
+	void	(*cb)(const struct store_room *, void *);
+	void	 *arg;
+};
+
+static void
+store_room_row(sqlite3_stmt *st, void *arg)
+{
+	struct store_room_rows	*rows = arg;
+	struct store_room	 r;
+
+	r.name = store_text(st, 0);
+	r.topic = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL :
+	    store_text(st, 1);
+	r.topic_by = store_text(st, 2);
+	r.topic_at = sqlite3_column_int64(st, 3);
+	r.kept = sqlite3_column_int(st, 4);
+	r.modes = store_text(st, 5);
+	r.key = store_text(st, 6);
+	r.limit = sqlite3_column_int64(st, 7);
+	r.bans = store_text(st, 8);
+	r.operators = store_text(st, 9);
+	rows->cb(&r, rows->arg);
+}
+
 /* Every room's kept state. */
 int
 store_load_rooms(void (*cb)(const struct store_room *, void *), void *arg)
 {
-	sqlite3_stmt		*st;
-	struct store_room	 r;
+	struct store_room_rows	rows = { cb, arg };
 
-	if (store_db.db == NULL)
-		return 0;
-	if (sqlite3_prepare_v2(store_db.db, "SELECT name, topic, topic_by, "
-	    "topic_at, kept, modes, key, member_limit, bans FROM rooms", -1,
-	    &st, NULL) != SQLITE_OK)
-		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		r.name = store_text(st, 0);
-		r.topic = sqlite3_column_type(st, 1) == SQLITE_NULL ? NULL :
-		    store_text(st, 1);
-		r.topic_by = store_text(st, 2);
-		r.topic_at = sqlite3_column_int64(st, 3);
-		r.kept = sqlite3_column_int(st, 4);
-		r.modes = store_text(st, 5);
-		r.key = store_text(st, 6);
-		r.limit = sqlite3_column_int64(st, 7);
-		r.bans = store_text(st, 8);
-		cb(&r, arg);
-	}
-	return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+	return store_each_row("SELECT name, topic, topic_by, topic_at, kept, "
+	    "modes, key, member_limit, bans, operators FROM rooms",
+	    store_room_row, &rows);
+}
+
+struct store_ban_rows {
+	void	(*cb)(const struct store_ban *, void *);
+	void	 *arg;
+};
+
+static void
+store_ban_row(sqlite3_stmt *st, void *arg)
+{
+	struct store_ban_rows	*rows = arg;
+	struct store_ban	 b = { .lifted = 0 };
+
+	b.target = store_text(st, 0);
+	b.reason = store_text(st, 1);
+	b.added = sqlite3_column_int64(st, 2);
+	b.expires = sqlite3_column_int64(st, 3);
+	rows->cb(&b, rows->arg);
 }
 
 /* The server's bans; those expired are forgotten on the way. */
 int
 store_load_bans(void (*cb)(const struct store_ban *, void *), void *arg)
 {
-	sqlite3_stmt		*st;
-	struct store_ban	 b = { .lifted = 0 };
+	struct store_ban_rows	rows = { cb, arg };
 
-	if (store_db.db == NULL)
-		return 0;
-	if (sqlite3_exec(store_db.db, "DELETE FROM bans WHERE expires <> 0 AND "
-	    "expires <= CAST(strftime('%s', 'now') AS INTEGER)", NULL, NULL, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(store_db.db, "SELECT target, reason, added, "
-	    "expires FROM bans", -1, &st, NULL) != SQLITE_OK)
+	if (store_forget_expired("bans") == -1)
 		return -1;
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		b.target = store_text(st, 0);
-		b.reason = store_text(st, 1);
-		b.added = sqlite3_column_int64(st, 2);
-		b.expires = sqlite3_column_int64(st, 3);
-		cb(&b, arg);
-	}
-	return sqlite3_finalize(st) == SQLITE_OK ? 0 : -1;
+	return store_each_row("SELECT target, reason, added, expires FROM bans",
+	    store_ban_row, &rows);
+}
+
+struct store_mute_rows {
+	void	(*cb)(const struct store_mute *, void *);
+	void	 *arg;
+};
+
+static void
+store_mute_row(sqlite3_stmt *st, void *arg)
+{
+	struct store_mute_rows	*rows = arg;
+	struct store_mute	 m = { .lifted = 0 };
+
+	m.nick = store_text(st, 0);
+	m.added = sqlite3_column_int64(st, 1);
+	m.expires = sqlite3_column_int64(st, 2);
+	rows->cb(&m, rows->arg);
+}
+
+/* The server's mutes; those expired are forgotten on the way. */
+int
+store_load_mutes(void (*cb)(const struct store_mute *, void *), void *arg)
+{
+	struct store_mute_rows	rows = { cb, arg };
+
+	if (store_forget_expired("mutes") == -1)
+		return -1;
+	return store_each_row("SELECT nick, added, expires FROM mutes",
+	    store_mute_row, &rows);
 }
 
 /* The rooms with messages, the most recently spoken in first. */

@@ -1,7 +1,8 @@
 /*
  * Inside the store: the one connection, shared by store-db.c (opened and
- * read at start, on the loop's thread) and store-writer.c (its thread's
- * alone once store_start has run).
+ * read at start, on the loop's thread) and the writer thread (store-writer.c,
+ * store-commit.c, store-job.c: its alone once store_start has run), and the
+ * items the loop queues for that thread.
  */
 #ifndef CHATD_STORE_PRIVATE_H
 #define CHATD_STORE_PRIVATE_H
@@ -44,6 +45,35 @@ struct store_job {
 	size_t			 nrows;
 };
 TAILQ_HEAD(store_jobs, store_job);
+
+enum store_item_kind {
+	STORE_ITEM_MSG,
+	STORE_ITEM_ROOM,
+	STORE_ITEM_BAN,
+	STORE_ITEM_MUTE,
+};
+
+struct store_item {
+	TAILQ_ENTRY(store_item)	 entry;
+	enum store_item_kind	 kind;
+	size_t			 size;		/* what it holds, counted */
+	union {
+		struct store_msg	 msg;
+		struct store_room	 room;
+		struct store_ban	 ban;
+		struct store_mute	 mute;
+	} u;
+	char			 data[];	/* the strings */
+};
+TAILQ_HEAD(store_items, store_item);
+
+/* store-commit.c: the writer thread's SQL. */
+extern uint64_t	 store_thread_rows;
+int64_t		 store_now_ms(void);
+int		 store_commit_prepare(void);
+void		 store_commit_finalize(void);
+int		 store_commit(struct store_items *, const struct store_limits *);
+void		 store_commit_idle(const struct store_limits *);
 
 const char	*store_kind_name(int kind);
 int		 store_kind_parse(const char *);

@@ -10,7 +10,8 @@
  * history is marked degraded with SQLite's reason and the thread tries
  * again every STORE_RETRY_MS, so writes resume by themselves; meanwhile the
  * queue keeps what fits in it.  Retention runs in bounded steps, inside the
- * commits and once a second when idle, so no DELETE is ever long.
+ * commits and once a second when idle, so no DELETE is ever long; what a
+ * commit writes is store-commit.c's.
  *
  * Jobs (backup, purge, reading history: store-job.c) wait in a short list
  * of their own, run on the thread after what was queued before them is
@@ -38,29 +39,8 @@
 
 #define STORE_RETRY_MS		1000	/* between tries of a failed commit */
 #define STORE_IDLE_MS		1000	/* a retention step when idle */
-#define STORE_RETENTION_STEP	256	/* rows one DELETE may take */
 #define STORE_JOBS_MAX		16	/* waiting backups, purges, reads */
 #define STORE_DROP_LOG_MS	10000	/* between "queue full" lines */
-
-enum store_item_kind {
-	STORE_ITEM_MSG,
-	STORE_ITEM_ROOM,
-	STORE_ITEM_BAN,
-};
-
-struct store_item {
-	TAILQ_ENTRY(store_item)	 entry;
-	enum store_item_kind	 kind;
-	size_t			 size;		/* what it holds, counted */
-	union {
-		struct store_msg	 msg;
-		struct store_room	 room;
-		struct store_ban	 ban;
-	} u;
-	char			 data[];	/* the strings */
-};
-TAILQ_HEAD(store_items, store_item);
-
 
 /* Everything below is under lock, except what says it is the loop's. */
 static struct {
@@ -90,23 +70,6 @@ static struct {
 	.efd = -1,
 };
 
-/* The thread's own: its count of messages kept, published as w.rows. */
-static uint64_t		 thread_rows;
-
-/* The thread's prepared statements. */
-static sqlite3_stmt	*st_insert, *st_room, *st_ban, *st_unban,
-			*st_trim_room, *st_trim_age, *st_next_room;
-static char		*trim_cursor;	/* the idle step's last room */
-
-static int64_t
-store_now_ms(void)
-{
-	struct timespec	ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Tell the loop something is done or changed; from the thread. */
 static void
 store_notify(void)
@@ -115,227 +78,6 @@ store_notify(void)
 
 	if (write(w.efd, &one, sizeof one) == -1 && errno != EAGAIN)
 		return;		/* nothing better to do from here */
-}
-
-static int
-store_prepare(sqlite3_stmt **st, const char *sql)
-{
-	if (*st != NULL)
-		return 0;
-	return sqlite3_prepare_v3(store_db.db, sql, -1,
-	    SQLITE_PREPARE_PERSISTENT, st, NULL) == SQLITE_OK ? 0 : -1;
-}
-
-static int
-store_prepare_all(void)
-{
-	return store_prepare(&st_insert, "INSERT OR IGNORE INTO messages "
-	    "(id, room, time_ms, kind, sender, target, body) VALUES "
-	    "(?, ?, ?, ?, ?, ?, ?)") ||
-	    store_prepare(&st_room, "INSERT INTO rooms (name, topic, "
-	    "topic_by, topic_at, kept, modes, key, member_limit, bans) VALUES "
-	    "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (name) DO UPDATE "
-	    "SET topic = ?2, topic_by = ?3, topic_at = ?4, kept = ?5, "
-	    "modes = ?6, key = ?7, member_limit = ?8, bans = ?9") ||
-	    store_prepare(&st_ban, "INSERT OR REPLACE INTO bans (target, "
-	    "reason, added, expires) VALUES (?, ?, ?, ?)") ||
-	    store_prepare(&st_unban, "DELETE FROM bans WHERE target = ?") ||
-	    store_prepare(&st_trim_room, "DELETE FROM messages WHERE id IN "
-	    "(SELECT id FROM messages WHERE room = ?1 ORDER BY id DESC "
-	    "LIMIT ?3 OFFSET ?2)") ||
-	    store_prepare(&st_trim_age, "DELETE FROM messages WHERE id IN "
-	    "(SELECT id FROM messages WHERE time_ms < ?1 ORDER BY time_ms "
-	    "LIMIT ?2)") ||
-	    store_prepare(&st_next_room, "SELECT room FROM messages WHERE "
-	    "room > ?1 ORDER BY room LIMIT 1");
-}
-
-static void
-store_finalize_all(void)
-{
-	sqlite3_finalize(st_insert);
-	sqlite3_finalize(st_room);
-	sqlite3_finalize(st_ban);
-	sqlite3_finalize(st_unban);
-	sqlite3_finalize(st_trim_room);
-	sqlite3_finalize(st_trim_age);
-	sqlite3_finalize(st_next_room);
-	st_insert = st_room = st_ban = st_unban = NULL;
-	st_trim_room = st_trim_age = st_next_room = NULL;
-	free(trim_cursor);
-	trim_cursor = NULL;
-}
-
-/* Run a prepared statement to its end; SQLite's result code. */
-static int
-store_run(sqlite3_stmt *st)
-{
-	int	rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	return rc == SQLITE_DONE || rc == SQLITE_ROW ? SQLITE_OK : rc;
-}
-
-static int
-store_write_item(const struct store_item *it)
-{
-	const struct store_msg	*m = &it->u.msg;
-	const struct store_room	*r = &it->u.room;
-	const struct store_ban	*b = &it->u.ban;
-	sqlite3_stmt		*st;
-	int			 rc;
-
-	if (it->kind == STORE_ITEM_MSG) {
-		st = st_insert;
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)m->id);
-		sqlite3_bind_text(st, 2, m->room, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, m->time_ms);
-		sqlite3_bind_text(st, 4, store_kind_name(m->kind), -1,
-		    SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, m->from, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, m->to, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, m->text, -1, SQLITE_STATIC);
-		if ((rc = store_run(st)) == SQLITE_OK)
-			thread_rows += (uint64_t)sqlite3_changes(store_db.db);
-		return rc;
-	}
-	if (it->kind == STORE_ITEM_BAN && b->lifted) {
-		sqlite3_bind_text(st_unban, 1, b->target, -1, SQLITE_STATIC);
-		return store_run(st_unban);
-	}
-	if (it->kind == STORE_ITEM_BAN) {
-		st = st_ban;
-		sqlite3_bind_text(st, 1, b->target, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, b->reason, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, b->added);
-		sqlite3_bind_int64(st, 4, b->expires);
-		return store_run(st);
-	}
-	st = st_room;
-	sqlite3_bind_text(st, 1, r->name, -1, SQLITE_STATIC);
-	if (r->topic != NULL)
-		sqlite3_bind_text(st, 2, r->topic, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, r->topic_by, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 4, r->topic_at);
-	sqlite3_bind_int(st, 5, r->kept);
-	sqlite3_bind_text(st, 6, r->modes, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 7, r->key, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 8, r->limit);
-	sqlite3_bind_text(st, 9, r->bans, -1, SQLITE_STATIC);
-	return store_run(st);
-}
-
-/* One bounded step of max-per-room for room; SQLite's result code. */
-static int
-store_trim_room(const char *room, size_t max_per_room)
-{
-	int	rc;
-
-	sqlite3_bind_text(st_trim_room, 1, room, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_int64(st_trim_room, 2, (sqlite3_int64)max_per_room);
-	sqlite3_bind_int(st_trim_room, 3, STORE_RETENTION_STEP);
-	if ((rc = store_run(st_trim_room)) == SQLITE_OK)
-		thread_rows -= (uint64_t)sqlite3_changes(store_db.db);
-	return rc;
-}
-
-/* One bounded step of max-age. */
-static int
-store_trim_age(int64_t max_age_ms)
-{
-	int	rc;
-
-	sqlite3_bind_int64(st_trim_age, 1, store_now_ms() - max_age_ms);
-	sqlite3_bind_int(st_trim_age, 2, STORE_RETENTION_STEP);
-	if ((rc = store_run(st_trim_age)) == SQLITE_OK)
-		thread_rows -= (uint64_t)sqlite3_changes(store_db.db);
-	return rc;
-}
-
-/*
- * Idle: trim the room after the last one trimmed, so that a max-per-room
- * lowered on reload reaches the rooms nobody speaks in.
- */
-static int
-store_trim_next_room(size_t max_per_room)
-{
-	char	*room = NULL;
-	int	 rc;
-
-	sqlite3_bind_text(st_next_room, 1, trim_cursor != NULL ? trim_cursor :
-	    "", -1, SQLITE_STATIC);
-	if (sqlite3_step(st_next_room) == SQLITE_ROW)
-		room = xstrdup((const char *)sqlite3_column_text(st_next_room,
-		    0));
-	sqlite3_reset(st_next_room);
-	free(trim_cursor);
-	trim_cursor = room;
-	if (room == NULL)
-		return SQLITE_OK;	/* round done; again from the first */
-	rc = store_trim_room(room, max_per_room);
-	return rc;
-}
-
-/* Commit batch in one transaction; SQLite's result code. */
-static int
-store_commit(struct store_items *batch, const struct store_limits *lim)
-{
-	struct store_item	*it, *other;
-	uint64_t		 rows = thread_rows;
-	int			 rc;
-
-	if ((rc = sqlite3_exec(store_db.db, "BEGIN IMMEDIATE", NULL, NULL,
-	    NULL)) != SQLITE_OK)
-		return rc;
-	TAILQ_FOREACH(it, batch, entry) {
-		if ((rc = store_write_item(it)) != SQLITE_OK)
-			goto fail;
-	}
-	/* Each room spoken in gets one step of its limit, once. */
-	TAILQ_FOREACH(it, batch, entry) {
-		if (lim->max_per_room == 0 || it->kind != STORE_ITEM_MSG)
-			continue;
-		for (other = TAILQ_FIRST(batch); other != it;
-		    other = TAILQ_NEXT(other, entry)) {
-			if (other->kind == STORE_ITEM_MSG &&
-			    strcmp(other->u.msg.room, it->u.msg.room) == 0)
-				break;
-		}
-		if (other == it && (rc = store_trim_room(it->u.msg.room,
-		    lim->max_per_room)) != SQLITE_OK)
-			goto fail;
-	}
-	if (lim->max_age_ms > 0 &&
-	    (rc = store_trim_age(lim->max_age_ms)) != SQLITE_OK)
-		goto fail;
-	if ((rc = sqlite3_exec(store_db.db, "COMMIT", NULL, NULL, NULL)) ==
-	    SQLITE_OK)
-		return SQLITE_OK;
-fail:
-	sqlite3_exec(store_db.db, "ROLLBACK", NULL, NULL, NULL);
-	thread_rows = rows;
-	return rc;
-}
-
-/* Unlocked: a retention step on its own, when nothing is queued. */
-static void
-store_idle_step(const struct store_limits *lim)
-{
-	uint64_t	rows = thread_rows;
-
-	if (lim->max_per_room == 0 && lim->max_age_ms == 0)
-		return;
-	if (sqlite3_exec(store_db.db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
-	    SQLITE_OK)
-		return;
-	if ((lim->max_age_ms == 0 || store_trim_age(lim->max_age_ms) ==
-	    SQLITE_OK) && (lim->max_per_room == 0 ||
-	    store_trim_next_room(lim->max_per_room) == SQLITE_OK) &&
-	    sqlite3_exec(store_db.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
-		return;
-	sqlite3_exec(store_db.db, "ROLLBACK", NULL, NULL, NULL);
-	thread_rows = rows;
 }
 
 static void
@@ -373,7 +115,7 @@ store_commit_batch(void)
 	pthread_mutex_unlock(&w.lock);
 	rc = store_commit(&batch, &lim);
 	pthread_mutex_lock(&w.lock);
-	w.rows = thread_rows;
+	w.rows = store_thread_rows;
 	if (rc == SQLITE_OK) {
 		store_items_free(&batch);
 		w.queued -= n;
@@ -407,9 +149,9 @@ store_run_job(void)
 
 	TAILQ_REMOVE(&w.jobs, job, entry);
 	pthread_mutex_unlock(&w.lock);
-	store_job_run(job, &thread_rows);
+	store_job_run(job, &store_thread_rows);
 	pthread_mutex_lock(&w.lock);
-	w.rows = thread_rows;
+	w.rows = store_thread_rows;
 	TAILQ_INSERT_TAIL(&w.done, job, entry);
 	store_notify();
 }
@@ -466,9 +208,9 @@ store_writer_main(void *arg)
 		    store_now_ms() >= until) {
 			lim = w.limits;
 			pthread_mutex_unlock(&w.lock);
-			store_idle_step(&lim);
+			store_commit_idle(&lim);
 			pthread_mutex_lock(&w.lock);
-			w.rows = thread_rows;
+			w.rows = store_thread_rows;
 		}
 	}
 	pthread_mutex_unlock(&w.lock);
@@ -532,12 +274,12 @@ store_start(struct event_base *base, const struct store_limits *lim)
 	TAILQ_INIT(&w.jobs);
 	TAILQ_INIT(&w.done);
 	w.limits = *lim;
-	w.rows = thread_rows = store_db.rows;
+	w.rows = store_thread_rows = store_db.rows;
 	w.stopping = w.degraded = w.told_degraded = 0;
 	w.committed = w.commits = w.errors = w.dropped = w.dropped_logged = 0;
 	w.last_commit_ms = w.last_attempt_ms = w.retry_ms = 0;
 	w.drop_logged_ms = 0;
-	if (store_prepare_all() == -1)
+	if (store_commit_prepare() == -1)
 		fatalx("database %s: %s", store_db.path,
 		    sqlite3_errmsg(store_db.db));
 	if ((w.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)) == -1)
@@ -593,7 +335,7 @@ store_enqueue(struct store_item *it)
 	return -1;
 }
 
-#define STORE_ITEM_STRINGS	6	/* at most, in one item */
+#define STORE_ITEM_STRINGS	7	/* at most, in one item */
 
 /* Copy the n strings after the item; their pointers into it. */
 static struct store_item *
@@ -643,11 +385,11 @@ store_put_room(const struct store_room *r)
 	struct store_room	 copy = *r;
 	const char		**strings[] = { &copy.name, &copy.topic,
 				    &copy.topic_by, &copy.modes, &copy.key,
-				    &copy.bans };
+				    &copy.bans, &copy.operators };
 
 	if (!w.running)
 		return -1;
-	it = store_item_new(STORE_ITEM_ROOM, strings, 6);
+	it = store_item_new(STORE_ITEM_ROOM, strings, 7);
 	it->u.room = copy;
 	return store_enqueue(it);
 }
@@ -663,6 +405,20 @@ store_put_ban(const struct store_ban *b)
 		return -1;
 	it = store_item_new(STORE_ITEM_BAN, strings, 2);
 	it->u.ban = copy;
+	return store_enqueue(it);
+}
+
+int
+store_put_mute(const struct store_mute *m)
+{
+	struct store_item	*it;
+	struct store_mute	 copy = *m;
+	const char		**strings[] = { &copy.nick };
+
+	if (!w.running)
+		return -1;
+	it = store_item_new(STORE_ITEM_MUTE, strings, 1);
+	it->u.mute = copy;
 	return store_enqueue(it);
 }
 
@@ -770,7 +526,7 @@ store_stop(void)
 		xasprintf(&job->error, "chatd is stopping");
 	TAILQ_CONCAT(&w.done, &w.jobs, entry);
 	store_answer(&w.done);
-	store_finalize_all();
+	store_commit_finalize();
 	event_free(w.ev);
 	w.ev = NULL;
 	close(w.efd);

@@ -33,12 +33,21 @@ struct store_room {
 	const char	*key;		/* "": none */
 	int64_t		 limit;		/* members; 0: none */
 	const char	*bans;		/* "MASK BY WHEN\n" each */
+	const char	*operators;	/* "NICK ADDRESS\n" each */
 };
 
 /* A server ban (ban.c), added or lifted. */
 struct store_ban {
 	const char	*target;
 	const char	*reason;
+	int64_t		 added;		/* seconds since the epoch */
+	int64_t		 expires;	/* 0: never */
+	int		 lifted;
+};
+
+/* A server mute (mute.c), set or lifted. */
+struct store_mute {
+	const char	*nick;
 	int64_t		 added;		/* seconds since the epoch */
 	int64_t		 expires;	/* 0: never */
 	int		 lifted;
@@ -69,7 +78,7 @@ struct store_info {
 	char		 reason[256];	/* why, while degraded */
 };
 
-#define STORE_SCHEMA_VERSION	3	/* what this chatd writes */
+#define STORE_SCHEMA_VERSION	4	/* what this chatd writes */
 
 /* store-db.c: the file.  Synchronous; before the writer starts. */
 int		 store_open(const char *path, char **cause);
@@ -83,6 +92,8 @@ int		 store_load_recent(const char *room, size_t n,
 		    void (*)(const struct store_msg *, void *), void *);
 int		 store_load_bans(void (*)(const struct store_ban *, void *),
 		    void *);
+int		 store_load_mutes(void (*)(const struct store_mute *, void *),
+		    void *);
 int		 store_load_room_names(size_t max,
 		    void (*)(const char *, void *), void *);
 void		 store_close(void);
@@ -93,6 +104,7 @@ void		 store_configure(const struct store_limits *);
 int		 store_put_msg(const struct store_msg *);
 int		 store_put_room(const struct store_room *);
 int		 store_put_ban(const struct store_ban *);
+int		 store_put_mute(const struct store_mute *);
 void		 store_info(struct store_info *);
 void		 store_stop(void);
 

@@ -73,7 +73,7 @@ def test_restart_restores_rooms_topics_and_ids(chatd, tmp_path):
     before = rows(db, "SELECT max(id) FROM messages")[0][0]
 
     d2 = chatd("--database", db, config=FAST)
-    assert "2 rooms and 0 bans restored" in d2.log_text()
+    assert "2 rooms, 0 bans and 0 mutes restored" in d2.log_text()
     bob = d2.client()
     bob.send("/ack on")
     hist = hist_until(bob, "ACK")

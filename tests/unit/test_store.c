@@ -1,6 +1,7 @@
 /*
  * Unit tests for store-*.c: opening (new, ours, foreign, corrupt, newer,
- * held by another chatd), the migration from the first schema, and the
+ * held by another chatd), the migrations from the first schema and from
+ * the third, the operators and mutes kept, and the
  * writer thread: batches, the bounded queue, a full disk and recovery,
  * retention, and the jobs answered through the loop.
  */
@@ -41,6 +42,40 @@ static const char schema_v1[] =
 	"INSERT INTO messages VALUES (4, '#b', 4000, 'action', 'bob', '', 'x');"
 	"PRAGMA application_id = 1667785076;"
 	"PRAGMA user_version = 1;";
+
+/* What version 3 wrote: rooms with their moderation, the server's bans. */
+static const char schema_v3[] =
+	"CREATE TABLE messages ("
+	"  id INTEGER PRIMARY KEY,"
+	"  room TEXT NOT NULL COLLATE NOCASE,"
+	"  time_ms INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  sender TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  body TEXT NOT NULL);"
+	"CREATE INDEX messages_room ON messages (room, id);"
+	"CREATE TABLE rooms ("
+	"  name TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  topic TEXT,"
+	"  topic_by TEXT NOT NULL DEFAULT '',"
+	"  topic_at INTEGER NOT NULL DEFAULT 0,"
+	"  kept INTEGER NOT NULL DEFAULT 0,"
+	"  modes TEXT NOT NULL DEFAULT 'n',"
+	"  key TEXT NOT NULL DEFAULT '',"
+	"  member_limit INTEGER NOT NULL DEFAULT 0,"
+	"  bans TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX messages_time ON messages (time_ms);"
+	"CREATE TABLE bans ("
+	"  target TEXT PRIMARY KEY COLLATE NOCASE,"
+	"  reason TEXT NOT NULL,"
+	"  added INTEGER NOT NULL,"
+	"  expires INTEGER NOT NULL);"
+	"INSERT INTO messages VALUES (7, '#m', 7000, 'say', 'ann', '', 'hi');"
+	"INSERT INTO rooms VALUES ('#m', 'tp', 'ann', 7, 0, 'nt', 'k', 5,"
+	"  'bob!*@* ann 7\n');"
+	"INSERT INTO bans VALUES ('evil', 'spam', 1, 0);"
+	"PRAGMA application_id = 1667785076;"
+	"PRAGMA user_version = 3;";
 
 static char		 dir[] = "/tmp/test_store.XXXXXX";
 static char		 path[sizeof dir + 32];
@@ -172,11 +207,23 @@ collect(const struct store_msg *m, void *arg)
 }
 
 static void
+count_ban(const struct store_ban *b, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void
+count_mute(const struct store_mute *m, void *arg)
+{
+	(*(int *)arg)++;
+}
+
+static void
 test_migration_from_v1(void **state)
 {
 	uint64_t	 ids[8] = { 0 };
 	char		*cause = NULL;
-	int		 rooms = 0;
+	int		 rooms = 0, mutes = 0;
 
 	(void)state;
 	make_file(schema_v1);
@@ -185,10 +232,41 @@ test_migration_from_v1(void **state)
 	assert_int_equal(store_max_id(), 4);
 	assert_int_equal(store_load_rooms(count_room, &rooms), 0);
 	assert_int_equal(rooms, 1);	/* #a's topic, from its history */
+	assert_int_equal(store_load_mutes(count_mute, &mutes), 0);
+	assert_int_equal(mutes, 0);
 	/* Lines said, not topic changes: scrollback's. */
 	assert_int_equal(store_load_recent("#A", 2, collect, ids), 0);
 	assert_int_equal(ids[0], 1);
 	assert_int_equal(ids[1], 1);
+}
+
+static void
+v3_room(const struct store_room *r, void *arg)
+{
+	assert_string_equal(r->name, "#m");
+	assert_string_equal(r->modes, "nt");
+	assert_string_equal(r->bans, "bob!*@* ann 7\n");
+	assert_string_equal(r->operators, "");	/* version 3 kept none */
+	(*(int *)arg)++;
+}
+
+static void
+test_migration_from_v3(void **state)
+{
+	char	*cause = NULL;
+	int	 rooms = 0, bans = 0, mutes = 0;
+
+	(void)state;
+	make_file(schema_v3);
+	assert_int_equal(store_open(path, &cause), 0);
+	assert_int_equal(query("PRAGMA user_version"), STORE_SCHEMA_VERSION);
+	assert_int_equal(store_max_id(), 7);
+	assert_int_equal(store_load_rooms(v3_room, &rooms), 0);
+	assert_int_equal(rooms, 1);
+	assert_int_equal(store_load_bans(count_ban, &bans), 0);
+	assert_int_equal(bans, 1);
+	assert_int_equal(store_load_mutes(count_mute, &mutes), 0);
+	assert_int_equal(mutes, 0);
 }
 
 static void
@@ -472,6 +550,59 @@ test_no_database(void **state)
 	free(cause);
 }
 
+static const char *kept_ops;
+
+static void
+kept_room(const struct store_room *r, void *arg)
+{
+	kept_ops = strdup(r->operators);
+	(*(int *)arg)++;
+}
+
+static void
+kept_mute(const struct store_mute *m, void *arg)
+{
+	assert_string_equal(m->nick, "loud");
+	assert_int_equal(m->expires, 0);
+	(*(int *)arg)++;
+}
+
+/* Operators and mutes written go back; mutes lifted or expired do not. */
+static void
+test_mutes_and_operators_kept(void **state)
+{
+	struct store_room	 r = { .name = "#ops", .topic_by = "",
+				    .modes = "n", .key = "", .bans = "",
+				    .operators = "ann 192.0.2.1\nbob ::1\n" };
+	struct store_mute	 m = { .nick = "loud", .added = 1 };
+	char			*cause = NULL;
+	int			 rooms = 0, mutes = 0;
+
+	(void)state;
+	start(1000, 20, 0);
+	assert_int_equal(store_put_room(&r), 0);
+	assert_int_equal(store_put_mute(&m), 0);
+	m.nick = "gone";
+	assert_int_equal(store_put_mute(&m), 0);
+	m.lifted = 1;
+	assert_int_equal(store_put_mute(&m), 0);
+	m.nick = "past";
+	m.lifted = 0;
+	m.expires = time(NULL) - 1;
+	assert_int_equal(store_put_mute(&m), 0);
+	wait_for(drained);
+	store_stop();
+	store_close();
+	assert_int_equal(store_open(path, &cause), 0);
+	assert_int_equal(store_load_rooms(kept_room, &rooms), 0);
+	assert_int_equal(rooms, 1);
+	assert_string_equal(kept_ops, "ann 192.0.2.1\nbob ::1\n");
+	free((char *)kept_ops);
+	assert_int_equal(store_load_mutes(kept_mute, &mutes), 0);
+	assert_int_equal(mutes, 1);
+	assert_int_equal(query("SELECT count(*) FROM mutes"), 1);
+}
+
 int
 main(void)
 {
@@ -482,6 +613,10 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_migration_from_v1, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_migration_from_v3, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_mutes_and_operators_kept,
+		    setup, teardown),
 		cmocka_unit_test_setup_teardown(test_writer_keeps_rows, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_full_queue_drops, setup,

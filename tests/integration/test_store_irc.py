@@ -1,0 +1,86 @@
+"""IRC CHATHISTORY served from the database (chatd-irc(7) CHATHISTORY):
+with a database, LATEST * and BEFORE msgid= page back past scrollback to
+the first message the file keeps, across a restart, with msgid and
+server-time from the stored rows; an earlier run's msgid is as good as
+this run's; a labeled request gets its page inside its labeled batch."""
+
+import re
+
+from test_irc import SERVER, start
+from test_irc_caps import history_batch, with_caps
+from test_moderation import named
+from test_store import state
+
+CONFIG = ["server-name = " + SERVER, "scrollback = 10", "flood-rate = 100000",
+          "flood-burst = 100000", "flood-rate-per-ip = 0"]
+
+
+def say(line, room, texts):
+    for t in texts:
+        line.send(t)
+        line.expect("MSG %s talker %s" % (room, t))
+
+
+def walk_back(c, room, limit):
+    """Every message CHATHISTORY gives, page by page from the latest."""
+    seen, ids = [], []
+    c.send("CHATHISTORY LATEST %s * %d" % (room, limit))
+    page = history_batch(c)[1]
+    while page:
+        seen = [t for _, t in page] + seen
+        ids = [i for i, _ in page] + ids
+        c.send("CHATHISTORY BEFORE %s msgid=%s %d" % (room, page[0][0], limit))
+        page = history_batch(c)[1]
+    return seen, ids
+
+
+def test_chathistory_pages_back_through_the_database(chatd, tmp_path):
+    db = state(tmp_path)
+    d = start(chatd, "--database", db, config=CONFIG)
+    talker = named(d, "talker")
+    talker.send("/join #h")
+    talker.expect("ROOM #h")
+    say(talker, "#h", ["before %d" % n for n in range(30)])
+    c = with_caps(d, "hist", "batch server-time message-tags draft/chathistory")
+    c.send("JOIN #h")
+    c.numeric("366")
+    c.send("CHATHISTORY LATEST #h * 1")
+    (old_id, _), = history_batch(c)[1]
+    assert d.stop_and_check() == []
+
+    d = start(chatd, "--database", db, config=CONFIG)
+    talker = named(d, "talker")
+    talker.send("/join #h")
+    talker.expect("ROOM #h")
+    say(talker, "#h", ["after %d" % n for n in range(5)])
+    c = with_caps(d, "hist", "batch server-time message-tags draft/chathistory")
+    c.send("JOIN #h")
+    c.numeric("366")
+    seen, ids = walk_back(c, "#h", 7)
+    # Three times scrollback, and what the first run said, in order, once.
+    assert seen == ["before %d" % n for n in range(30)] + ["after %d" % n for n in range(5)]
+    assert len(set(ids)) == len(ids)
+    nums = [int(i.rsplit("-", 1)[1]) for i in ids]
+    assert nums == sorted(nums)
+    # The first run's msgid names the same message in this one.
+    c.send("CHATHISTORY BEFORE #h msgid=%s 2" % old_id)
+    assert [t for _, t in history_batch(c)[1]] == ["before 27", "before 28"]
+    # A labeled request: its page inside the labeled batch.
+    both = with_caps(d, "lab", "batch labeled-response draft/chathistory message-tags")
+    both.send("JOIN #h")
+    both.numeric("366")
+    both.send("@label=p1 CHATHISTORY BEFORE #h msgid=%s 3" % old_id)
+    both.send("PING :next")     # waits for the page, read off the loop
+    m = re.fullmatch(r"@label=p1 :%s BATCH \+(\S+) labeled-response" % SERVER, both.line())
+    assert m, "no labeled batch"
+    outer = m.group(1)
+    inner = both.line()
+    assert re.fullmatch(r"@batch=%s :%s BATCH \+(\S+) chathistory #h" % (outer, SERVER),
+                        inner), inner
+    ref = inner.split()[3][1:]
+    for n in (26, 27, 28):
+        got = both.line()
+        assert got.startswith("@batch=%s;" % ref) and got.endswith(":before %d" % n), got
+    assert both.line() == "@batch=%s :%s BATCH -%s" % (outer, SERVER, ref)
+    assert both.line() == ":%s BATCH -%s" % (SERVER, outer)
+    assert both.line() == ":%s PONG %s :next" % (SERVER, SERVER)
