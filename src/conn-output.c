@@ -269,9 +269,8 @@ conn_judge(struct conn *c)
 		return;
 	conn_gate_release(c, 0);
 	/* A skipping client loses room lines first; what stays is judged. */
-	if (queued > conn_config->sendq_soft &&
-	    queued <= conn_config->sendq_hard && conn_skips(c)) {
-		conn_skip_trim(c);
+	if (c->skip != NULL || conn_skips(c)) {
+		conn_skip_judge(c);
 		queued = conn_sendq(c);
 		conn_account(c);
 	}

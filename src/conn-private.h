@@ -79,7 +79,7 @@ void		 conn_forget_dirty(struct conn *);
 /* conn-skip.c */
 void		 conn_skip_record(struct conn *, size_t, struct msg *,
 		    int partial);
-void		 conn_skip_trim(struct conn *);
+void		 conn_skip_judge(struct conn *);
 void		 conn_skip_end(struct conn *);
 size_t		 conn_skip_held(const struct conn *);
 

@@ -234,6 +234,11 @@ conn_skip_sync(struct conn *c)
 		q->head = (q->head + 1) % q->cap;
 		q->n--;
 	}
+	if (q->n == 0 && q->cap > 16) {	/* a burst is over: give back */
+		free(q->seg);
+		q->seg = NULL;
+		q->head = q->cap = 0;
+	}
 }
 
 /* The open gap of m's room, or NULL. */
@@ -344,15 +349,14 @@ conn_skip_tell(struct conn *c, struct evbuffer *scratch,
 }
 
 /*
- * c's queue is above sendq-soft after a write was tried: drop its oldest
- * droppable segments until it is at most half of sendq-soft (room again
- * for a burst before the next judgment), and tell each gap.  Kept output
- * moves to a new buffer with the SKIP lines, then back: the buffer's
- * front is frozen for a socket's bufferevent, and the FIFO is rebuilt in
- * the same walk.  A fan-out run still held is queued after all of this,
- * as it would have been.
+ * Drop c's oldest droppable segments until it holds at most half of
+ * sendq-soft (room again for a burst before the next judgment), and tell
+ * each gap.  Kept output moves to a new buffer with the SKIP lines, then
+ * back: the buffer's front is frozen for a socket's bufferevent, and the
+ * FIFO is rebuilt in the same walk.  A fan-out run still held is queued
+ * after all of this, as it would have been.
  */
-void
+static void
 conn_skip_trim(struct conn *c)
 {
 	struct conn_skip	*q, *kept;
@@ -362,10 +366,7 @@ conn_skip_trim(struct conn *c)
 	size_t			 i, g = 0, ngaps, len, dropped, fresh = 0;
 	int			 frozen;
 
-	conn_skip_follow(c);
-	if ((q = c->skip) == NULL)
-		return;
-	conn_skip_sync(c);
+	q = c->skip;
 	ngaps = conn_skip_plan(q, conn_config->sendq_soft / 2, &gap, &dropped);
 	if (dropped == 0) {	/* the SKIP lines stay as they are */
 		for (i = 0; i < q->n; i++)
@@ -411,4 +412,20 @@ conn_skip_trim(struct conn *c)
 	free(gap);
 	conn_skip_free(q);
 	c->skip = kept;
+}
+
+/*
+ * After a write was tried (conn_judge): forget what was written, and if c
+ * is still above sendq-soft (but not sendq-hard, which cuts), trim.
+ */
+void
+conn_skip_judge(struct conn *c)
+{
+	conn_skip_follow(c);
+	if (c->skip == NULL)
+		return;
+	conn_skip_sync(c);
+	if (c->skip->bytes > conn_config->sendq_soft &&
+	    c->skip->bytes <= conn_config->sendq_hard)
+		conn_skip_trim(c);
 }
