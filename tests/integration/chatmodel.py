@@ -43,6 +43,7 @@ COMMANDS = {
     "rooms": (0, 0, NONE, False),
     "history": (0, 1, NONE, True),
     "ack": (1, 1, NONE, False),
+    "slow": (1, 1, NONE, False),
     "quit": (0, 0, OPTIONAL, False),
     "help": (0, 1, NONE, False),
     # Moderation (test_moderation.py): in /help, never sent by test_model.
@@ -769,6 +770,14 @@ class Model:
             self.deliver(s, "INFO acks off")
         else:
             self.fail(s, "bad-usage")
+
+    def cmd_slow(self, s, words, rest):
+        # Skip mode only acts on a reader that falls behind, which the
+        # model's clients never do: the answer is all there is to see.
+        if fold(words[0]) not in ("skip", "disconnect"):
+            return self.fail(s, "bad-usage")
+        if not s.ack:
+            self.deliver(s, "INFO slow " + fold(words[0]))
 
     def cmd_quit(self, s, words, rest):
         reason = truncate(rest or "quit", REASON_MAX)
