@@ -9,7 +9,7 @@
  * holds, segment by segment.  Everything queued to it is recorded (a room
  * message with a reference to the message, for its room and id; anything
  * else as one kept segment), so the FIFO's bytes are always the buffer's
- * length once what was written is taken off its head (conn_skip_sync).
+ * length once what was written is taken off its head (skipq_consume).
  * Droppable are others' chat lines in a room; never private messages,
  * answers, acknowledgements, the client's own lines, room events (joins,
  * modes...) or a segment already partly written.
@@ -33,96 +33,9 @@
 #include "msg.h"
 #include "protocol.h"
 #include "session.h"
+#include "skipq.h"
 #include "stats.h"
 #include "xmalloc.h"
-
-enum conn_skip_kind {
-	SEG_OTHER,		/* anything without a room */
-	SEG_MSG,		/* a room's message: m */
-	SEG_SKIP,		/* a SKIP line: m is one of its room's */
-};
-
-/* What a gap lost: ids first to last of its room, count messages. */
-struct conn_skip_span {
-	uint64_t	 first, last;
-	size_t		 count;
-};
-
-struct conn_skip_seg {
-	size_t		 len;
-	struct msg	*m;		/* held; NULL for SEG_OTHER */
-	struct conn_skip_span span;	/* SEG_SKIP's */
-	unsigned	 kind:2;
-	unsigned	 droppable:1;
-	unsigned	 drop:1;	/* conn_skip_trim's verdict */
-};
-
-struct conn_skip {
-	struct conn_skip_seg	*seg;	/* a ring of cap */
-	size_t			 head, n, cap;
-	size_t			 bytes;	/* in the output buffer */
-	size_t			 written;	/* of the head segment */
-};
-
-/* One gap found by conn_skip_trim. */
-struct conn_skip_gap {
-	size_t		 end;		/* its SKIP line goes before this
-					   segment; n: last */
-	size_t		 seq;		/* the order gaps were found */
-	struct msg	*m;		/* one of its room's: the room */
-	struct conn_skip_span span;
-	int		 open;		/* the room's drops join it */
-	int		 fresh;		/* not told before, even in part */
-};
-
-static struct conn_skip_seg *
-conn_skip_at(struct conn_skip *q, size_t i)
-{
-	return &q->seg[(q->head + i) % q->cap];
-}
-
-static void
-conn_skip_free(struct conn_skip *q)
-{
-	size_t	i;
-
-	for (i = 0; i < q->n; i++)
-		msg_unref(conn_skip_at(q, i)->m);
-	free(q->seg);
-	free(q);
-}
-
-/* Append a segment, or grow the last one if both are plain output. */
-static struct conn_skip_seg *
-conn_skip_push(struct conn_skip *q, size_t len, enum conn_skip_kind kind,
-    struct msg *m, int droppable)
-{
-	struct conn_skip_seg	*s, *seg;
-	size_t			 i;
-
-	q->bytes += len;
-	if (kind == SEG_OTHER && q->n > 0 &&
-	    (s = conn_skip_at(q, q->n - 1))->kind == SEG_OTHER) {
-		s->len += len;
-		return s;
-	}
-	if (q->n == q->cap) {
-		seg = xreallocarray(NULL, q->cap ? 2 * q->cap : 16, sizeof *seg);
-		for (i = 0; i < q->n; i++)
-			seg[i] = *conn_skip_at(q, i);
-		free(q->seg);
-		q->seg = seg;
-		q->head = 0;
-		q->cap = q->cap ? 2 * q->cap : 16;
-	}
-	s = conn_skip_at(q, q->n++);
-	s->len = len;
-	s->m = m != NULL ? msg_ref(m) : NULL;
-	s->kind = kind;
-	s->droppable = droppable;
-	s->drop = 0;
-	return s;
-}
 
 /* Whether c skips when it reads too slowly. */
 int
@@ -146,13 +59,13 @@ conn_skip_follow(struct conn *c)
 	if (conn_skips(c) == (c->skip != NULL))
 		return;
 	if (c->skip != NULL) {
-		conn_skip_free(c->skip);
+		skipq_free(c->skip);
 		c->skip = NULL;
 		return;
 	}
 	c->skip = xcalloc(1, sizeof *c->skip);
 	if ((queued = evbuffer_get_length(c->out)) > 0)
-		conn_skip_push(c->skip, queued, SEG_OTHER, NULL, 0);
+		skipq_push(c->skip, queued, SKIPQ_OTHER, NULL, 0);
 }
 
 void
@@ -166,7 +79,7 @@ void
 conn_skip_end(struct conn *c)
 {
 	if (c->skip != NULL) {
-		conn_skip_free(c->skip);
+		skipq_free(c->skip);
 		c->skip = NULL;
 	}
 }
@@ -205,146 +118,24 @@ conn_skip_record(struct conn *c, size_t len, struct msg *m, int partial)
 	if (c->skip == NULL || len == 0)
 		return;
 	if (m == NULL || *m->room == '\0')	/* nothing to tell apart */
-		conn_skip_push(c->skip, len, SEG_OTHER, NULL, 0);
+		skipq_push(c->skip, len, SKIPQ_OTHER, NULL, 0);
 	else
-		conn_skip_push(c->skip, len, SEG_MSG, m, !partial &&
+		skipq_push(c->skip, len, SKIPQ_MSG, m, !partial &&
 		    conn_skip_droppable(c, m));
-}
-
-/* Take what was written since the last time off the FIFO's head. */
-static void
-conn_skip_sync(struct conn *c)
-{
-	struct conn_skip	*q = c->skip;
-	struct conn_skip_seg	*s;
-	size_t			 gone, left;
-
-	gone = q->bytes - evbuffer_get_length(c->out);
-	q->bytes -= gone;
-	while (gone > 0) {
-		s = conn_skip_at(q, 0);
-		left = s->len - q->written;
-		if (gone < left) {
-			q->written += gone;
-			break;
-		}
-		gone -= left;
-		q->written = 0;
-		msg_unref(s->m);
-		q->head = (q->head + 1) % q->cap;
-		q->n--;
-	}
-	if (q->n == 0 && q->cap > 16) {	/* a burst is over: give back */
-		free(q->seg);
-		q->seg = NULL;
-		q->head = q->cap = 0;
-	}
-}
-
-/* The open gap of m's room, or NULL. */
-static struct conn_skip_gap *
-conn_skip_open_gap(struct conn_skip_gap *gap, size_t ngaps,
-    const struct msg *m)
-{
-	size_t	i;
-
-	for (i = ngaps; i > 0; i--)
-		if (gap[i - 1].open && strcmp(gap[i - 1].m->room, m->room) == 0)
-			return &gap[i - 1];
-	return NULL;
-}
-
-/* Join span to the open gap of m's room, made if there is none. */
-static void
-conn_skip_join(struct conn_skip_gap **gap, size_t *ngaps, struct msg *m,
-    const struct conn_skip_span *span, int fresh)
-{
-	struct conn_skip_gap	*g;
-
-	if ((g = conn_skip_open_gap(*gap, *ngaps, m)) == NULL) {
-		*gap = xreallocarray(*gap, *ngaps + 1, sizeof **gap);
-		g = &(*gap)[*ngaps];
-		g->seq = (*ngaps)++;
-		g->m = m;
-		g->span = *span;
-		g->open = 1;
-		g->fresh = fresh;
-		return;
-	}
-	if (span->first < g->span.first)
-		g->span.first = span->first;
-	if (span->last > g->span.last)
-		g->span.last = span->last;
-	g->span.count += span->count;
-	g->fresh &= fresh;
-}
-
-static int
-conn_skip_gap_cmp(const void *a, const void *b)
-{
-	const struct conn_skip_gap	*ga = a, *gb = b;
-
-	if (ga->end != gb->end)
-		return ga->end < gb->end ? -1 : 1;
-	return ga->seq < gb->seq ? -1 : ga->seq > gb->seq;
-}
-
-/*
- * Mark droppable segments from the oldest until at most target bytes
- * stay, and find the gaps they make or grow (a SKIP line not yet written
- * at all is taken back into its room's gap): *gapp, in the order their
- * SKIP lines go; returns how many, *dropped how many segments go.
- */
-static size_t
-conn_skip_plan(struct conn_skip *q, size_t target, struct conn_skip_gap **gapp,
-    size_t *dropped)
-{
-	struct conn_skip_gap	*gap = NULL, *g;
-	struct conn_skip_seg	*s;
-	struct conn_skip_span	 one;
-	size_t			 i, ngaps = 0, keep = q->bytes;
-	int			 whole;
-
-	*dropped = 0;
-	for (i = 0; i < q->n; i++) {
-		s = conn_skip_at(q, i);
-		whole = i > 0 || q->written == 0;
-		if (s->kind == SEG_SKIP && whole) {
-			s->drop = 1;	/* told again where its gap ends */
-			conn_skip_join(&gap, &ngaps, s->m, &s->span, 0);
-		} else if (keep > target && s->droppable && whole) {
-			s->drop = 1;
-			keep -= s->len;
-			(*dropped)++;
-			one.first = one.last = s->m->id;
-			one.count = 1;
-			conn_skip_join(&gap, &ngaps, s->m, &one, 1);
-		} else if (s->m != NULL &&
-		    (g = conn_skip_open_gap(gap, ngaps, s->m)) != NULL) {
-			g->end = i;	/* a line of its room is kept */
-			g->open = 0;
-		}
-	}
-	for (i = 0; i < ngaps; i++)
-		if (gap[i].open)
-			gap[i].end = q->n;
-	qsort(gap, ngaps, sizeof *gap, conn_skip_gap_cmp);
-	*gapp = gap;
-	return ngaps;
 }
 
 /* Queue gap's SKIP line to scratch, and record it in kept. */
 static void
 conn_skip_tell(struct conn *c, struct evbuffer *scratch,
-    struct conn_skip *kept, const struct conn_skip_gap *gap)
+    struct skipq *kept, const struct skipq_gap *gap)
 {
-	struct conn_skip_seg	*s;
+	struct skipq_seg	*s;
 	size_t			 before = evbuffer_get_length(scratch);
 
 	c->proto->skipped(c, scratch, gap->m->room, gap->span.first,
 	    gap->span.last, gap->span.count);
-	s = conn_skip_push(kept, evbuffer_get_length(scratch) - before,
-	    SEG_SKIP, gap->m, 0);
+	s = skipq_push(kept, evbuffer_get_length(scratch) - before,
+	    SKIPQ_SKIP, gap->m, 0);
 	s->span = gap->span;
 }
 
@@ -359,18 +150,18 @@ conn_skip_tell(struct conn *c, struct evbuffer *scratch,
 static void
 conn_skip_trim(struct conn *c)
 {
-	struct conn_skip	*q, *kept;
-	struct conn_skip_gap	*gap;
-	struct conn_skip_seg	*s;
+	struct skipq	*q, *kept;
+	struct skipq_gap	*gap;
+	struct skipq_seg	*s;
 	struct evbuffer		*out = c->out, *scratch;
 	size_t			 i, g = 0, ngaps, len, dropped, fresh = 0;
 	int			 frozen;
 
 	q = c->skip;
-	ngaps = conn_skip_plan(q, conn_config->sendq_soft / 2, &gap, &dropped);
+	ngaps = skipq_plan(q, conn_config->sendq_soft / 2, &gap, &dropped);
 	if (dropped == 0) {	/* the SKIP lines stay as they are */
 		for (i = 0; i < q->n; i++)
-			conn_skip_at(q, i)->drop = 0;
+			skipq_at(q, i)->drop = 0;
 		free(gap);
 		return;
 	}
@@ -387,16 +178,16 @@ conn_skip_trim(struct conn *c)
 		}
 		if (i == q->n)
 			break;
-		s = conn_skip_at(q, i);
+		s = skipq_at(q, i);
 		len = s->len - (i == 0 ? q->written : 0);
 		if (s->drop)
 			evbuffer_drain(out, len);
 		else {
 			evbuffer_remove_buffer(out, scratch, len);
 			if (len < s->len)	/* partly written: it stays */
-				conn_skip_push(kept, len, SEG_OTHER, NULL, 0);
+				skipq_push(kept, len, SKIPQ_OTHER, NULL, 0);
 			else
-				conn_skip_push(kept, len, s->kind, s->m,
+				skipq_push(kept, len, s->kind, s->m,
 				    s->droppable);
 		}
 	}
@@ -410,7 +201,7 @@ conn_skip_trim(struct conn *c)
 	    "gaps, %zu bytes still queued", (unsigned long long)c->id,
 	    dropped, fresh, evbuffer_get_length(out));
 	free(gap);
-	conn_skip_free(q);
+	skipq_free(q);
 	c->skip = kept;
 }
 
@@ -424,7 +215,7 @@ conn_skip_judge(struct conn *c)
 	conn_skip_follow(c);
 	if (c->skip == NULL)
 		return;
-	conn_skip_sync(c);
+	skipq_consume(c->skip, evbuffer_get_length(c->out));
 	if (c->skip->bytes > conn_config->sendq_soft &&
 	    c->skip->bytes <= conn_config->sendq_hard)
 		conn_skip_trim(c);

@@ -23,7 +23,7 @@ struct protocol;
 struct session;
 struct ssl_st;		/* OpenSSL's SSL */
 struct conn_pager;
-struct conn_skip;
+struct skipq;
 struct msg;
 
 /*
@@ -102,7 +102,7 @@ struct conn {
 		uint64_t	 handshake_deadline_ms;
 	};
 	struct conn_pager	*pager;		/* an answer being paged */
-	struct conn_skip	*skip;		/* conn-skip.c; NULL: not
+	struct skipq		*skip;		/* conn-skip.c; NULL: not
 						   skipping */
 
 	/* Closing: marked dead, torn down once, then flushed and freed. */
