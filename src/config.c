@@ -33,6 +33,7 @@ enum config_type {
 	CONFIG_LOG_LEVEL,
 	CONFIG_MODE,		/* octal permission bits */
 	CONFIG_BOOL,		/* yes or no */
+	CONFIG_SLOW,		/* disconnect or skip: enum config_slow */
 };
 
 struct config_key {
@@ -46,6 +47,9 @@ struct config_key {
 };
 
 #define FIELD(f)	offsetof(struct config, f)
+/* In the order of enum config_slow. */
+static const char *const config_slow_words[] = { "disconnect", "skip", NULL };
+
 #define KiB		((size_t)1024)
 #define MiB		(KiB * 1024)
 static const struct config_key config_keys[] = {
@@ -101,6 +105,8 @@ static const struct config_key config_keys[] = {
 	  1024 * MiB, "64k", 0 },
 	{ "sendq-soft-seconds", CONFIG_SECONDS, FIELD(sendq_soft_seconds), 0,
 	  1, 3600, "10", 0 },
+	{ "slow-consumer", CONFIG_SLOW, FIELD(slow_consumer), 0, 0, 0,
+	  "disconnect", 0 },
 	{ "socket-send-buffer", CONFIG_BYTES, FIELD(socket_send_buffer), 0,
 	  4 * KiB, 16 * MiB, "64k", 0 },
 	{ "socket-receive-buffer", CONFIG_BYTES, FIELD(socket_receive_buffer),
@@ -263,6 +269,17 @@ config_set(struct config_parse *p, const struct config_key *k,
 		}
 		n = strcmp(value, "yes") == 0;
 		break;
+	case CONFIG_SLOW:
+		for (n = 0; config_slow_words[n] != NULL; n++)
+			if (strcmp(value, config_slow_words[n]) == 0)
+				break;
+		if (config_slow_words[n] == NULL) {
+			xasprintf(&p->cause, "%s: \"%s\" is not disconnect or "
+			    "skip", k->name, value);
+			return -1;
+		}
+		*(size_t *)field = n;
+		return 0;
 	case CONFIG_LOG_LEVEL:
 		if (log_level_parse(value, field) == -1) {
 			xasprintf(&p->cause, "%s: unknown level \"%s\" (use "

@@ -6,6 +6,12 @@
 
 #include "log.h"
 
+/* What gives way when a client reads too slowly (slow-consumer). */
+enum config_slow {
+	CONFIG_SLOW_DISCONNECT,		/* the connection */
+	CONFIG_SLOW_SKIP,		/* its oldest room messages */
+};
+
 struct config {
 	char		**listen;		/* "ADDR:PORT" strings */
 	size_t		  nlisten;
@@ -44,6 +50,7 @@ struct config {
 	size_t		  sendq_hard;		/* bytes: disconnect at once */
 	size_t		  sendq_soft;		/* bytes: disconnect if held... */
 	size_t		  sendq_soft_seconds;	/* ...this long */
+	size_t		  slow_consumer;	/* enum config_slow */
 	size_t		  socket_send_buffer;	/* SO_SNDBUF, bytes */
 	size_t		  socket_receive_buffer;	/* SO_RCVBUF, bytes */
 	size_t		  flood_rate;		/* lines per second */

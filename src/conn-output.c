@@ -138,13 +138,15 @@ conn_count_queued(struct conn *c, size_t len)
 /*
  * Queue len bytes of data for c, or of w->data if w is not NULL (then
  * shared by reference when big: every member of a room gets the same
- * bytes, and one copy serves them all).  Dropped if c is going away.
+ * bytes, and one copy serves them all), rendering m if m is not NULL (a
+ * skipping client may lose it).  Dropped if c is going away.
  */
 static void
-conn_queue(struct conn *c, const char *data, size_t len, struct msg_wire *w)
+conn_queue(struct conn *c, const char *data, size_t len, struct msg_wire *w,
+    struct msg *m)
 {
 	struct evbuffer	*out = c->out;
-	ssize_t		 n;
+	ssize_t		 n = 0;
 
 	conn_release();
 	if (c->dead)
@@ -189,20 +191,28 @@ conn_queue(struct conn *c, const char *data, size_t len, struct msg_wire *w)
 			msg_wire_unref(w);	/* the cleanup is not called */
 		evbuffer_add(out, data, len);
 	}
+	conn_skip_record(c, len, m, n > 0);
 	conn_mark_dirty(c);
 }
 
 void
 conn_send(struct conn *c, const void *data, size_t len)
 {
-	conn_queue(c, data, len, NULL);
+	conn_queue(c, data, len, NULL, NULL);
 }
 
 /* Queue a rendering shared by many clients (a message, a fan-out run). */
 void
 conn_send_wire(struct conn *c, struct msg_wire *w)
 {
-	conn_queue(c, w->data, w->len, w);
+	conn_queue(c, w->data, w->len, w, NULL);
+}
+
+/* Queue w, the rendering of m alone: a room's line may be skipped. */
+void
+conn_send_msg(struct conn *c, struct msg_wire *w, struct msg *m)
+{
+	conn_queue(c, w->data, w->len, w, m);
 }
 
 void
@@ -241,6 +251,7 @@ conn_account(struct conn *c)
 		held += c->handshaken ? CONN_TLS_COST : CONN_TLS_HANDSHAKE_COST;
 	if (c->proto->held != NULL)
 		held += c->proto->held(c);
+	held += conn_skip_held(c);
 	host_hold(c->host, (int64_t)held - (int64_t)c->held);
 	c->held = held;
 }
@@ -257,6 +268,12 @@ conn_judge(struct conn *c)
 	if (c->dead || c->closing || (c->tls && !c->handshaken))
 		return;
 	conn_gate_release(c, 0);
+	/* A skipping client loses room lines first; what stays is judged. */
+	if (c->skip != NULL || conn_skips(c)) {
+		conn_skip_judge(c);
+		queued = conn_sendq(c);
+		conn_account(c);
+	}
 	if (queued <= conn_config->sendq_soft) {
 		c->soft_since_ms = 0;
 		return;

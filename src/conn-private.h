@@ -76,4 +76,11 @@ void		 conn_divert_close(struct conn *);
 int		 conn_has_dirty(void);
 void		 conn_forget_dirty(struct conn *);
 
+/* conn-skip.c */
+void		 conn_skip_record(struct conn *, size_t, struct msg *,
+		    int partial);
+void		 conn_skip_judge(struct conn *);
+void		 conn_skip_end(struct conn *);
+size_t		 conn_skip_held(const struct conn *);
+
 #endif

@@ -291,6 +291,7 @@ conn_describe(const struct conn *c, struct conn_info *info)
 	info->since = c->since;
 	info->active = c->active;
 	info->sendq = conn_sendq(c);
+	info->skips = conn_skips(c);
 	info->session = info->state == CONN_OPEN ? c->session : NULL;
 }
 
@@ -627,6 +628,7 @@ conn_free(struct conn *c)
 	conn_forget_dirty(c);
 	conn_undefer(c);
 	conn_gate_release(c, 1);
+	conn_skip_end(c);
 	TAILQ_REMOVE(&conn_all, c, all_entry);
 	conn_total--;
 	conn_per_slot[c->proto->slot]--;

@@ -23,6 +23,19 @@ struct protocol;
 struct session;
 struct ssl_st;		/* OpenSSL's SSL */
 struct conn_pager;
+struct skipq;
+struct msg;
+
+/*
+ * What gives way when the client reads too slowly: the connection, or its
+ * oldest room messages (conn-skip.c); CONN_SLOW_CONFIG follows
+ * slow-consumer, also after a reload.
+ */
+enum conn_slow {
+	CONN_SLOW_CONFIG,
+	CONN_SLOW_DISCONNECT,
+	CONN_SLOW_SKIP,
+};
 
 /*
  * Produces a big answer as the client reads it (conn_page): queues up to a
@@ -60,6 +73,7 @@ struct conn {
 	unsigned		 closing:1;
 	unsigned		 flush_on_close:1;
 	unsigned		 eof:1;
+	unsigned		 slow:2;	/* enum conn_slow */
 	evutil_socket_t		 fd;
 	time_t			 since;
 	time_t			 active;	/* last line received */
@@ -91,6 +105,8 @@ struct conn {
 		uint64_t	 handshake_deadline_ms;
 	};
 	struct conn_pager	*pager;		/* an answer being paged */
+	struct skipq		*skip;		/* conn-skip.c; NULL: not
+						   skipping */
 
 	/* Closing: marked dead, torn down once, then flushed and freed. */
 	const char		*close_code;	/* NULL: say nothing */
@@ -119,6 +135,7 @@ struct conn_info {
 	time_t			 since;
 	time_t			 active;	/* last line received */
 	size_t			 sendq;		/* bytes not yet written */
+	int			 skips;		/* slow: skips, else cut */
 	struct session		*session;	/* NULL unless CONN_OPEN */
 };
 
@@ -137,6 +154,9 @@ void		 conn_send(struct conn *, const void *, size_t);
 void		 conn_printf(struct conn *, const char *, ...)
 		    __attribute__((format(printf, 2, 3)));
 void		 conn_send_wire(struct conn *, struct msg_wire *);
+void		 conn_send_msg(struct conn *, struct msg_wire *, struct msg *);
+void		 conn_set_slow(struct conn *, enum conn_slow);
+int		 conn_skips(const struct conn *);
 void		 conn_page(struct conn *, conn_pager_fn *, void *arg,
 		    void (*free_arg)(void *));
 int		 conn_paging(const struct conn *);

@@ -37,6 +37,8 @@ static const struct {
 	{ "refused_memory", &stats.refused_memory },
 	{ "closed", &stats.closed },
 	{ "closed_slow_consumer", &stats.closed_slow },
+	{ "skipped_messages", &stats.skipped_messages },
+	{ "skip_gaps", &stats.skip_gaps },
 	{ "closed_idle", &stats.closed_idle },
 	{ "closed_registration", &stats.closed_registration },
 	{ "closed_ping", &stats.closed_ping },
@@ -158,7 +160,7 @@ info_client(const struct conn_info *info, time_t now)
 	for (i = 0; s != NULL && i < s->nrooms; i++)
 		json_array_append_new(rooms, json_string(s->rooms[i]->name));
 	return json_pack("{s:I, s:o, s:s, s:i, s:s, s:s, s:b, s:o, s:o, s:I, "
-	    "s:I, s:b}",
+	    "s:I, s:b, s:s}",
 	    "id", (json_int_t)info->id,
 	    "nick", s != NULL ? json_string(s->nick) : json_null(),
 	    "address", info->address,
@@ -170,7 +172,8 @@ info_client(const struct conn_info *info, time_t now)
 	    "since", control_time(info->since),
 	    "idle_seconds", (json_int_t)(now - info->active),
 	    "sendq_bytes", (json_int_t)info->sendq,
-	    "muted", s != NULL && s->muted);
+	    "muted", s != NULL && s->muted,
+	    "slow_consumer", info->skips ? "skip" : "disconnect");
 }
 
 /*

@@ -399,7 +399,8 @@ void
 irc_deliver(struct session *s, struct msg *m)
 {
 	if (irc_wants(s, m))
-		conn_send_wire(s->client, irc_wire(m, irc_variant(s->client)));
+		conn_send_msg(s->client, irc_wire(m, irc_variant(s->client)),
+		    m);
 }
 
 /*
@@ -497,7 +498,8 @@ irc_run_speaker(const struct session *s)
 /*
  * A whole fan-out run for one IRC client: one append, not one per line.
  * A member who said some of the run gets a rendering of its own without
- * those lines; with a long line in the run, one line at a time.
+ * those lines; with a long line in the run, or a skipping client (who may
+ * lose each line on its own), one line at a time.
  */
 void
 irc_deliver_run(struct session *s, struct msg **msgs, size_t n,
@@ -516,11 +518,12 @@ irc_deliver_run(struct session *s, struct msg **msgs, size_t n,
 			own += irc_own(s, msgs[i]);
 	if (own == n)
 		return;
-	if (own == 0 && (w = irc_run_wire(v, msgs, n)) != NULL) {
+	if (conn_skips(c))
+		;	/* one line at a time */
+	else if (own == 0 && (w = irc_run_wire(v, msgs, n)) != NULL) {
 		conn_send_wire(c, w);
 		return;
-	}
-	if (own > 0 && (w = irc_join_run(s, v, msgs, n)) != NULL) {
+	} else if (own > 0 && (w = irc_join_run(s, v, msgs, n)) != NULL) {
 		conn_send_wire(c, w);
 		msg_wire_unref(w);
 		return;

@@ -112,16 +112,40 @@ irc_mode_bans(struct conn *c, const struct room *r)
 	irc_reply(c, "368", "%s :End of channel ban list", r->name);
 }
 
-/* chatd keeps no user modes; +i is accepted and changes nothing. */
+/*
+ * User modes: +i is accepted and changes nothing; +l (lossy) makes a
+ * client that reads too slowly lose its oldest channel messages, told by
+ * a NOTICE, rather than its connection (conn-skip.c), -l the opposite.
+ * A change is confirmed as servers do, by MODE from the client itself.
+ */
 static void
 irc_user_mode(struct conn *c, const char *target, const char *modes)
 {
-	if (name_compare(target, c->session->nick) != 0)
+	const char	*p;
+	int		 add = 1, skipped = conn_skips(c);
+
+	if (name_compare(target, c->session->nick) != 0) {
 		irc_reply(c, "502", ":Can't change mode for other users");
-	else if (modes == NULL)
-		irc_reply(c, "221", "+");
-	else if (strspn(modes, "+-i") != strlen(modes))
+		return;
+	}
+	if (modes == NULL) {
+		irc_reply(c, "221", "%s", skipped ? "+l" : "+");
+		return;
+	}
+	if (strspn(modes, "+-il") != strlen(modes)) {
 		irc_reply(c, "501", ":Unknown MODE flag");
+		return;
+	}
+	for (p = modes; *p != '\0'; p++) {
+		if (*p == '+' || *p == '-')
+			add = *p == '+';
+		else if (*p == 'l')
+			conn_set_slow(c, add ? CONN_SLOW_SKIP :
+			    CONN_SLOW_DISCONNECT);
+	}
+	if (conn_skips(c) != skipped)
+		conn_printf(c, ":%s MODE %s :%cl\r\n", c->session->nick,
+		    c->session->nick, skipped ? '-' : '+');
 }
 
 void

@@ -154,7 +154,7 @@ irc_try_welcome(struct conn *c)
 	irc_reply(c, "002", ":Your host is %s, running version chatd-%s",
 	    irc_server_name(), CHATD_VERSION);
 	irc_reply(c, "003", ":This server was created %s", irc_created);
-	irc_reply(c, "004", "%s chatd-%s i biklmnotv bklov", irc_server_name(),
+	irc_reply(c, "004", "%s chatd-%s il biklmnotv bklov", irc_server_name(),
 	    CHATD_VERSION);
 	irc_reply(c, "005", "CASEMAPPING=ascii CHANTYPES=# CHANNELLEN=%d "
 	    "NICKLEN=%d TOPICLEN=%d AWAYLEN=%d PREFIX=(ov)@+ "
@@ -636,6 +636,20 @@ irc_goodbye(struct conn *c, struct evbuffer *out, const char *code,
 	    conn_address(c), reason);
 }
 
+/*
+ * What a skipping client lost (user mode +l), as a NOTICE from the server
+ * naming the channel and the msgids, which CHATHISTORY BETWEEN takes.
+ */
+static void
+irc_skipped(struct conn *c, struct evbuffer *out, const char *room,
+    uint64_t first, uint64_t last, size_t count)
+{
+	evbuffer_add_printf(out, ":%s NOTICE %s :Skipped %zu messages in %s "
+	    "(you read too slowly): msgid=%s-%llu to msgid=%s-%llu\r\n",
+	    irc_server_name(), irc_nick(c), count, room, irc_epoch,
+	    (unsigned long long)first, irc_epoch, (unsigned long long)last);
+}
+
 static size_t
 irc_refusal(char *buf, size_t size, const char *code, const char *reason)
 {
@@ -707,6 +721,7 @@ const struct protocol irc_protocol = {
 	.line_too_long = irc_line_too_long,
 	.disconnected = irc_disconnected,
 	.goodbye = irc_goodbye,
+	.skipped = irc_skipped,
 	.refusal = irc_refusal,
 	.client_name = irc_client_name,
 	.held = irc_held,

@@ -45,6 +45,7 @@ static void	cmd_topic(void *, struct cmd_args *);
 static void	cmd_who(void *, struct cmd_args *);
 static void	cmd_rooms(void *, struct cmd_args *);
 static void	cmd_ack(void *, struct cmd_args *);
+static void	cmd_slow(void *, struct cmd_args *);
 static void	cmd_quit(void *, struct cmd_args *);
 static void	cmd_help(void *, struct cmd_args *);
 
@@ -83,6 +84,9 @@ static const struct cmd_spec line_commands[] = {
 	  "your current room; with latest or before ID, a page with ids" },
 	{ "ack", 1, 1, CMD_REST_NONE, cmd_ack, 0, "/ack on|off",
 	  "answer every line you send with ACK n or NACK n CODE" },
+	{ "slow", 1, 1, CMD_REST_NONE, cmd_slow, 0, "/slow skip|disconnect",
+	  "if you read too slowly, lose your oldest room messages (told by "
+	  "SKIP lines) rather than your connection" },
 	{ "quit", 0, 0, CMD_REST_OPTIONAL, cmd_quit, 0, "/quit [REASON]",
 	  "leave the server" },
 	{ "help", 0, 1, CMD_REST_NONE, cmd_help, 0, "/help [COMMAND]",
@@ -211,10 +215,13 @@ line_deliver(struct session *s, struct msg *m)
 	if (m->kind == MSG_AWAY || m->kind == MSG_SETNAME)
 		return;		/* IRC's presence: no line KIND for it */
 	line_format_msg(m);
-	conn_send_wire(s->client, m->wire[PROTOCOL_LINE]);
+	conn_send_msg(s->client, m->wire[PROTOCOL_LINE], m);
 }
 
-/* A whole fan-out run for one client: one append, not one per line. */
+/*
+ * A whole fan-out run for one client: one append, not one per line.  A
+ * skipping client gets it line by line, each one it may lose on its own.
+ */
 static void
 line_deliver_run(struct session *s, struct msg **msgs, size_t n,
     uint64_t serial)
@@ -222,7 +229,8 @@ line_deliver_run(struct session *s, struct msg **msgs, size_t n,
 	struct msg_wire	*run;
 	size_t		 i;
 
-	if ((run = line_format_run(msgs, n, serial)) == NULL) {
+	if (conn_skips(s->client) ||
+	    (run = line_format_run(msgs, n, serial)) == NULL) {
 		for (i = 0; i < n; i++)
 			line_deliver(s, msgs[i]);
 		return;
@@ -704,6 +712,25 @@ cmd_ack(void *arg, struct cmd_args *args)
 		line_fail(c, "bad-usage", "usage: /ack on|off");
 }
 
+/* The acknowledgement (with /ack on) or an INFO line says it is done. */
+static void
+cmd_slow(void *arg, struct cmd_args *args)
+{
+	struct conn	*c = arg;
+
+	if (strcasecmp(args->word[0], "skip") == 0)
+		conn_set_slow(c, CONN_SLOW_SKIP);
+	else if (strcasecmp(args->word[0], "disconnect") == 0)
+		conn_set_slow(c, CONN_SLOW_DISCONNECT);
+	else {
+		line_fail(c, "bad-usage", "usage: /slow skip|disconnect");
+		return;
+	}
+	if (!line_acks(c))
+		conn_printf(c, "INFO slow %s\r\n", conn_skips(c) ? "skip" :
+		    "disconnect");
+}
+
 static void
 cmd_quit(void *arg, struct cmd_args *args)
 {
@@ -748,6 +775,15 @@ line_goodbye(struct conn *c, struct evbuffer *out, const char *code,
 	evbuffer_add_printf(out, "BYE %s %s\r\n", code, reason);
 }
 
+/* "SKIP ROOM FIRST LAST COUNT": what a skipping client lost, one gap. */
+static void
+line_skipped(struct conn *c, struct evbuffer *out, const char *room,
+    uint64_t first, uint64_t last, size_t count)
+{
+	evbuffer_add_printf(out, "SKIP %s %llu %llu %zu\r\n", room,
+	    (unsigned long long)first, (unsigned long long)last, count);
+}
+
 /* The same BYE line, cut (at a character) to fit size with its CRLF. */
 static size_t
 line_refusal(char *buf, size_t size, const char *code, const char *reason)
@@ -765,6 +801,7 @@ const struct protocol line_protocol = {
 	.line_too_long = line_line_too_long,
 	.disconnected = line_disconnected,
 	.goodbye = line_goodbye,
+	.skipped = line_skipped,
 	.refusal = line_refusal,
 	.client_name = line_client_name,
 };

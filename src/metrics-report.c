@@ -48,6 +48,10 @@ static const struct {
 	{ "chatd_sent_bytes", "Bytes written to clients.", &stats.bytes_out },
 	{ "chatd_flood_pauses", "Times a client's reading was paused by flood "
 	  "control.", &stats.flood_pauses },
+	{ "chatd_skipped_messages", "Room messages skipping slow clients "
+	  "lost (slow-consumer = skip).", &stats.skipped_messages },
+	{ "chatd_skip_gaps", "Gaps those messages made, each told to its "
+	  "client.", &stats.skip_gaps },
 	{ "chatd_scrollback_refused", "Messages kept out of scrollback by a "
 	  "memory budget.", &stats.scrollback_refused },
 	{ "chatd_output_gate_closed", "Bursts paced to the readers.",

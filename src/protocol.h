@@ -7,6 +7,7 @@
 #define CHATD_PROTOCOL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 struct config;
@@ -48,6 +49,13 @@ struct protocol {
 	 */
 	void		(*goodbye)(struct conn *, struct evbuffer *out,
 			    const char *code, const char *reason);
+	/*
+	 * What tells a skipping client (conn-skip.c) that it lost count
+	 * messages of room, ids first to last, appended to out.
+	 */
+	void		(*skipped)(struct conn *, struct evbuffer *out,
+			    const char *room, uint64_t first, uint64_t last,
+			    size_t count);
 	/*
 	 * The one line a refused client gets before any connection exists,
 	 * into buf (NUL-terminated, cut to size); returns its length.

@@ -19,6 +19,8 @@ struct stats {
 	uint64_t	refused_memory;		/* max-memory(-per-ip) */
 	uint64_t	closed;
 	uint64_t	closed_slow;		/* send queue limits */
+	uint64_t	skipped_messages;	/* lost by skipping clients */
+	uint64_t	skip_gaps;		/* ...in this many gaps */
 	uint64_t	closed_idle;
 	uint64_t	closed_registration;	/* IRC: not registered in time */
 	uint64_t	closed_ping;		/* IRC: no answer to PING */

@@ -156,6 +156,31 @@ conn_send_wire(struct conn *c, struct msg_wire *w)
 		record(fake_of(c), w->data, w->len);
 }
 
+void
+conn_send_msg(struct conn *c, struct msg_wire *w, struct msg *m)
+{
+	conn_send_wire(c, w);
+}
+
+/* Flood accounting is conn-input.c's: nothing to charge here. */
+void
+conn_line_uncharged(struct conn *c, size_t bytes)
+{
+}
+
+/* Skip mode only acts on a reader that falls behind: no fake does. */
+void
+conn_set_slow(struct conn *c, enum conn_slow slow)
+{
+	c->slow = slow;
+}
+
+int
+conn_skips(const struct conn *c)
+{
+	return c->slow == CONN_SLOW_SKIP;
+}
+
 /* A paged answer: conn.c starts it at the tick, after the line. */
 void
 conn_page(struct conn *c, conn_pager_fn *fn, void *arg,
@@ -212,14 +237,6 @@ size_t
 conn_sendq(const struct conn *c)
 {
 	return fake_of((struct conn *)c)->queued;
-}
-
-/* Flood charges are conn-input.c's: nothing here is paced. */
-void
-conn_line_uncharged(struct conn *c, size_t bytes)
-{
-	(void)c;
-	(void)bytes;
 }
 
 void

@@ -43,6 +43,7 @@ COMMANDS = {
     "rooms": (0, 0, NONE, False),
     "history": (0, 1, NONE, True),
     "ack": (1, 1, NONE, False),
+    "slow": (1, 1, NONE, False),
     "quit": (0, 0, OPTIONAL, False),
     "help": (0, 1, NONE, False),
     # Moderation (test_moderation.py): in /help, never sent by test_model.
@@ -374,6 +375,7 @@ class Model:
         self.bans = []
         self.next_cid = 1
         self.next_guest = 1
+        self.muted_nicks = set()    # mutes are held against nicks (mute.c)
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.operator = Session(0, "operator", None, None, False)
         self.operator.nick = OPERATOR
@@ -679,6 +681,8 @@ class Model:
             r.members[fold(new)] = s
         s.nick = new
         self.sessions[fold(new)] = s
+        if fold(new) in self.muted_nicks:   # whoever takes it is muted
+            s.muted = True
         seen = {fold(new): s}
         for r in s.rooms:
             seen.update(r.members)
@@ -769,6 +773,14 @@ class Model:
             self.deliver(s, "INFO acks off")
         else:
             self.fail(s, "bad-usage")
+
+    def cmd_slow(self, s, words, rest):
+        # Skip mode only acts on a reader that falls behind, which the
+        # model's clients never do: the answer is all there is to see.
+        if fold(words[0]) not in ("skip", "disconnect"):
+            return self.fail(s, "bad-usage")
+        if not s.ack:
+            self.deliver(s, "INFO slow " + fold(words[0]))
 
     def cmd_quit(self, s, words, rest):
         reason = truncate(rest or "quit", REASON_MAX)
@@ -954,6 +966,7 @@ class Model:
         if len(words) == 2 and not duration(words[1]):
             return Reply("invalid-argument")
         s.muted = True
+        self.muted_nicks.add(fold(s.nick))
         self.deliver(s, "NOTICE %s an operator has muted you: you cannot speak for now"
                      % OPERATOR)
         nick = s.nick
@@ -967,6 +980,7 @@ class Model:
             self.deliver(s, "NOTICE %s an operator has unmuted you: you may speak again"
                          % OPERATOR)
         s.muted = False
+        self.muted_nicks.discard(fold(s.nick))
         return Reply(check=equals({"unmuted": s.nick}))
 
     def admin_say(self, words, rest):

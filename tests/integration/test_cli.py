@@ -28,6 +28,7 @@ ALL_DEFAULTS = [
     "idle-timeout = 0",
     "max-rooms-per-client = 20",
     "shutdown-grace = 5",
+    "slow-consumer = disconnect",
     "log-level = info",
 ]
 

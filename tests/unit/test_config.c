@@ -507,6 +507,27 @@ test_error_bad_log_level(void **state)
 }
 
 static void
+test_slow_consumer(void **state)
+{
+	struct config	*c;
+
+	(void)state;
+	c = load_ok("");
+	assert_int_equal(c->slow_consumer, CONFIG_SLOW_DISCONNECT);
+	config_free(c);
+	c = load_ok("slow-consumer = skip\n");
+	assert_int_equal(c->slow_consumer, CONFIG_SLOW_SKIP);
+	config_free(c);
+	c = load_ok("slow-consumer = skip\nslow-consumer = disconnect\n");
+	assert_int_equal(c->slow_consumer, CONFIG_SLOW_DISCONNECT);
+	config_free(c);
+	load_fails("slow-consumer = Skip\n", 1,
+	    "slow-consumer: \"Skip\" is not disconnect or skip");
+	load_fails("slow-consumer =\n", 1,
+	    "slow-consumer: \"\" is not disconnect or skip");
+}
+
+static void
 test_error_section(void **state)
 {
 	(void)state;
@@ -961,6 +982,7 @@ main(void)
 		T(test_error_bad_listen),
 		T(test_error_sendq_hard_below_one_line),
 		T(test_error_bad_log_level),
+		T(test_slow_consumer),
 		T(test_error_section),
 		T(test_error_syntax),
 		T(test_error_first_one_wins),
