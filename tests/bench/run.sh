@@ -27,6 +27,7 @@
 # otherwise), BENCH_SNDBUF_ALT=SIZE (adds "chatd-sndbuf": this chatd with
 # that socket-send-buffer, in s1-s5), BENCH_ATTACK_PHASES (the attack's
 # kinds of burst, in order: "utf8,ascii,flood,msg,nick,churn"),
+# BENCH_PIN="S L" (servers on CPU S, the load generator on CPU L),
 # BENCH_QUICK=1 (short runs, for debugging), BENCH_KEEP=1 (keep the work
 # directory with logs and configs).
 set -u
@@ -42,6 +43,12 @@ LOADGEN=$BUILD/tests/bench/loadgen
 ROOF=$BUILD/tests/bench/roof
 PY=/usr/bin/python3
 REPS=${BENCH_REPS:-3}
+# BENCH_PIN="S L": every server on CPU S, the load generator on CPU L
+# (taskset), so the two never share a core.
+read -r PIN_SERVER PIN_LOAD <<<"${BENCH_PIN:-}"
+PIN_S=() PIN_L=()
+[ -n "${PIN_SERVER:-}" ] && PIN_S=(taskset -c "$PIN_SERVER")
+[ -n "${PIN_LOAD:-}" ] && PIN_L=(taskset -c "$PIN_LOAD")
 SCENARIOS=${BENCH_SCENARIOS:-"s1 s2 s3 s3l s4 s5 attack"}
 SERVERS=${BENCH_SERVERS:-"chatd redis roof nats chatd-irc inspircd ngircd"}
 if [ -n "$CHATD_BEFORE" ] && [[ " $SERVERS " != *" $BEFORE "* ]]; then
@@ -258,15 +265,15 @@ start_server() {
 		port_open "$PORT" && continue
 		case $name in
 		chatd*)	write_chatd_conf "$PORT" "$scen" "$name"
-			"$(chatd_bin "$name")" -c "$WORK/chatd.conf" \
+			"${PIN_S[@]}" "$(chatd_bin "$name")" -c "$WORK/chatd.conf" \
 			    >"$WORK/chatd.log" 2>&1 &
 			;;
 		redis)	write_redis_conf "$PORT"
-			redis-server "$WORK/redis.conf" >"$WORK/redis.log" 2>&1 &
+			"${PIN_S[@]}" redis-server "$WORK/redis.conf" >"$WORK/redis.log" 2>&1 &
 			;;
-		roof)	"$ROOF" 127.0.0.1 "$PORT" >"$WORK/roof.log" 2>&1 &
+		roof)	"${PIN_S[@]}" "$ROOF" 127.0.0.1 "$PORT" >"$WORK/roof.log" 2>&1 &
 			;;
-		nats)	nats-server -a 127.0.0.1 -p "$PORT" \
+		nats)	"${PIN_S[@]}" nats-server -a 127.0.0.1 -p "$PORT" \
 			    >"$WORK/nats.log" 2>&1 &
 			;;
 		inspircd) write_inspircd_conf "$PORT"
@@ -361,7 +368,7 @@ run_one() {
 	[ "$name" = ngircd ] && extra_args=(--pending 8)
 	case $scen in attack*) hook=(--at-start "$(attack_cmd "$scen")") ;; esac
 	# shellcheck disable=SC2046
-	timeout 200 "$LOADGEN" --proto "$proto" --port "$PORT" \
+	timeout 200 "${PIN_L[@]}" "$LOADGEN" --proto "$proto" --port "$PORT" \
 	    --pid "$SERVER_PID" --per-src 1000 --label "$scen" --timeout 180 \
 	    $(scenario_args "$scen") "${extra_args[@]}" "${hook[@]}" \
 	    >"$WORK/loadgen.out" \
