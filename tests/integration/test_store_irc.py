@@ -34,28 +34,28 @@ def walk_back(c, room, limit):
     return seen, ids
 
 
-def test_chathistory_pages_back_through_the_database(chatd, tmp_path):
-    db = state(tmp_path)
+def talk_then_listen(chatd, db, lines):
+    """A chatd on db where a line client says lines in #h, and an IRC
+    client with draft/chathistory that has joined #h after them."""
     d = start(chatd, "--database", db, config=CONFIG)
     talker = named(d, "talker")
     talker.send("/join #h")
     talker.expect("ROOM #h")
-    say(talker, "#h", ["before %d" % n for n in range(30)])
+    say(talker, "#h", lines)
     c = with_caps(d, "hist", "batch server-time message-tags draft/chathistory")
     c.send("JOIN #h")
     c.numeric("366")
+    return d, c
+
+
+def test_chathistory_pages_back_through_the_database(chatd, tmp_path):
+    db = state(tmp_path)
+    d, c = talk_then_listen(chatd, db, ["before %d" % n for n in range(30)])
     c.send("CHATHISTORY LATEST #h * 1")
     (old_id, _), = history_batch(c)[1]
     assert d.stop_and_check() == []
 
-    d = start(chatd, "--database", db, config=CONFIG)
-    talker = named(d, "talker")
-    talker.send("/join #h")
-    talker.expect("ROOM #h")
-    say(talker, "#h", ["after %d" % n for n in range(5)])
-    c = with_caps(d, "hist", "batch server-time message-tags draft/chathistory")
-    c.send("JOIN #h")
-    c.numeric("366")
+    d, c = talk_then_listen(chatd, db, ["after %d" % n for n in range(5)])
     seen, ids = walk_back(c, "#h", 7)
     # Three times scrollback, and what the first run said, in order, once.
     assert seen == ["before %d" % n for n in range(30)] + ["after %d" % n for n in range(5)]

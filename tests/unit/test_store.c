@@ -25,17 +25,21 @@
 #include "store.h"
 #include "store-private.h"
 
+/* The messages table, as every version to date has it. */
+#define SCHEMA_MESSAGES \
+	"CREATE TABLE messages (" \
+	"  id INTEGER PRIMARY KEY," \
+	"  room TEXT NOT NULL COLLATE NOCASE," \
+	"  time_ms INTEGER NOT NULL," \
+	"  kind TEXT NOT NULL," \
+	"  sender TEXT NOT NULL," \
+	"  target TEXT NOT NULL," \
+	"  body TEXT NOT NULL);" \
+	"CREATE INDEX messages_room ON messages (room, id);"
+
 /* What chatd's first schema wrote (version 1): a file of that time. */
 static const char schema_v1[] =
-	"CREATE TABLE messages ("
-	"  id INTEGER PRIMARY KEY,"
-	"  room TEXT NOT NULL COLLATE NOCASE,"
-	"  time_ms INTEGER NOT NULL,"
-	"  kind TEXT NOT NULL,"
-	"  sender TEXT NOT NULL,"
-	"  target TEXT NOT NULL,"
-	"  body TEXT NOT NULL);"
-	"CREATE INDEX messages_room ON messages (room, id);"
+	SCHEMA_MESSAGES
 	"INSERT INTO messages VALUES (1, '#a', 1000, 'say', 'ann', '', 'hi');"
 	"INSERT INTO messages VALUES (2, '#a', 2000, 'topic', 'ann', '', 'old');"
 	"INSERT INTO messages VALUES (3, '#A', 3000, 'topic', 'bob', '', 'new');"
@@ -45,15 +49,7 @@ static const char schema_v1[] =
 
 /* What version 3 wrote: rooms with their moderation, the server's bans. */
 static const char schema_v3[] =
-	"CREATE TABLE messages ("
-	"  id INTEGER PRIMARY KEY,"
-	"  room TEXT NOT NULL COLLATE NOCASE,"
-	"  time_ms INTEGER NOT NULL,"
-	"  kind TEXT NOT NULL,"
-	"  sender TEXT NOT NULL,"
-	"  target TEXT NOT NULL,"
-	"  body TEXT NOT NULL);"
-	"CREATE INDEX messages_room ON messages (room, id);"
+	SCHEMA_MESSAGES
 	"CREATE TABLE rooms ("
 	"  name TEXT PRIMARY KEY COLLATE NOCASE,"
 	"  topic TEXT,"
