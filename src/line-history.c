@@ -11,7 +11,8 @@
  * page comes from the room's scrollback at once.  Either way a page sends
  * only as many of its newest lines as fit below sendq-soft, like a
  * replay: COUNT says how many, and the next page starts below them, so
- * nothing is skipped.
+ * nothing is skipped.  The replay itself (on join, and /history [N]) is
+ * here too.
  */
 #include <sys/queue.h>
 
@@ -38,6 +39,50 @@ struct line_page {
 	char			 room[NAME_ROOM_MAX + 1];
 };
 static TAILQ_HEAD(, line_page) line_pages = TAILQ_HEAD_INITIALIZER(line_pages);
+
+static void
+line_history_cb(struct msg *m, void *arg)
+{
+	line_send_history(arg, m);
+}
+
+struct line_replay_sizes {
+	size_t	*size;
+	size_t	 n;
+};
+
+static void
+line_replay_measure(struct msg *m, void *arg)
+{
+	struct line_replay_sizes	*sizes = arg;
+
+	sizes->size[sizes->n++] = line_history_size(m);
+}
+
+/*
+ * Send the last n messages of r as HIST lines, but only as many of the
+ * newest as fit below sendq-soft: asking for history must never cost a
+ * client its connection, whatever scrollback and max-line are.
+ */
+size_t
+line_replay(struct conn *c, const struct room *r, size_t n)
+{
+	struct line_replay_sizes	 sizes;
+	size_t				 queued = conn_sendq(c), budget, skip;
+
+	budget = line_config->sendq_soft > queued ?
+	    line_config->sendq_soft - queued : 0;
+	if (n > r->scroll_len)
+		n = r->scroll_len;
+	sizes.size = xreallocarray(NULL, n + 1, sizeof *sizes.size);
+	sizes.n = 0;
+	room_history(r, n, line_replay_measure, &sizes);
+	for (skip = n; skip > 0 && sizes.size[skip - 1] <= budget; skip--)
+		budget -= sizes.size[skip - 1];
+	free(sizes.size);
+	room_history(r, n - skip, line_history_cb, c);
+	return n - skip;
+}
 
 /* Send the newest of msgs[0..n) that fit below sendq-soft, then HISTEND. */
 static void

@@ -245,50 +245,6 @@ line_send_room(struct conn *c, const struct room *r)
 	    r->topic != NULL ? " " : "", r->topic != NULL ? r->topic : "");
 }
 
-static void
-line_history_cb(struct msg *m, void *arg)
-{
-	line_send_history(arg, m);
-}
-
-struct line_replay_sizes {
-	size_t	*size;
-	size_t	 n;
-};
-
-static void
-line_replay_measure(struct msg *m, void *arg)
-{
-	struct line_replay_sizes	*sizes = arg;
-
-	sizes->size[sizes->n++] = line_history_size(m);
-}
-
-/*
- * Send the last n messages of r as HIST lines, but only as many of the
- * newest as fit below sendq-soft: asking for history must never cost a
- * client its connection, whatever scrollback and max-line are.
- */
-size_t
-line_replay(struct conn *c, const struct room *r, size_t n)
-{
-	struct line_replay_sizes	 sizes;
-	size_t				 queued = conn_sendq(c), budget, skip;
-
-	budget = line_config->sendq_soft > queued ?
-	    line_config->sendq_soft - queued : 0;
-	if (n > r->scroll_len)
-		n = r->scroll_len;
-	sizes.size = xreallocarray(NULL, n + 1, sizeof *sizes.size);
-	sizes.n = 0;
-	room_history(r, n, line_replay_measure, &sizes);
-	for (skip = n; skip > 0 && sizes.size[skip - 1] <= budget; skip--)
-		budget -= sizes.size[skip - 1];
-	free(sizes.size);
-	room_history(r, n - skip, line_history_cb, c);
-	return n - skip;
-}
-
 /* Join name and show the joiner the room: info, then scrollback. */
 static void
 line_join(struct conn *c, const char *name, const char *key)
