@@ -5,17 +5,16 @@
  * "HISTEND ROOM COUNT"; a client pages back with the lowest id it got.
  *
  * With a database a page is read by the writer thread (store-job.c), so a
- * deep page costs the loop nothing: the answer comes when it is read, for
- * a connection still there (line_history_forget clears those that left).
- * A connection has one page on its way at a time.  Without a database the
- * page comes from the room's scrollback at once.  Either way a page sends
+ * deep page costs the loop nothing.  Meanwhile the answer is a waiting
+ * pager (conn_page, CONN_PAGE_WAIT): the client's next lines wait for it,
+ * so the page is of the history as the line found it, and its HISTEND
+ * (and ACK) come before anything the next line makes.  Without a database
+ * the page comes from the room's scrollback at once.  Either way a page sends
  * only as many of its newest lines as fit below sendq-soft, like a
  * replay: COUNT says how many, and the next page starts below them, so
  * nothing is skipped.  The replay itself (on join, and /history [N]) is
  * here too.
  */
-#include <sys/queue.h>
-
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,12 +32,16 @@
 
 #define LINE_PAGE_MAX	1000	/* messages one page may ask for */
 
+/* A page of history read from the database, on its way to c. */
 struct line_page {
-	TAILQ_ENTRY(line_page)	 entry;
-	struct conn		*c;		/* NULL: it left */
-	char			 room[NAME_ROOM_MAX + 1];
+	struct conn	 *c;		/* NULL: it left before the rows came */
+	char		  room[NAME_ROOM_MAX + 1];
+	uint64_t	  ack;		/* line to acknowledge; 0: none */
+	int		  ready;	/* the rows (or an error) are here */
+	char		 *error;
+	struct msg	**msgs;
+	size_t		  n;
 };
-static TAILQ_HEAD(, line_page) line_pages = TAILQ_HEAD_INITIALIZER(line_pages);
 
 static void
 line_history_cb(struct msg *m, void *arg)
@@ -104,29 +107,70 @@ line_page_send(struct conn *c, const char *room, struct msg **msgs, size_t n)
 }
 
 static void
-line_page_done(const struct store_msg *rows, size_t n, const char *error,
+line_page_free(struct line_page *p)
+{
+	size_t	i;
+
+	for (i = 0; i < p->n; i++)
+		msg_unref(p->msgs[i]);
+	free(p->msgs);
+	free(p->error);
+	free(p);
+}
+
+/* On the loop, from the writer thread's answer. */
+static void
+line_page_read(const struct store_msg *rows, size_t n, const char *error,
     void *arg)
 {
-	struct line_page	*page = arg;
-	struct msg		**msgs;
+	struct line_page	*p = arg;
 	size_t			 i;
 
-	TAILQ_REMOVE(&line_pages, page, entry);
-	if (page->c != NULL && error != NULL)
-		line_fail(page->c, "history-busy", "history could not be read: "
-		    "%s", error);
-	else if (page->c != NULL) {
-		msgs = xreallocarray(NULL, n ? n : 1, sizeof *msgs);
-		for (i = 0; i < n; i++)
-			msgs[i] = msg_new_stored(rows[i].kind, rows[i].room,
-			    rows[i].from, rows[i].to, rows[i].text, rows[i].id,
-			    rows[i].time_ms);
-		line_page_send(page->c, page->room, msgs, n);
-		for (i = 0; i < n; i++)
-			msg_unref(msgs[i]);
-		free(msgs);
+	p->ready = 1;
+	if (p->c == NULL) {
+		line_page_free(p);
+		return;
 	}
-	free(page);
+	if (error != NULL)
+		p->error = xstrdup(error);
+	p->msgs = xreallocarray(NULL, n ? n : 1, sizeof *p->msgs);
+	for (i = 0; error == NULL && i < n; i++)
+		p->msgs[p->n++] = msg_new_stored(rows[i].kind, rows[i].room,
+		    rows[i].from, rows[i].to, rows[i].text, rows[i].id,
+		    rows[i].time_ms);
+	conn_page_wake(p->c);
+}
+
+/* The pager: nothing until the rows come, then the page and its ACK. */
+static int
+line_page_pager(struct conn *c, void *arg)
+{
+	struct line_page	*p = arg;
+
+	if (!p->ready)
+		return CONN_PAGE_WAIT;
+	if (p->error != NULL)
+		line_fail(c, "history-busy", "history could not be read: %s",
+		    p->error);
+	else {
+		line_page_send(c, p->room, p->msgs, p->n);
+		if (p->ack != 0)
+			conn_printf(c, "ACK %llu\r\n",
+			    (unsigned long long)p->ack);
+	}
+	return 0;
+}
+
+/* The pager ends: the page was sent, or the client closed first. */
+static void
+line_page_end(void *arg)
+{
+	struct line_page	*p = arg;
+
+	if (p->ready)
+		line_page_free(p);
+	else
+		p->c = NULL;
 }
 
 struct line_scroll_page {
@@ -172,24 +216,18 @@ line_page(struct conn *c, const struct room *r, size_t n, uint64_t before)
 		line_page_from_scrollback(c, r, n, before);
 		return;
 	}
-	TAILQ_FOREACH(page, &line_pages, entry) {
-		if (page->c == c) {
-			line_fail(c, "history-busy", "a page of history is on "
-			    "its way to you already");
-			return;
-		}
-	}
 	page = xcalloc(1, sizeof *page);
 	page->c = c;
 	strcpy(page->room, r->name);
-	if (store_history(r->name, before, n, line_page_done, page,
+	page->ack = line_acks(c) ? c->lines : 0;
+	if (store_history(r->name, before, n, line_page_read, page,
 	    &cause) == -1) {
 		line_fail(c, "history-busy", "%s", cause);
 		free(cause);
 		free(page);
 		return;
 	}
-	TAILQ_INSERT_TAIL(&line_pages, page, entry);
+	conn_page(c, line_page_pager, page, line_page_end);
 }
 
 /* /history [N] (scrollback), /history N latest, /history N before ID. */
@@ -242,16 +280,4 @@ no_room:
 usage:
 	line_fail(c, "bad-usage", "usage: /history [N [latest | before ID]] "
 	    "(a page: N from 1 to %d)", LINE_PAGE_MAX);
-}
-
-/* c is going: a page on its way is for no one. */
-void
-line_history_forget(struct conn *c)
-{
-	struct line_page	*page;
-
-	TAILQ_FOREACH(page, &line_pages, entry) {
-		if (page->c == c)
-			page->c = NULL;
-	}
 }

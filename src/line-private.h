@@ -24,7 +24,6 @@ size_t		 line_replay(struct conn *, const struct room *, size_t n);
 
 /* line-history.c: /history, and pages of it by message id. */
 void		 line_cmd_history(void *, struct cmd_args *);
-void		 line_history_forget(struct conn *);
 
 /* line-mod.c: room moderation. */
 void		 line_cmd_mode(void *, struct cmd_args *);

@@ -299,7 +299,6 @@ line_connected(struct conn *c)
 static void
 line_disconnected(struct conn *c, const char *reason)
 {
-	line_history_forget(c);
 	if (c->session == NULL)
 		return;
 	room_quit(c->session, reason);

@@ -195,6 +195,14 @@ conn_page(struct conn *c, conn_pager_fn *fn, void *arg,
 	f->pager_free = free_arg;
 }
 
+/* Only a database read waits, and the fuzzer runs without one. */
+void
+conn_page_wake(struct conn *c)
+{
+	(void)c;
+	fail("a pager woke with no database", "", 0);
+}
+
 int
 conn_paging(const struct conn *c)
 {
@@ -205,8 +213,13 @@ conn_paging(const struct conn *c)
 static void
 page_out(struct fake *f)
 {
+	int	more;
+
 	while (f->pager != NULL) {
-		if (f->conn.dead || !f->pager(&f->conn, f->pager_arg)) {
+		more = f->conn.dead ? 0 : f->pager(&f->conn, f->pager_arg);
+		if (more == CONN_PAGE_WAIT)
+			fail("a pager waits with no database", "", 0);
+		if (!more) {
 			f->pager_free(f->pager_arg);
 			f->pager = NULL;
 		}

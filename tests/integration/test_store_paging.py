@@ -79,6 +79,35 @@ def test_paging_ten_thousand_messages(chatd, tmp_path):
     assert "bad-usage" in bob.expect("ERR ")
 
 
+def test_a_page_answers_before_the_next_line(chatd, tmp_path):
+    """A page read from the database holds the client's next lines: its
+    HISTEND and ACK come before the next line's answer, and it is the
+    history as the request found it (not the line said after it)."""
+    d = chatd("--database", state(tmp_path), config=FAST)
+    c = d.client()
+    c.send("/ack on")
+    c.expect("ACK 1")
+    c.send_raw(b"first\n/history 3 latest\nsecond\n/history 3 latest\n")
+    got = [c.line() for _ in range(11)]
+    assert [re.sub(r"^(HISTID) \d+ \S+ ", r"\1 ", l) for l in got] == [
+        "MSG #lobby %s first" % c.nick, "ACK 2",
+        "HISTID MSG #lobby %s first" % c.nick, "HISTEND #lobby 1", "ACK 3",
+        "MSG #lobby %s second" % c.nick, "ACK 4",
+        "HISTID MSG #lobby %s first" % c.nick,
+        "HISTID MSG #lobby %s second" % c.nick, "HISTEND #lobby 2", "ACK 5"], got
+    c.close()
+    c = d.client()            # a client that leaves while its page is read
+    c.send("/history 3 latest")
+    c.close()
+    assert_serving_after(d)
+
+
+def assert_serving_after(d):
+    c = d.client()
+    c.send("/history 1 latest")
+    assert c.expect("HISTEND ").startswith("HISTEND #lobby")
+
+
 def test_paging_from_scrollback_without_a_database(chatd):
     d = chatd(config=dict(FAST, scrollback=50))
     alice = d.client()
