@@ -17,6 +17,7 @@
 #include "msg.h"
 #include "control-cmd.h"
 #include "listen.h"
+#include "metrics-http.h"
 #include "name.h"
 #include "room.h"
 #include "session.h"
@@ -85,6 +86,7 @@ control_info_status(struct control_client *c, struct cmd_args *args)
 	json_t	*listeners = json_array(), *status;
 
 	listen_foreach(info_listener, listeners);
+	metrics_http_foreach(info_listener, listeners);
 	status = json_pack("{s:s, s:I, s:s, s:o, s:I, s:o, s:o, s:o, "
 	    "s:I, s:I, s:I, s:I}",
 	    "version", CHATD_VERSION,

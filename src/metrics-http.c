@@ -23,6 +23,7 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <event2/listener.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -49,6 +50,7 @@ static struct evhttp		*metrics_http;
 static struct bufferevent	*metrics_conns[METRICS_HTTP_CONNS];
 static size_t			 metrics_nconns;
 static struct event		*metrics_sweep_ev;
+static char			**metrics_names;	/* "ADDR:PORT (metrics)" */
 static size_t			 metrics_nlisteners;
 
 static const char *const metrics_content_types[] = {
@@ -242,6 +244,19 @@ metrics_http_announce(evutil_socket_t fd, const char *how)
 	addr_format((struct sockaddr *)&ss, addr, sizeof addr, ip, sizeof ip,
 	    &port);
 	log_info("serving metrics on %s%s", addr, how);
+	metrics_names = xreallocarray(metrics_names, metrics_nlisteners + 1,
+	    sizeof *metrics_names);
+	xasprintf(&metrics_names[metrics_nlisteners++], "%s (metrics)", addr);
+}
+
+/* Each metrics listener's address, for chatctl status. */
+void
+metrics_http_foreach(void (*cb)(const char *name, void *), void *arg)
+{
+	size_t	i;
+
+	for (i = 0; i < metrics_nlisteners; i++)
+		cb(metrics_names[i], arg);
 }
 
 /* Serve metrics on "ADDR:PORT" ("[ADDR]:PORT" for IPv6). */
@@ -272,7 +287,6 @@ metrics_http_open(const char *spec, char **cause)
 		    "listener", spec);
 		return -1;
 	}
-	metrics_nlisteners++;
 	metrics_http_announce(evconnlistener_get_fd(lev), "");
 	return 0;
 }
@@ -288,7 +302,6 @@ metrics_http_adopt(int fd, char **cause)
 		    strerror(errno));
 		return -1;
 	}
-	metrics_nlisteners++;
 	metrics_http_announce(fd, " (from systemd)");
 	return 0;
 }
@@ -297,6 +310,10 @@ metrics_http_adopt(int fd, char **cause)
 void
 metrics_http_free(void)
 {
+	while (metrics_nlisteners > 0)
+		free(metrics_names[--metrics_nlisteners]);
+	free(metrics_names);
+	metrics_names = NULL;
 	evhttp_free(metrics_http);
 	metrics_http_sweep();
 	event_free(metrics_sweep_ev);

@@ -11,6 +11,7 @@ void	metrics_http_configure(const struct config *);
 int	metrics_http_open(const char *spec, char **cause);
 int	metrics_http_adopt(int fd, char **cause);
 size_t	metrics_http_max_clients(void);
+void	metrics_http_foreach(void (*)(const char *name, void *), void *);
 void	metrics_http_free(void);
 
 #endif

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import (Client, chatd_exe, free_port, recv_to_eof, scaled,
                       share_with_daemon, wait_until)
+from hostile import control_request
 
 SERVING_RE = r"serving metrics on ([0-9.]+):(\d+)"
 OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -124,6 +125,14 @@ def test_figures_follow_the_traffic(daemon):
     assert moved("chatd_connections_closed_total") == 0     # before bob left
     assert figures(daemon.metrics)[("chatd_connections_closed_total", "")] == \
         before.get(("chatd_connections_closed_total", ""), 0) + 1
+
+
+def test_status_lists_the_metrics_listener(chatd, tmp_path):
+    ctl = str(tmp_path / "ctl.sock")
+    d = chatd("--control", ctl, "--listen-metrics", "127.0.0.1:0")
+    metrics = metrics_port(d)
+    r = control_request(ctl, "status")
+    assert "127.0.0.1:%d (metrics)" % metrics in r["result"]["listeners"]
 
 
 def test_irc_clients_are_counted_as_irc(chatd):
