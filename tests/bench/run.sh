@@ -27,7 +27,9 @@
 # otherwise), BENCH_SNDBUF_ALT=SIZE (adds "chatd-sndbuf": this chatd with
 # that socket-send-buffer, in s1-s5), BENCH_ATTACK_PHASES (the attack's
 # kinds of burst, in order: "utf8,ascii,flood,msg,nick,churn"),
-# BENCH_PIN="S L" (servers on CPU S, the load generator on CPU L),
+# BENCH_DB=1 (adds "chatd-db": this chatd with a database, the SQLite
+# writer thread's CPU counted with the daemon's), BENCH_PIN="S L"
+# (servers on CPU S, the load generator on CPU L),
 # BENCH_QUICK=1 (short runs, for debugging), BENCH_KEEP=1 (keep the work
 # directory with logs and configs).
 set -u
@@ -56,6 +58,9 @@ if [ -n "$CHATD_BEFORE" ] && [[ " $SERVERS " != *" $BEFORE "* ]]; then
 fi
 if [ -n "${BENCH_SNDBUF_ALT:-}" ]; then
 	SERVERS=${SERVERS/chatd/chatd chatd-sndbuf}
+fi
+if [ "${BENCH_DB:-0}" = 1 ]; then
+	SERVERS=${SERVERS/chatd/chatd chatd-db}
 fi
 for exe in "$CHATD" "$CHATCTL" "$LOADGEN" "$ROOF" ${CHATD_BEFORE:+"$CHATD_BEFORE"}; do
 	[ -x "$exe" ] || { echo "run.sh: $exe: not built" >&2; exit 2; }
@@ -162,6 +167,13 @@ write_chatd_conf() {
 				connect-rate-per-ip = 0
 				max-memory-per-ip = 0
 				EOF
+				if [ "$name" = chatd-db ]; then
+					# chatd started as root runs as nobody
+					chmod o+x "$WORK"
+					mkdir -p -m 0777 "$WORK/db"
+					rm -f "$WORK"/db/chatd.db*
+					echo "database = $WORK/db/chatd.db"
+				fi
 				if [ "$name" = chatd-sndbuf ]; then
 					echo "socket-send-buffer = $BENCH_SNDBUF_ALT"
 				elif [ -n "${BENCH_SNDBUF:-}" ]; then
@@ -401,7 +413,7 @@ for rep in $(seq "$REPS"); do
 			s1:chatd-irc|s1:inspircd|s1:ngircd) ;;
 			*:chatd-irc|*:inspircd|*:ngircd) continue ;; # s1 only
 			s5:roof|s5:nats) continue ;;	# no send queue to cut
-			attack:chatd-sndbuf) continue ;; # defaults only
+			attack:chatd-sndbuf|attack:chatd-db) continue ;; # defaults only
 			attack:chatd*) ;;
 			attack:*) continue ;;		# chatd's protocol
 			esac
