@@ -178,7 +178,8 @@ skipq_plan(struct skipq *q, size_t target, struct skipq_gap **gapp,
 	for (i = 0; i < ngaps; i++)
 		if (gap[i].open)
 			gap[i].end = q->n;
-	qsort(gap, ngaps, sizeof *gap, skipq_gap_cmp);
+	if (ngaps > 1)		/* qsort wants a real array, even of none */
+		qsort(gap, ngaps, sizeof *gap, skipq_gap_cmp);
 	*gapp = gap;
 	return ngaps;
 }

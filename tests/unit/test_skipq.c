@@ -90,6 +90,25 @@ test_plan_drops_the_oldest_down_to_target(void **state)
 }
 
 static void
+test_plan_with_nothing_droppable_makes_no_gap(void **state)
+{
+	struct skipq		*q = xcalloc(1, sizeof *q);
+	struct skipq_gap	*gap;
+	size_t			 ngaps, dropped;
+
+	(void)state;
+	skipq_push(q, 100, SKIPQ_OTHER, NULL, 0);	/* private messages */
+	push_say(q, 100, "#a", 0);		/* its own echo */
+	ngaps = skipq_plan(q, 10, &gap, &dropped);
+	assert_int_equal(dropped, 0);
+	assert_int_equal(ngaps, 0);
+	assert_false(skipq_at(q, 0)->drop);
+	assert_false(skipq_at(q, 1)->drop);
+	free(gap);
+	skipq_free(q);
+}
+
+static void
 test_plan_keeps_a_segment_partly_written(void **state)
 {
 	struct skipq		*q = xcalloc(1, sizeof *q);
@@ -176,6 +195,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_consume_takes_written_bytes_off_the_head),
 		cmocka_unit_test(test_plan_drops_the_oldest_down_to_target),
+		cmocka_unit_test(test_plan_with_nothing_droppable_makes_no_gap),
 		cmocka_unit_test(test_plan_keeps_a_segment_partly_written),
 		cmocka_unit_test(test_plan_gaps_per_room_split_by_a_kept_line),
 		cmocka_unit_test(test_plan_takes_an_unwritten_skip_line_back),
