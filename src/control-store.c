@@ -152,11 +152,12 @@ store_scrollback_row(struct msg *m, void *arg)
 void
 control_store_history(struct control_client *c, struct cmd_args *args)
 {
-	char		 buf[NAME_ROOM_MAX + 2], *end, *cause;
-	const char	*name;
-	unsigned long	 n = STORE_HISTORY_DEFAULT;
-	struct room	*r;
-	json_t		*list;
+	char			 buf[NAME_ROOM_MAX + 2], *end, *cause;
+	const char		*name;
+	unsigned long		 n = STORE_HISTORY_DEFAULT;
+	struct store_query	 q = { .span = STORE_LATEST };
+	struct room		*r;
+	json_t			*list;
 
 	if ((name = store_room_name(c, args->word[0], buf, sizeof buf)) ==
 	    NULL)
@@ -168,7 +169,8 @@ control_store_history(struct control_client *c, struct cmd_args *args)
 		return;
 	}
 	if (store_is_open()) {
-		if (store_history(name, UINT64_MAX, n, store_history_done,
+		q.n = n;
+		if (store_history(name, &q, store_history_done,
 		    (void *)(uintptr_t)control_defer(c), &cause) == -1) {
 			control_fail(c, CTL_E_BUSY, "%s", cause);
 			free(cause);

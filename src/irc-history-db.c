@@ -1,7 +1,8 @@
 /*
- * CHATHISTORY pages read from the database, when there is one: LATEST *
- * and BEFORE msgid=, the two ways a client pages back, reach as far back
- * as the file keeps, past the rooms' scrollback.  The writer thread reads
+ * CHATHISTORY pages read from the database, when there is one: every
+ * subcommand but TARGETS reaches as far back as the file keeps, past the
+ * rooms' scrollback (a timestamp= reference stands for the first message
+ * said at that time or after it).  The writer thread reads
  * the rows (store_history), so the loop never waits for the disk; until
  * they come the answer is a waiting pager (conn_page), so the client's
  * next lines wait for it as they do for a long NAMES, and a labeled
@@ -24,6 +25,7 @@
 struct irc_db_page {
 	struct conn	 *c;		/* NULL: it left */
 	char		  room[NAME_ROOM_MAX + 1];
+	struct store_query q;
 	struct msg	**msgs;		/* oldest first */
 	size_t		  n;
 	char		 *error;
@@ -68,6 +70,32 @@ irc_db_done(const struct store_msg *rows, size_t n, const char *error,
 	conn_page_wake(p->c);
 }
 
+/*
+ * Is the page the newest messages of its span, to be cut at its oldest
+ * if it does not fit?  BETWEEN's is when it runs back from its first
+ * reference: the messages are all on one side of it.
+ */
+static int
+irc_db_newest(const struct irc_db_page *p)
+{
+	const struct store_ref	*from = &p->q.from;
+	const struct msg	*m;
+
+	switch (p->q.span) {
+	case STORE_LATEST:
+	case STORE_BEFORE:
+		return 1;
+	case STORE_BETWEEN:
+		if (p->n == 0)
+			return 0;
+		m = p->msgs[0];
+		return from->type == STORE_REF_ID ? m->id < from->value :
+		    (uint64_t)m->time * 1000 + m->time_ms < from->value;
+	default:
+		return 0;
+	}
+}
+
 /* The pager: nothing until the rows come, then the page, at once. */
 static int
 irc_db_pager(struct conn *c, void *arg)
@@ -82,7 +110,8 @@ irc_db_pager(struct conn *c, void *arg)
 		    "could not be read: %s\r\n", irc_server_name(), p->room,
 		    p->error);
 	else
-		irc_history_send(c, p->room, p->msgs, 0, p->n, 1);
+		irc_history_send(c, p->room, p->msgs, 0, p->n,
+		    irc_db_newest(p));
 	irc_label_page_end(c, 0);
 	return 0;
 }
@@ -100,19 +129,20 @@ irc_db_pager_end(void *arg)
 }
 
 /*
- * The limit latest messages of room before the id before, read from the
- * database and sent as one CHATHISTORY page; -1 and *cause if the read
- * cannot be asked for now.
+ * The messages of room that q asks for, read from the database and sent
+ * as one CHATHISTORY page; -1 and *cause if the read cannot be asked for
+ * now.
  */
 int
-irc_history_db(struct conn *c, const char *room, uint64_t before,
-    size_t limit, char **cause)
+irc_history_db(struct conn *c, const char *room, const struct store_query *q,
+    char **cause)
 {
 	struct irc_db_page	*p = xcalloc(1, sizeof *p);
 
 	p->c = c;
+	p->q = *q;
 	snprintf(p->room, sizeof p->room, "%s", room);
-	if (store_history(room, before, limit, irc_db_done, p, cause) == -1) {
+	if (store_history(room, q, irc_db_done, p, cause) == -1) {
 		free(p);
 		return -1;
 	}

@@ -1,14 +1,14 @@
 /*
- * CHATHISTORY (IRCv3 draft/chathistory) served from the rooms' scrollback:
- * LATEST, BEFORE, AFTER, AROUND, BETWEEN and TARGETS, with msgid= and
- * timestamp= references, in a batch when the client has the batch
- * capability.  Without a database only what scrollback holds can be
- * served (the newest scrollback messages of each room; no private
- * messages).  With one, LATEST * and BEFORE msgid=, how clients page
- * back, are read from the file (irc-history-db.c), and a msgid of an
- * earlier run is as good as this run's: ids go on across restarts.  An
- * answer is cut, at its far end from the reference, to what fits below
- * sendq-soft: asking for history never costs a client its connection.
+ * CHATHISTORY (IRCv3 draft/chathistory): LATEST, BEFORE, AFTER, AROUND,
+ * BETWEEN and TARGETS, with msgid= and timestamp= references, in a batch
+ * when the client has the batch capability.  With a database every
+ * subcommand but TARGETS is read from the file (irc-history-db.c), as far
+ * back as it keeps, and a msgid of an earlier run is as good as this
+ * run's: ids go on across restarts.  Without one only the rooms'
+ * scrollback can be served (no private messages either way), and TARGETS
+ * always is.  An answer is cut, at its far end from the reference, to
+ * what fits below sendq-soft: asking for history never costs a client its
+ * connection.
  */
 #include <event2/buffer.h>
 #include <stdio.h>
@@ -28,12 +28,6 @@
 #include "session.h"
 #include "store.h"
 #include "xmalloc.h"
-
-/* A reference to a point in history: a message's id or a time. */
-struct irc_ref {
-	enum { REF_NONE, REF_ID, REF_TIME } type;	/* NONE: "*" */
-	uint64_t	value;		/* an id, or milliseconds since 1970 */
-};
 
 struct irc_history {
 	struct msg	**msgs;		/* the room's scrollback, oldest first */
@@ -77,23 +71,23 @@ irc_parse_time(const char *s, uint64_t *ms)
 
 /* "*" (if star is allowed), "msgid=EPOCH-N" or "timestamp=...". */
 static int
-irc_parse_ref(const char *s, int star, struct irc_ref *ref)
+irc_parse_ref(const char *s, int star, struct store_ref *ref)
 {
 	const char	*epoch = irc_msgid_epoch(), *dash;
 	size_t		 n = strlen(epoch);
 	char		*end;
 
 	if (star && strcmp(s, "*") == 0) {
-		ref->type = REF_NONE;
+		ref->type = STORE_REF_NONE;
 		return 0;
 	}
 	if (strncmp(s, "timestamp=", 10) == 0) {
-		ref->type = REF_TIME;
+		ref->type = STORE_REF_TIME;
 		return irc_parse_time(s + 10, &ref->value);
 	}
 	if (strncmp(s, "msgid=", 6) != 0)
 		return -1;
-	ref->type = REF_ID;
+	ref->type = STORE_REF_ID;
 	s += 6;
 	/*
 	 * Without a database another run's ids name nothing this one kept:
@@ -111,18 +105,18 @@ irc_parse_ref(const char *s, int star, struct irc_ref *ref)
 
 /* Where m stands against ref: below 0 before it, 0 at it, above 0 after. */
 static int
-irc_ref_cmp(const struct msg *m, const struct irc_ref *ref)
+irc_ref_cmp(const struct msg *m, const struct store_ref *ref)
 {
-	uint64_t	v = ref->type == REF_ID ? m->id : irc_msg_ms(m);
+	uint64_t	v = ref->type == STORE_REF_ID ? m->id : irc_msg_ms(m);
 
-	if (ref->type == REF_ID && ref->value == 0)
+	if (ref->type == STORE_REF_ID && ref->value == 0)
 		return 1;	/* an unknown id: nothing is before it */
 	return v < ref->value ? -1 : v > ref->value;
 }
 
 /* The index of the first message not before ref. */
 static size_t
-irc_ref_index(const struct irc_history *h, const struct irc_ref *ref)
+irc_ref_index(const struct irc_history *h, const struct store_ref *ref)
 {
 	size_t	i;
 
@@ -199,16 +193,17 @@ irc_history_send(struct conn *c, const char *target, struct msg **msgs,
 static void
 irc_history_targets(struct conn *c, struct irc_message *m, size_t limit)
 {
-	struct session	*s = c->session;
-	struct irc_ref	 a, b;
-	const struct msg *last;
-	struct room	*r;
-	char		 when[40];
-	size_t		 i, sent = 0;
-	int		 batch = (irc_caps(c) & IRC_CAP_BATCH) != 0;
+	struct session		*s = c->session;
+	struct store_ref	 a, b;
+	const struct msg	*last;
+	struct room		*r;
+	char			 when[40];
+	size_t			 i, sent = 0;
+	int			 batch = (irc_caps(c) & IRC_CAP_BATCH) != 0;
 
-	if (irc_parse_ref(m->params[1], 0, &a) == -1 || a.type != REF_TIME ||
-	    irc_parse_ref(m->params[2], 0, &b) == -1 || b.type != REF_TIME) {
+	if (irc_parse_ref(m->params[1], 0, &a) == -1 ||
+	    a.type != STORE_REF_TIME || irc_parse_ref(m->params[2], 0, &b) ==
+	    -1 || b.type != STORE_REF_TIME) {
 		irc_history_fail(c, "INVALID_PARAMS", "TARGETS",
 		    "TARGETS takes two timestamp= references");
 		return;
@@ -242,32 +237,111 @@ irc_history_targets(struct conn *c, struct irc_message *m, size_t limit)
 		    history_batches);
 }
 
+/* Serve q from r's scrollback: no database. */
+static void
+irc_history_scrollback(struct conn *c, const struct room *r,
+    const struct store_query *q)
+{
+	struct irc_history	 h;
+	const struct store_ref	*a = &q->from, *b = &q->to;
+	size_t			 i, j, lo, hi, limit = q->n;
+
+	h.msgs = xreallocarray(NULL, r->scroll_len + 1, sizeof *h.msgs);
+	h.n = 0;
+	room_history(r, r->scroll_len, irc_history_collect, &h);
+	switch (q->span) {
+	case STORE_LATEST:
+		hi = h.n;
+		lo = a->type == STORE_REF_NONE ? 0 : irc_ref_index(&h, a);
+		while (lo < hi && a->type != STORE_REF_NONE &&
+		    irc_ref_cmp(h.msgs[lo], a) == 0)
+			lo++;
+		lo = hi - lo > limit ? hi - limit : lo;
+		irc_history_send(c, r->name, h.msgs, lo, hi, 1);
+		break;
+	case STORE_BEFORE:
+		hi = irc_ref_index(&h, a);
+		lo = hi > limit ? hi - limit : 0;
+		irc_history_send(c, r->name, h.msgs, lo, hi, 1);
+		break;
+	case STORE_AFTER:
+		for (lo = irc_ref_index(&h, a); lo < h.n &&
+		    irc_ref_cmp(h.msgs[lo], a) == 0; lo++)
+			;
+		hi = h.n - lo > limit ? lo + limit : h.n;
+		irc_history_send(c, r->name, h.msgs, lo, hi, 0);
+		break;
+	case STORE_AROUND:
+		i = irc_ref_index(&h, a);
+		lo = i > limit / 2 ? i - limit / 2 : 0;
+		hi = h.n - lo > limit ? lo + limit : h.n;
+		irc_history_send(c, r->name, h.msgs, lo, hi, 0);
+		break;
+	case STORE_BETWEEN:
+		i = irc_ref_index(&h, a);
+		j = irc_ref_index(&h, b);
+		if (i <= j) {		/* ascending: the first limit */
+			while (i < j && irc_ref_cmp(h.msgs[i], a) == 0)
+				i++;
+			irc_history_send(c, r->name, h.msgs, i,
+			    j - i > limit ? i + limit : j, 0);
+		} else {		/* descending: the last limit */
+			while (j < i && irc_ref_cmp(h.msgs[j], b) == 0)
+				j++;
+			irc_history_send(c, r->name, h.msgs,
+			    i - j > limit ? i - limit : j, i, 1);
+		}
+		break;
+	}
+	free(h.msgs);
+}
+
+static const struct {
+	const char	*name;
+	int		 span;		/* struct store_query's */
+} irc_history_spans[] = {
+	{ "LATEST", STORE_LATEST },
+	{ "BEFORE", STORE_BEFORE },
+	{ "AFTER", STORE_AFTER },
+	{ "AROUND", STORE_AROUND },
+	{ "BETWEEN", STORE_BETWEEN },
+};
+
 void
 irc_cmd_chathistory(struct conn *c, struct irc_message *m)
 {
 	const char		*sub = m->params[0], *target = m->params[1];
-	struct irc_history	 h;
-	struct irc_ref		 a, b;
+	struct store_query	 q;
 	struct room		*r;
-	size_t			 limit, i, j, lo, hi;
-	int			 between = strcasecmp(sub, "BETWEEN") == 0;
+	size_t			 i;
+	int			 between;
 	char			*end, *cause;
 
-	limit = strtoul(m->params[m->nparams - 1], &end, 10);
+	q.n = strtoul(m->params[m->nparams - 1], &end, 10);
+	between = strcasecmp(sub, "BETWEEN") == 0;
 	if (*end != '\0' || m->nparams < 4u + between) {
 		irc_history_fail(c, "INVALID_PARAMS", sub, "Bad limit or too "
 		    "few parameters");
 		return;
 	}
-	if (limit > history_config->irc_chathistory_max)
-		limit = history_config->irc_chathistory_max;
+	if (q.n > history_config->irc_chathistory_max)
+		q.n = history_config->irc_chathistory_max;
 	if (strcasecmp(sub, "TARGETS") == 0) {
-		irc_history_targets(c, m, limit);
+		irc_history_targets(c, m, q.n);
 		return;
 	}
-	if (irc_parse_ref(m->params[2], strcasecmp(sub, "LATEST") == 0,
-	    &a) == -1 || (between && irc_parse_ref(m->params[3], 0, &b) ==
-	    -1)) {
+	for (i = 0; i < sizeof irc_history_spans / sizeof irc_history_spans[0];
+	    i++)
+		if (strcasecmp(sub, irc_history_spans[i].name) == 0)
+			break;
+	if (i == sizeof irc_history_spans / sizeof irc_history_spans[0]) {
+		irc_history_fail(c, "INVALID_PARAMS", sub, "Unknown "
+		    "subcommand");
+		return;
+	}
+	q.span = irc_history_spans[i].span;
+	if (irc_parse_ref(m->params[2], q.span == STORE_LATEST, &q.from) ==
+	    -1 || (between && irc_parse_ref(m->params[3], 0, &q.to) == -1)) {
 		irc_history_fail(c, "INVALID_PARAMS", sub, "A reference is "
 		    "msgid=ID or timestamp=YYYY-MM-DDThh:mm:ss.sssZ");
 		return;
@@ -282,58 +356,10 @@ irc_cmd_chathistory(struct conn *c, struct irc_message *m)
 		    "in that channel");
 		return;
 	}
-	if (store_is_open() && ((strcasecmp(sub, "LATEST") == 0 &&
-	    a.type == REF_NONE) || (strcasecmp(sub, "BEFORE") == 0 &&
-	    a.type == REF_ID))) {
-		if (irc_history_db(c, r->name, a.type == REF_NONE ? UINT64_MAX :
-		    a.value, limit, &cause) == -1) {
-			irc_history_fail(c, "MESSAGE_ERROR", sub, cause);
-			free(cause);
-		}
-		return;
+	if (!store_is_open())
+		irc_history_scrollback(c, r, &q);
+	else if (irc_history_db(c, r->name, &q, &cause) == -1) {
+		irc_history_fail(c, "MESSAGE_ERROR", sub, cause);
+		free(cause);
 	}
-	h.msgs = xreallocarray(NULL, r->scroll_len + 1, sizeof *h.msgs);
-	h.n = 0;
-	room_history(r, r->scroll_len, irc_history_collect, &h);
-	if (strcasecmp(sub, "LATEST") == 0) {
-		hi = h.n;
-		lo = a.type == REF_NONE ? 0 : irc_ref_index(&h, &a);
-		while (lo < hi && a.type != REF_NONE &&
-		    irc_ref_cmp(h.msgs[lo], &a) == 0)
-			lo++;
-		lo = hi - lo > limit ? hi - limit : lo;
-		irc_history_send(c, r->name, h.msgs, lo, hi, 1);
-	} else if (strcasecmp(sub, "BEFORE") == 0) {
-		hi = irc_ref_index(&h, &a);
-		lo = hi > limit ? hi - limit : 0;
-		irc_history_send(c, r->name, h.msgs, lo, hi, 1);
-	} else if (strcasecmp(sub, "AFTER") == 0) {
-		for (lo = irc_ref_index(&h, &a); lo < h.n &&
-		    irc_ref_cmp(h.msgs[lo], &a) == 0; lo++)
-			;
-		hi = h.n - lo > limit ? lo + limit : h.n;
-		irc_history_send(c, r->name, h.msgs, lo, hi, 0);
-	} else if (strcasecmp(sub, "AROUND") == 0) {
-		i = irc_ref_index(&h, &a);
-		lo = i > limit / 2 ? i - limit / 2 : 0;
-		hi = h.n - lo > limit ? lo + limit : h.n;
-		irc_history_send(c, r->name, h.msgs, lo, hi, 0);
-	} else if (between) {
-		i = irc_ref_index(&h, &a);
-		j = irc_ref_index(&h, &b);
-		if (i <= j) {		/* ascending: the first limit */
-			while (i < j && irc_ref_cmp(h.msgs[i], &a) == 0)
-				i++;
-			irc_history_send(c, r->name, h.msgs, i,
-			    j - i > limit ? i + limit : j, 0);
-		} else {		/* descending: the last limit */
-			while (j < i && irc_ref_cmp(h.msgs[j], &b) == 0)
-				j++;
-			irc_history_send(c, r->name, h.msgs,
-			    i - j > limit ? i - limit : j, i, 1);
-		}
-	} else
-		irc_history_fail(c, "INVALID_PARAMS", sub, "Unknown "
-		    "subcommand");
-	free(h.msgs);
 }

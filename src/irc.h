@@ -13,6 +13,7 @@ struct irc_message;
 struct evbuffer;
 struct msg;
 struct session;
+struct store_query;
 
 extern const struct protocol irc_protocol;
 
@@ -96,7 +97,7 @@ void		 irc_set_realname(struct session *, const char *);
 const char	*irc_realname(const struct session *);
 void		 irc_try_welcome(struct conn *);
 
-/* irc-history.c: CHATHISTORY from the rooms' scrollback. */
+/* irc-history.c: CHATHISTORY. */
 void		 irc_history_configure(const struct config *);
 void		 irc_cmd_chathistory(struct conn *, struct irc_message *);
 void		 irc_history_send(struct conn *, const char *target,
@@ -104,7 +105,7 @@ void		 irc_history_send(struct conn *, const char *target,
 
 /* irc-history-db.c: CHATHISTORY pages from the database. */
 int		 irc_history_db(struct conn *, const char *room,
-		    uint64_t before, size_t limit, char **cause);
+		    const struct store_query *, char **cause);
 
 /* irc-label.c: labeled-response. */
 void		 irc_label_begin(struct conn *, const struct irc_message *);

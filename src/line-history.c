@@ -209,6 +209,7 @@ line_page_from_scrollback(struct conn *c, const struct room *r, size_t n,
 static void
 line_page(struct conn *c, const struct room *r, size_t n, uint64_t before)
 {
+	struct store_query	 q = { .span = STORE_BEFORE, .n = n };
 	struct line_page	*page;
 	char			*cause;
 
@@ -220,8 +221,9 @@ line_page(struct conn *c, const struct room *r, size_t n, uint64_t before)
 	page->c = c;
 	strcpy(page->room, r->name);
 	page->ack = line_acks(c) ? c->lines : 0;
-	if (store_history(r->name, before, n, line_page_read, page,
-	    &cause) == -1) {
+	q.from.type = STORE_REF_ID;
+	q.from.value = before;
+	if (store_history(r->name, &q, line_page_read, page, &cause) == -1) {
 		line_fail(c, "history-busy", "%s", cause);
 		free(cause);
 		free(page);

@@ -111,28 +111,77 @@ store_job_purge(struct store_job *job, uint64_t *rows)
 	sqlite3_finalize(st);
 }
 
-/* Up to n messages of a room before an id, oldest first. */
+/*
+ * Where ref splits the history, as an id: the messages before it have
+ * lower ids; past: the messages after it have this id or higher.  A time
+ * splits at the first message said at it or after it, of any room: ids
+ * grow with time, so that is where it splits every room's history.
+ */
+static int64_t
+store_split(struct store_job *job, const struct store_ref *ref, int past)
+{
+	sqlite3_stmt	*st;
+	int64_t		 id = INT64_MAX;
+	int		 rc;
+
+	if (ref->type == STORE_REF_NONE)
+		return past ? 0 : INT64_MAX;
+	if (ref->type == STORE_REF_ID)
+		return ref->value >= INT64_MAX ? INT64_MAX :
+		    (int64_t)ref->value + past;
+	if (job->error != NULL)
+		return id;
+	if (sqlite3_prepare_v2(store_db.db, "SELECT id FROM messages WHERE "
+	    "time_ms >= ?1 ORDER BY time_ms, id LIMIT 1", -1, &st, NULL) !=
+	    SQLITE_OK) {
+		store_job_fail(job, "history");
+		return id;
+	}
+	sqlite3_bind_int64(st, 1, ref->value >= INT64_MAX ? INT64_MAX :
+	    (int64_t)ref->value + past);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		id = sqlite3_column_int64(st, 0);
+	else if (rc != SQLITE_DONE)
+		store_job_fail(job, "history");
+	sqlite3_finalize(st);
+	return id;
+}
+
+/*
+ * Add to job's rows, oldest first, the n newest (or oldest) messages of
+ * its room with lo <= id < hi.
+ */
 static void
-store_job_history(struct store_job *job)
+store_read_range(struct store_job *job, int64_t lo, int64_t hi, int newest,
+    size_t n)
 {
 	sqlite3_stmt		*st;
-	struct store_msg	*m;
-	size_t			 i, n = job->n;
+	struct store_msg	*m, t;
+	size_t			 first = job->nrows, last;
+	int			 rc;
 
-	if (sqlite3_prepare_v2(store_db.db, "SELECT id, time_ms, kind, sender, "
-	    "target, body, room FROM messages WHERE room = ?1 AND id < ?2 "
-	    "ORDER BY id DESC LIMIT ?3", -1, &st, NULL) != SQLITE_OK) {
+	if (job->error != NULL || lo >= hi || n == 0)
+		return;
+	if (sqlite3_prepare_v2(store_db.db, newest ? "SELECT id, time_ms, "
+	    "kind, sender, target, body, room FROM messages WHERE room = ?1 "
+	    "AND id >= ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4" : "SELECT "
+	    "id, time_ms, kind, sender, target, body, room FROM messages "
+	    "WHERE room = ?1 AND id >= ?2 AND id < ?3 ORDER BY id LIMIT ?4",
+	    -1, &st, NULL) != SQLITE_OK) {
 		store_job_fail(job, "history");
 		return;
 	}
 	sqlite3_bind_text(st, 1, job->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, job->before > INT64_MAX ? INT64_MAX :
-	    (sqlite3_int64)job->before);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)n);
-	job->rows = xreallocarray(NULL, n ? n : 1, sizeof *job->rows);
-	while (job->nrows < n && sqlite3_step(st) == SQLITE_ROW) {
-		/* Newest first from SQLite: filled from the end. */
-		m = &job->rows[n - 1 - job->nrows];
+	sqlite3_bind_int64(st, 2, lo);
+	sqlite3_bind_int64(st, 3, hi);
+	sqlite3_bind_int64(st, 4, (sqlite3_int64)n);
+	for (; n > 0; n--) {
+		if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+			if (rc != SQLITE_DONE)
+				store_job_fail(job, "history");
+			break;
+		}
+		m = &job->rows[job->nrows++];
 		m->id = (uint64_t)sqlite3_column_int64(st, 0);
 		m->time_ms = sqlite3_column_int64(st, 1);
 		m->kind = store_kind_parse((const char *)
@@ -141,12 +190,51 @@ store_job_history(struct store_job *job)
 		m->to = xstrdup((const char *)sqlite3_column_text(st, 4));
 		m->text = xstrdup((const char *)sqlite3_column_text(st, 5));
 		m->room = xstrdup((const char *)sqlite3_column_text(st, 6));
-		job->nrows++;
 	}
 	sqlite3_finalize(st);
-	if (job->nrows < n) {	/* to the front */
-		for (i = 0; i < job->nrows; i++)
-			job->rows[i] = job->rows[n - job->nrows + i];
+	for (last = job->nrows; newest && first + 1 < last; first++, last--) {
+		t = job->rows[first];
+		job->rows[first] = job->rows[last - 1];
+		job->rows[last - 1] = t;
+	}
+}
+
+/* The messages of a room that the job's query asks for, oldest first. */
+static void
+store_job_history(struct store_job *job)
+{
+	const struct store_query	*q = &job->query;
+	int64_t				 a, b;
+
+	job->rows = xreallocarray(NULL, q->n ? q->n : 1, sizeof *job->rows);
+	switch (q->span) {
+	case STORE_LATEST:
+		store_read_range(job, store_split(job, &q->from, 1),
+		    INT64_MAX, 1, q->n);
+		break;
+	case STORE_BEFORE:
+		store_read_range(job, 0, store_split(job, &q->from, 0), 1,
+		    q->n);
+		break;
+	case STORE_AFTER:
+		store_read_range(job, store_split(job, &q->from, 1),
+		    INT64_MAX, 0, q->n);
+		break;
+	case STORE_AROUND:
+		a = store_split(job, &q->from, 0);
+		store_read_range(job, 0, a, 1, q->n / 2);
+		store_read_range(job, a, INT64_MAX, 0, q->n - job->nrows);
+		break;
+	case STORE_BETWEEN:
+		a = store_split(job, &q->from, 0);
+		b = store_split(job, &q->to, 0);
+		if (a <= b)
+			store_read_range(job, store_split(job, &q->from, 1),
+			    b, 0, q->n);
+		else
+			store_read_range(job, store_split(job, &q->to, 1),
+			    a, 1, q->n);
+		break;
 	}
 }
 

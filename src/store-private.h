@@ -35,8 +35,7 @@ struct store_job {
 	TAILQ_ENTRY(store_job)	 entry;
 	enum store_job_kind	 kind;
 	char			*name;		/* the file, or the room */
-	uint64_t		 before;
-	size_t			 n;
+	struct store_query	 query;		/* a read's */
 	store_backup_fn		*done;		/* a backup's or a purge's */
 	store_history_fn	*read_done;	/* a read's */
 	void			*arg;

@@ -484,17 +484,18 @@ store_purge(const char *room, store_backup_fn *done, void *arg, char **cause)
 	return store_add_job(job, cause);
 }
 
-/* Up to n (at most STORE_HISTORY_MAX) messages of room before id before. */
+/* Read the messages of room that q asks for (at most STORE_HISTORY_MAX). */
 int
-store_history(const char *room, uint64_t before, size_t n,
+store_history(const char *room, const struct store_query *q,
     store_history_fn *done, void *arg, char **cause)
 {
 	struct store_job	*job;
 
 	job = store_job_new(STORE_JOB_HISTORY, room, arg);
 	job->read_done = done;
-	job->before = before;
-	job->n = n < STORE_HISTORY_MAX ? n : STORE_HISTORY_MAX;
+	job->query = *q;
+	if (job->query.n > STORE_HISTORY_MAX)
+		job->query.n = STORE_HISTORY_MAX;
 	return store_add_job(job, cause);
 }
 

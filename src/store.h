@@ -114,13 +114,33 @@ void		 store_stop(void);
  * the job cannot be taken (no database, too many waiting).
  */
 typedef void	 store_backup_fn(const char *error, void *arg);
+
+/* A point in a room's history: a message's id, or a time (ms since 1970). */
+struct store_ref {
+	enum { STORE_REF_NONE, STORE_REF_ID, STORE_REF_TIME } type;
+	uint64_t	value;		/* id 0: an unknown id, before all */
+};
+
+/* Which of a room's messages a read returns: at most n, oldest first. */
+struct store_query {
+	enum {
+		STORE_LATEST,	/* the n newest after from (NONE: of all) */
+		STORE_BEFORE,	/* the n newest before from */
+		STORE_AFTER,	/* the n oldest after from */
+		STORE_AROUND,	/* n / 2 newest before from, then from on */
+		STORE_BETWEEN,	/* between from and to, the n nearest from */
+	} span;
+	struct store_ref	from, to;
+	size_t			n;
+};
+
 typedef void	 store_history_fn(const struct store_msg *, size_t n,
 		    const char *error, void *arg);
 int		 store_backup(const char *file, store_backup_fn *, void *,
 		    char **cause);
 int		 store_purge(const char *room, store_backup_fn *, void *,
 		    char **cause);
-int		 store_history(const char *room, uint64_t before, size_t n,
+int		 store_history(const char *room, const struct store_query *,
 		    store_history_fn *, void *, char **cause);
 
 #endif

@@ -168,18 +168,20 @@ def test_invite_notify(chatd):
     assert op.expect("INVITE ") == "INVITE #inv helper other"        # operators see it
 
 
-def history_batch(c):
-    """The lines of one CHATHISTORY batch: (reference, [(msgid, text)])."""
+def history_batch(c, times=False):
+    """The lines of one CHATHISTORY batch: (reference, [(msgid, text)]),
+    or with times [(msgid, text, time)]."""
     start = c.expect_re(r":\S+ BATCH \+(\S+) chathistory (\S+)$")
     ref, got = start.group(1), []
     while True:
         line = c.line()
         if line == ":%s BATCH -%s" % (SERVER, ref):
             return start.group(2), got
-        m = re.fullmatch(r"@batch=%s;" % ref + TIME_RE[1:] +
-                         r";msgid=(\S+) :\S+ PRIVMSG (\S+) :(.*)", line)
+        m = re.fullmatch(r"@batch=%s;time=(%s);msgid=(\S+) :\S+ PRIVMSG (\S+) :(.*)"
+                         % (ref, TIME_RE[6:]), line)
         assert m, line
-        got.append((m.group(1), m.group(3)))
+        got.append((m.group(2), m.group(4), m.group(1)) if times else
+                   (m.group(2), m.group(4)))
 
 
 def test_chathistory_from_scrollback(chatd):

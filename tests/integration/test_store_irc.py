@@ -1,10 +1,12 @@
 """IRC CHATHISTORY served from the database (chatd-irc(7) CHATHISTORY):
-with a database, LATEST * and BEFORE msgid= page back past scrollback to
+with a database, every subcommand but TARGETS reaches past scrollback to
 the first message the file keeps, across a restart, with msgid and
 server-time from the stored rows; an earlier run's msgid is as good as
-this run's; a labeled request gets its page inside its labeled batch."""
+this run's; a timestamp= reference splits history at that time; a
+labeled request gets its page inside its labeled batch."""
 
 import re
+import time
 
 from test_irc import SERVER, start
 from test_irc_caps import history_batch, with_caps
@@ -84,3 +86,52 @@ def test_chathistory_pages_back_through_the_database(chatd, tmp_path):
     assert both.line() == "@batch=%s :%s BATCH -%s" % (outer, SERVER, ref)
     assert both.line() == ":%s BATCH -%s" % (SERVER, outer)
     assert both.line() == ":%s PONG %s :next" % (SERVER, SERVER)
+
+
+def test_every_subcommand_reads_past_scrollback(chatd, tmp_path):
+    db = state(tmp_path)
+    d = start(chatd, "--database", db, config=CONFIG)
+    talker = named(d, "talker")
+    talker.send("/join #h")
+    talker.expect("ROOM #h")
+    say(talker, "#h", ["before %d" % n for n in range(15)])
+    time.sleep(0.05)        # a clear time between before 14 and before 15
+    say(talker, "#h", ["before %d" % n for n in range(15, 30)])
+    assert d.stop_and_check() == []
+
+    # Scrollback (10) holds before 25 to 29 and after 0 to 4 only.
+    d, c = talk_then_listen(chatd, db, ["after %d" % n for n in range(5)])
+    c.send("CHATHISTORY LATEST #h * 100")
+    page = history_batch(c, times=True)[1]
+    assert [t for _, t, _ in page] == (["before %d" % n for n in range(30)] +
+                                       ["after %d" % n for n in range(5)])
+    msgid = {t: i for i, t, _ in page}
+    at = {t: w for _, t, w in page}
+
+    def texts(command):
+        c.send(command)
+        return [t for _, t in history_batch(c)[1]]
+
+    assert texts("CHATHISTORY AFTER #h msgid=%s 3" % msgid["before 3"]) == \
+        ["before 4", "before 5", "before 6"]
+    assert texts("CHATHISTORY AROUND #h msgid=%s 4" % msgid["before 10"]) == \
+        ["before 8", "before 9", "before 10", "before 11"]
+    assert texts("CHATHISTORY BETWEEN #h msgid=%s msgid=%s 10" %
+                 (msgid["before 2"], msgid["before 6"])) == \
+        ["before 3", "before 4", "before 5"]
+    # Run backwards, BETWEEN keeps the messages nearest its first end.
+    assert texts("CHATHISTORY BETWEEN #h msgid=%s msgid=%s 2" %
+                 (msgid["before 6"], msgid["before 2"])) == ["before 4", "before 5"]
+    assert texts("CHATHISTORY LATEST #h msgid=%s 100" % msgid["before 27"]) == \
+        ["before 28", "before 29"] + ["after %d" % n for n in range(5)]
+    assert texts("CHATHISTORY AFTER #h timestamp=2000-01-01T00:00:00Z 2") == \
+        ["before 0", "before 1"]
+    assert texts("CHATHISTORY BEFORE #h timestamp=%s 3" % at["before 15"]) == \
+        ["before 12", "before 13", "before 14"]
+    assert texts("CHATHISTORY AFTER #h timestamp=%s 2" % at["before 14"]) == \
+        ["before 15", "before 16"]
+    assert texts("CHATHISTORY BETWEEN #h timestamp=%s msgid=%s 100" %
+                 (at["before 14"], msgid["before 18"])) == \
+        ["before 15", "before 16", "before 17"]
+    assert texts("CHATHISTORY AFTER #h timestamp=2100-01-01T00:00:00Z 5") == []
+    assert d.stop_and_check() == []

@@ -485,6 +485,61 @@ one_job_done(void)
 	return job_done == 1;
 }
 
+#define ID(v)	((struct store_ref){ STORE_REF_ID, (v) })
+#define AT(s)	((struct store_ref){ STORE_REF_TIME, (s) })
+#define ALL	((struct store_ref){ STORE_REF_NONE, 0 })
+
+/* Read a span of #a: rows of it, from first to last. */
+static void
+read_span(int span, struct store_ref from, struct store_ref to, size_t n,
+    size_t rows, uint64_t first, uint64_t last)
+{
+	struct store_query	 q = { span, from, to, n };
+	char			*cause = NULL;
+
+	job_done = 0;
+	assert_int_equal(store_history("#a", &q, history_done, NULL, &cause),
+	    0);
+	wait_for(one_job_done);
+	assert_string_equal(job_error, "");
+	assert_int_equal(job_first, first);
+	assert_int_equal(job_last, last);
+	assert_int_equal(job_rows, rows);
+}
+
+/* Message i of #a is said at second i; #b's are in between. */
+static void
+test_history_spans(void **state)
+{
+	uint64_t	 i;
+
+	(void)state;
+	start(10000, 10, 0);
+	for (i = 1; i <= 300; i++)
+		assert_int_equal(put(i, i % 50 == 25 ? "#b" : "#a", "m"), 0);
+	read_span(STORE_LATEST, ALL, ALL, 5, 5, 296, 300);
+	read_span(STORE_LATEST, ID(297), ALL, 10, 3, 298, 300);
+	read_span(STORE_LATEST, AT(297000), ALL, 10, 3, 298, 300);
+	read_span(STORE_BEFORE, ID(101), ALL, 50, 50, 50, 100);
+	read_span(STORE_BEFORE, AT(101000), ALL, 50, 50, 50, 100);
+	read_span(STORE_BEFORE, AT(100500), ALL, 3, 3, 98, 100);
+	read_span(STORE_AFTER, AT(100500), ALL, 3, 3, 101, 103);
+	read_span(STORE_AFTER, ID(298), ALL, 10, 2, 299, 300);
+	read_span(STORE_AFTER, AT(300000), ALL, 10, 0, 0, 0);
+	read_span(STORE_AROUND, ID(150), ALL, 10, 10, 145, 154);
+	read_span(STORE_AROUND, AT(4000), ALL, 10, 10, 1, 10);
+	read_span(STORE_BETWEEN, ID(10), ID(20), 100, 9, 11, 19);
+	read_span(STORE_BETWEEN, ID(10), ID(20), 3, 3, 11, 13);
+	read_span(STORE_BETWEEN, ID(20), ID(10), 3, 3, 17, 19);
+	read_span(STORE_BETWEEN, AT(10000), ID(20), 100, 9, 11, 19);
+	read_span(STORE_BETWEEN, ID(20), ID(20), 100, 0, 0, 0);
+	/* An unknown id is before every message. */
+	read_span(STORE_AFTER, ID(0), ALL, 2, 2, 1, 2);
+	read_span(STORE_BEFORE, ID(0), ALL, 2, 0, 0, 0);
+	/* Another room's messages are not in the span, nor counted. */
+	read_span(STORE_BETWEEN, ID(20), ID(30), 100, 8, 21, 29);
+}
+
 static void
 test_jobs(void **state)
 {
@@ -499,14 +554,7 @@ test_jobs(void **state)
 	for (i = 1; i <= 300; i++)
 		assert_int_equal(put(i, "#a", "m"), 0);
 	/* Jobs come after what was queued before them. */
-	job_done = 0;
-	assert_int_equal(store_history("#a", 101, 50, history_done, NULL,
-	    &cause), 0);
-	wait_for(one_job_done);
-	assert_string_equal(job_error, "");
-	assert_int_equal(job_rows, 50);
-	assert_int_equal(job_first, 51);
-	assert_int_equal(job_last, 100);
+	read_span(STORE_BEFORE, ID(101), ALL, 50, 50, 51, 100);
 
 	snprintf(copy, sizeof copy, "%s/copy.db", dir);
 	job_done = 0;
@@ -624,6 +672,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_history_spans, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_no_database, setup,
 		    teardown),
 	};
