@@ -254,41 +254,80 @@ control_admin_ban(struct control_client *c, struct cmd_args *args)
 		    ctl_verbs[CTL_BAN].usage);
 }
 
+/*
+ * mute NICK [DURATION]: a mute is held against the nick, so one who is
+ * not connected now can be muted too, for when the nick comes back.
+ */
 void
 control_admin_mute(struct control_client *c, struct cmd_args *args)
 {
-	struct session	*s = admin_user(c, args->word[0]);
-	time_t		 duration = 0;
+	const char	*nick = args->word[0];
+	struct session	*s = session_find_client(nick);
+	time_t		 duration = 0, until;
 
-	if (s == NULL)
+	if (s == NULL && !name_nick_valid(nick)) {
+		control_fail(c, CTL_E_INVALID, "%s is not a nick", nick);
 		return;
+	}
 	if (args->nwords == 2 && (ctl_duration_parse(args->word[1],
 	    &duration) == -1 || duration == 0)) {
 		control_fail(c, CTL_E_INVALID, "%s is not a duration (e.g. "
 		    "90, 90s, 15m, 2h, 7d)", args->word[1]);
 		return;
 	}
-	s->muted = 1;
-	s->muted_until = duration > 0 ? time(NULL) + duration : 0;
-	mute_add(s->nick, s->muted_until);
-	admin_notice(s, "an operator has muted you: you cannot speak for now");
-	control_reply(c, json_pack("{s:s, s:o}", "muted", s->nick, "until",
-	    control_time(s->muted_until)));
+	until = duration > 0 ? time(NULL) + duration : 0;
+	if (s != NULL) {
+		s->muted = 1;
+		s->muted_until = until;
+		nick = s->nick;
+		admin_notice(s, "an operator has muted you: you cannot speak "
+		    "for now");
+	}
+	mute_add(nick, until);
+	control_reply(c, json_pack("{s:s, s:o, s:b}", "muted", nick, "until",
+	    control_time(until), "connected", s != NULL));
 }
 
+/* unmute NICK: the client with it, or the mute held for it, or both. */
 void
 control_admin_unmute(struct control_client *c, struct cmd_args *args)
 {
-	struct session	*s = admin_user(c, args->word[0]);
+	struct session	*s = session_find_client(args->word[0]);
+	char		 nick[NAME_NICK_MAX + 1];
 
-	if (s == NULL)
+	if (s == NULL) {
+		if (mute_del(args->word[0], nick, sizeof nick) == -1)
+			control_fail(c, CTL_E_NO_SUCH_NICK, "no one is called "
+			    "%s, and no mute is held for it", args->word[0]);
+		else
+			control_reply(c, json_pack("{s:s}", "unmuted", nick));
 		return;
+	}
 	if (session_is_muted(s))
 		admin_notice(s, "an operator has unmuted you: you may speak "
 		    "again");
 	s->muted = 0;
-	mute_del(s->nick);
+	mute_del(s->nick, NULL, 0);
 	control_reply(c, json_pack("{s:s}", "unmuted", s->nick));
+}
+
+static void
+admin_mute_row(const struct mute *m, void *arg)
+{
+	json_array_append_new(arg, json_pack("{s:s, s:o, s:o, s:b}", "nick",
+	    m->nick, "added", control_time(m->added), "expires",
+	    control_time(m->expires), "connected", session_find_client(m->nick)
+	    != NULL));
+}
+
+/* mutes: the mutes held, connected or not. */
+void
+control_admin_mutes(struct control_client *c, struct cmd_args *args)
+{
+	json_t	*list = json_array();
+
+	mute_foreach(admin_mute_row, list);
+	control_reply(c, json_pack("{s:o}", "mutes", list));
 }
 
 void

@@ -87,7 +87,7 @@ control_cmd_fn	 control_info_status, control_info_stats, control_info_clients,
 
 /* control-admin.c: acting on clients and rooms. */
 control_cmd_fn	 control_admin_kick, control_admin_ban, control_admin_mute,
-		 control_admin_unmute, control_admin_say,
+		 control_admin_unmute, control_admin_mutes, control_admin_say,
 		 control_admin_announce, control_admin_msg, control_admin_topic,
 		 control_admin_close;
 struct room	*control_admin_room(struct control_client *, const char *);

@@ -78,6 +78,7 @@ static control_cmd_fn *const control_handlers[CTL_NVERBS] = {
 	[CTL_BAN] = control_admin_ban,
 	[CTL_MUTE] = control_admin_mute,
 	[CTL_UNMUTE] = control_admin_unmute,
+	[CTL_MUTES] = control_admin_mutes,
 	[CTL_SAY] = control_admin_say,
 	[CTL_ANNOUNCE] = control_admin_announce,
 	[CTL_MSG] = control_admin_msg,

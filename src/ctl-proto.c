@@ -34,9 +34,11 @@ const struct cmd_spec ctl_verbs[CTL_NVERBS + 1] = {
 	    "ban an address, CIDR block or nick, lift a ban, or list them" },
 	[CTL_MUTE] = { "mute", 1, 2, CMD_REST_NONE, NULL, 0,
 	    "mute NICK [DURATION]", "stop NICK from speaking, for DURATION "
-	    "or until unmuted" },
+	    "or until unmuted, connected now or later" },
 	[CTL_UNMUTE] = { "unmute", 1, 1, CMD_REST_NONE, NULL, 0,
 	    "unmute NICK", "let NICK speak again" },
+	[CTL_MUTES] = { "mutes", 0, 0, CMD_REST_NONE, NULL, 0,
+	    "mutes", "list the mutes in force, of nicks connected or not" },
 	[CTL_SAY] = { "say", 1, 1, CMD_REST_REQUIRED, NULL, 0,
 	    "say ROOM TEXT", "say TEXT in ROOM as @operator" },
 	[CTL_ANNOUNCE] = { "announce", 0, 0, CMD_REST_REQUIRED, NULL, 0,

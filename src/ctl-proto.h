@@ -28,6 +28,7 @@ enum ctl_verb {
 	CTL_BAN,
 	CTL_MUTE,
 	CTL_UNMUTE,
+	CTL_MUTES,
 	CTL_SAY,
 	CTL_ANNOUNCE,
 	CTL_MSG,

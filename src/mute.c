@@ -2,8 +2,9 @@
  * Server mutes (chatctl mute), held against a nick: the client that has
  * the nick is silenced at once (session->muted), and so is whoever takes
  * it later (session_set_nick asks mute_find), a reconnect as much as a
- * client after a restart, when the database keeps the list.  A mute ends
- * at its expiry or when lifted.
+ * client after a restart, when the database keeps the list; a muted
+ * client that changes nick has its mute held against the new one too.  A
+ * mute ends at its expiry or when lifted.
  *
  * A nick is no proof of who someone is (chatd has no accounts): one who
  * takes a muted nick is muted too.  That is only ever a restriction, the
@@ -87,16 +88,21 @@ mute_add(const char *nick, time_t expires)
 		mute_observer(m, 0);
 }
 
-void
-mute_del(const char *nick)
+/* Lift nick's mute, its nick as it was set in buf; -1 if it had none. */
+int
+mute_del(const char *nick, char *buf, size_t len)
 {
-	size_t	i = mute_index(nick);
+	size_t	i;
 
-	if (i == nmutes)
-		return;
+	mute_expire();
+	if ((i = mute_index(nick)) == nmutes)
+		return -1;
+	if (buf != NULL)
+		snprintf(buf, len, "%s", mutes[i].nick);
 	if (mute_observer != NULL)
 		mute_observer(&mutes[i], 1);
 	mute_remove(i);
+	return 0;
 }
 
 /* At start: a mute as the database kept it, unless it has expired. */
@@ -120,6 +126,24 @@ mute_find(const char *nick, time_t *expires)
 		return 0;
 	*expires = mutes[i].expires;
 	return 1;
+}
+
+/* Does a mute until a end later than one until b?  0 is never. */
+int
+mute_later(time_t a, time_t b)
+{
+	return b != 0 && (a == 0 || a > b);
+}
+
+/* Each mute in force, in the order they were first set. */
+void
+mute_foreach(void (*cb)(const struct mute *, void *), void *arg)
+{
+	size_t	i;
+
+	mute_expire();
+	for (i = 0; i < nmutes; i++)
+		cb(&mutes[i], arg);
 }
 
 void

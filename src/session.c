@@ -144,6 +144,7 @@ session_set_nick(struct session *s, const char *nick)
 {
 	struct session	*other;
 	time_t		 until;
+	int		 held;
 
 	if (!name_nick_valid(nick))
 		return CHAT_NICK_INVALID;
@@ -157,8 +158,17 @@ session_set_nick(struct session *s, const char *nick)
 	tsearch(s, &session_tree, session_compare);
 	if (session_presence != NULL && other == NULL)
 		session_presence(s->nick, 1);
-	/* A mute is held against the nick: whoever takes it is muted. */
-	if (mute_find(nick, &until)) {
+	/*
+	 * A mute is held against the nick: whoever takes it is muted.  And
+	 * a muted client takes its mute to the new nick, held there too, so
+	 * that neither the new nick nor a reconnect under it escapes it.
+	 * Of two mutes the one that ends later holds.
+	 */
+	held = mute_find(nick, &until);
+	if (session_is_muted(s) && (!held || mute_later(s->muted_until,
+	    until)))
+		mute_add(nick, s->muted_until);
+	else if (held) {
 		s->muted = 1;
 		s->muted_until = until;
 	}

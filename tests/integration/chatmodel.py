@@ -56,7 +56,8 @@ COMMANDS = {
 VERBS = {
     "status": (0, 0, NONE), "stats": (0, 0, NONE), "clients": (0, 1, NONE),
     "rooms": (0, 0, NONE), "kick": (1, 1, OPTIONAL), "ban": (1, 3, OPTIONAL),
-    "mute": (1, 2, NONE), "unmute": (1, 1, NONE), "say": (1, 1, REQUIRED),
+    "mute": (1, 2, NONE), "unmute": (1, 1, NONE), "mutes": (0, 0, NONE),
+    "say": (1, 1, REQUIRED),
     "announce": (0, 0, REQUIRED), "msg": (1, 1, REQUIRED),
     "topic": (1, 1, REQUIRED), "close": (1, 1, OPTIONAL),
     "version": (0, 0, NONE),
@@ -375,7 +376,8 @@ class Model:
         self.bans = []
         self.next_cid = 1
         self.next_guest = 1
-        self.muted_nicks = set()    # mutes are held against nicks (mute.c)
+        self.muted_nicks = {}       # mutes are held against nicks (mute.c):
+                                    # folded nick -> nick as muted
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.operator = Session(0, "operator", None, None, False)
         self.operator.nick = OPERATOR
@@ -681,7 +683,9 @@ class Model:
             r.members[fold(new)] = s
         s.nick = new
         self.sessions[fold(new)] = s
-        if fold(new) in self.muted_nicks:   # whoever takes it is muted
+        if s.muted:             # a muted client takes its mute along
+            self.muted_nicks.setdefault(fold(new), new)
+        elif fold(new) in self.muted_nicks:     # whoever takes it is muted
             s.muted = True
         seen = {fold(new): s}
         for r in s.rooms:
@@ -961,27 +965,39 @@ class Model:
 
     def admin_mute(self, words, rest):
         s = self.admin_user(words[0])
-        if s is None:
-            return Reply("no-such-nick")
+        if s is None and not nick_valid(words[0]):
+            return Reply("invalid-argument")
         if len(words) == 2 and not duration(words[1]):
             return Reply("invalid-argument")
-        s.muted = True
-        self.muted_nicks.add(fold(s.nick))
-        self.deliver(s, "NOTICE %s an operator has muted you: you cannot speak for now"
-                     % OPERATOR)
-        nick = s.nick
-        return Reply(check=lambda result: equals(nick)(result["muted"]))
+        nick = words[0] if s is None else s.nick
+        self.muted_nicks[fold(nick)] = nick
+        if s is not None:
+            s.muted = True
+            self.deliver(s, "NOTICE %s an operator has muted you: you cannot speak for now"
+                         % OPERATOR)
+
+        def check(result):
+            assert (result["muted"], result["connected"]) == (nick, s is not None), result
+        return Reply(check=check)
 
     def admin_unmute(self, words, rest):
         s = self.admin_user(words[0])
         if s is None:
-            return Reply("no-such-nick")
+            held = self.muted_nicks.pop(fold(words[0]), None)
+            if held is None:
+                return Reply("no-such-nick")
+            return Reply(check=equals({"unmuted": held}))
         if s.muted:
             self.deliver(s, "NOTICE %s an operator has unmuted you: you may speak again"
                          % OPERATOR)
         s.muted = False
-        self.muted_nicks.discard(fold(s.nick))
+        self.muted_nicks.pop(fold(s.nick), None)
         return Reply(check=equals({"unmuted": s.nick}))
+
+    def admin_mutes(self, words, rest):
+        held = sorted(self.muted_nicks)
+        return Reply(check=lambda result: equals(held)(
+            sorted(fold(m["nick"]) for m in result["mutes"])))
 
     def admin_say(self, words, rest):
         r = self.admin_room(words[0])

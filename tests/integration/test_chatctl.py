@@ -306,6 +306,50 @@ def test_mute_and_unmute(admin):
     ctl.run("unmute", "nobody", rc=1)
 
 
+def test_a_nick_no_one_has_can_be_muted_and_unmuted(admin):
+    d, ctl = admin()
+    a = d.client()
+    r = ctl.json("mute", "Absent", "1h")
+    assert (r["muted"], r["connected"]) == ("Absent", False)
+    assert ctl.json("mute", a.nick)["connected"] is True
+    a.expect("NOTICE ")
+    mutes = {m["nick"]: m for m in ctl.json("mutes")["mutes"]}
+    assert set(mutes) == {"Absent", a.nick}
+    assert mutes["Absent"]["connected"] is False and mutes["Absent"]["expires"]
+    assert mutes[a.nick]["connected"] is True and mutes[a.nick]["expires"] is None
+    table = ctl.run("mutes").out.splitlines()
+    assert table[0].split() == ["NICK", "ADDED", "EXPIRES", "CONNECTED"], table
+    # Whoever takes the nick is muted, and takes the mute along.
+    b = d.client()
+    b.send("/nick absent")
+    b.expect("NICK ")
+    b.send("hello")
+    assert b.expect("ERR ").startswith("ERR muted ")
+    b.send("/nick elsewhere")
+    b.expect("NICK ")
+    b.send("hello again")
+    assert b.expect("ERR ").startswith("ERR muted ")
+    mutes = {m["nick"]: m for m in ctl.json("mutes")["mutes"]}
+    assert set(mutes) == {"Absent", "elsewhere", a.nick}
+    assert mutes["elsewhere"]["connected"] is True
+    assert mutes["elsewhere"]["expires"] == mutes["Absent"]["expires"]
+    assert ctl.json("unmute", "elsewhere") == {"unmuted": "elsewhere"}
+    b.expect("NOTICE ")
+    b.send("free")
+    b.expect("MSG #lobby elsewhere free")
+    # An offline unmute lifts the mute held for the nick.
+    assert ctl.json("unmute", "ABSENT") == {"unmuted": "Absent"}
+    ctl.run("unmute", "absent", rc=1)           # nothing held any more
+    c = d.client()
+    c.send("/nick absent")
+    c.expect("NICK ")
+    c.send("free too")
+    c.expect("MSG #lobby absent free too")
+    ctl.run("mute", "not-a-nick!", rc=1)
+    ctl.run("mute", "x" * 31, rc=1)
+    assert [m["nick"] for m in ctl.json("mutes")["mutes"]] == [a.nick]
+
+
 # ---------------------------------------------------------------- the operator speaks
 
 def test_say_reaches_a_client(admin):

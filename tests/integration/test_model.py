@@ -632,6 +632,7 @@ class Run:
             (2, ("ban", "list")), (1, ("ban", "frob")), (3, ("mute", nick)),
             (1, ("mute", nick, r.choice(["1h", "90", "2d"]))),
             (1, ("mute", nick, r.choice(["soon", "0", "-5", "5x"]))), (4, ("unmute", nick)),
+            (2, ("mutes",)),
             (4, ("say", room, text)), (2, ("announce", text)), (3, ("msg", nick, text)),
             (3, ("topic", room, text)), (1, ("close", room)), (1, ("close", room, reason)),
             (1, ("kick",)), (1, ("frobnicate",)), (1, ("kick", 5)),
