@@ -21,6 +21,7 @@
  */
 #include <sys/eventfd.h>
 #include <sys/queue.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <event2/event.h>
@@ -41,6 +42,7 @@
 #define STORE_IDLE_MS		1000	/* a retention step when idle */
 #define STORE_JOBS_MAX		16	/* waiting backups, purges, reads */
 #define STORE_DROP_LOG_MS	10000	/* between "queue full" lines */
+#define STORE_WRITER_NICE	10	/* the thread's nice above the loop's */
 
 /* Everything below is under lock, except what says it is the loop's. */
 static struct {
@@ -175,6 +177,27 @@ store_wait_until(int64_t ms)
 	pthread_cond_timedwait(&w.wake, &w.lock, &ts);
 }
 
+/*
+ * History can wait; clients cannot.  Where the thread shares a core with
+ * the loop (one core, or a daemon pinned to one), a commit would hold the
+ * messages that arrive meanwhile, so the thread runs at a lower priority
+ * (Linux gives a thread a nice value of its own): the loop has the core
+ * at once when it has work, and the thread still gets every idle cycle
+ * and a share under load.  Raising one's nice never fails for want of
+ * privilege, so a failure is no reason to stop writing.
+ */
+static void
+store_writer_yield_to_loop(void)
+{
+	id_t	tid = (id_t)gettid();
+	int	nice;
+
+	errno = 0;
+	nice = getpriority(PRIO_PROCESS, tid);
+	if (errno == 0)
+		(void)setpriority(PRIO_PROCESS, tid, nice + STORE_WRITER_NICE);
+}
+
 static void *
 store_writer_main(void *arg)
 {
@@ -182,6 +205,7 @@ store_writer_main(void *arg)
 	int64_t			now, until;
 	int			stop_tried = 0;
 
+	store_writer_yield_to_loop();
 	pthread_mutex_lock(&w.lock);
 	for (;;) {
 		now = store_now_ms();

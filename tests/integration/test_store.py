@@ -232,3 +232,19 @@ def test_database_change_on_reload_needs_a_restart(chatd, tmp_path):
     assert wait_until(lambda: rows(db, "SELECT body FROM messages") ==
                       [("still the first file",)], 10)
     assert not os.path.exists(other)
+
+
+def nice_of(pid, tid):
+    """A thread's nice value (field 19 of /proc/PID/task/TID/stat)."""
+    with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
+
+
+def test_the_writer_thread_yields_to_the_loop(chatd, tmp_path):
+    d = chatd("--database", state(tmp_path), config=FAST)
+    tasks = os.listdir("/proc/%d/task" % d.pid)
+    assert len(tasks) == 2, tasks       # the loop and the writer
+    loop = nice_of(d.pid, d.pid)
+    writer = [nice_of(d.pid, t) for t in tasks if int(t) != d.pid]
+    assert writer == [min(19, loop + 10)]
+    assert d.stop_and_check() == []
