@@ -4,11 +4,10 @@
  * "/history N before ID" answer HISTID lines, oldest first, then
  * "HISTEND ROOM COUNT"; a client pages back with the lowest id it got.
  *
- * With a database a page is read by the writer thread (store-job.c), so a
- * deep page costs the loop nothing.  Meanwhile the answer is a waiting
- * pager (conn_page, CONN_PAGE_WAIT): the client's next lines wait for it,
- * so the page is of the history as the line found it, and its HISTEND
- * (and ACK) come before anything the next line makes.  Without a database
+ * With a database a page is read by the writer thread (history-page.c),
+ * so a deep page costs the loop nothing.  Meanwhile the client's next
+ * lines wait for it, so the page is of the history as the line found it,
+ * and its HISTEND (and ACK) come before anything the next line makes.  Without a database
  * the page comes from the room's scrollback at once.  Either way a page sends
  * only as many of its newest lines as fit below sendq-soft, like a
  * replay: COUNT says how many, and the next page starts below them, so
@@ -22,6 +21,7 @@
 #include "cmdline.h"
 #include "config.h"
 #include "conn.h"
+#include "history-page.h"
 #include "line.h"
 #include "line-private.h"
 #include "msg.h"
@@ -31,17 +31,6 @@
 #include "xmalloc.h"
 
 #define LINE_PAGE_MAX	1000	/* messages one page may ask for */
-
-/* A page of history read from the database, on its way to c. */
-struct line_page {
-	struct conn	 *c;		/* NULL: it left before the rows came */
-	char		  room[NAME_ROOM_MAX + 1];
-	uint64_t	  ack;		/* line to acknowledge; 0: none */
-	int		  ready;	/* the rows (or an error) are here */
-	char		 *error;
-	struct msg	**msgs;
-	size_t		  n;
-};
 
 static void
 line_history_cb(struct msg *m, void *arg)
@@ -106,71 +95,18 @@ line_page_send(struct conn *c, const char *room, struct msg **msgs, size_t n)
 	conn_printf(c, "HISTEND %s %zu\r\n", room, sent);
 }
 
+/* The rows came: the page and its ACK, or why it could not be read. */
 static void
-line_page_free(struct line_page *p)
+line_page_rows(struct conn *c, const struct history_page *p)
 {
-	size_t	i;
-
-	for (i = 0; i < p->n; i++)
-		msg_unref(p->msgs[i]);
-	free(p->msgs);
-	free(p->error);
-	free(p);
-}
-
-/* On the loop, from the writer thread's answer. */
-static void
-line_page_read(const struct store_msg *rows, size_t n, const char *error,
-    void *arg)
-{
-	struct line_page	*p = arg;
-	size_t			 i;
-
-	p->ready = 1;
-	if (p->c == NULL) {
-		line_page_free(p);
-		return;
-	}
-	if (error != NULL)
-		p->error = xstrdup(error);
-	p->msgs = xreallocarray(NULL, n ? n : 1, sizeof *p->msgs);
-	for (i = 0; error == NULL && i < n; i++)
-		p->msgs[p->n++] = msg_new_stored(rows[i].kind, rows[i].room,
-		    rows[i].from, rows[i].to, rows[i].text, rows[i].id,
-		    rows[i].time_ms);
-	conn_page_wake(p->c);
-}
-
-/* The pager: nothing until the rows come, then the page and its ACK. */
-static int
-line_page_pager(struct conn *c, void *arg)
-{
-	struct line_page	*p = arg;
-
-	if (!p->ready)
-		return CONN_PAGE_WAIT;
-	if (p->error != NULL)
+	if (p->error != NULL) {
 		line_fail(c, "history-busy", "history could not be read: %s",
 		    p->error);
-	else {
-		line_page_send(c, p->room, p->msgs, p->n);
-		if (p->ack != 0)
-			conn_printf(c, "ACK %llu\r\n",
-			    (unsigned long long)p->ack);
+		return;
 	}
-	return 0;
-}
-
-/* The pager ends: the page was sent, or the client closed first. */
-static void
-line_page_end(void *arg)
-{
-	struct line_page	*p = arg;
-
-	if (p->ready)
-		line_page_free(p);
-	else
-		p->c = NULL;
+	line_page_send(c, p->room, p->msgs, p->n);
+	if (p->ack != 0)
+		conn_printf(c, "ACK %llu\r\n", (unsigned long long)p->ack);
 }
 
 struct line_scroll_page {
@@ -210,26 +146,19 @@ static void
 line_page(struct conn *c, const struct room *r, size_t n, uint64_t before)
 {
 	struct store_query	 q = { .span = STORE_BEFORE, .n = n };
-	struct line_page	*page;
 	char			*cause;
 
 	if (!store_is_open()) {
 		line_page_from_scrollback(c, r, n, before);
 		return;
 	}
-	page = xcalloc(1, sizeof *page);
-	page->c = c;
-	strcpy(page->room, r->name);
-	page->ack = line_acks(c) ? c->lines : 0;
 	q.from.type = STORE_REF_ID;
 	q.from.value = before;
-	if (store_history(r->name, &q, line_page_read, page, &cause) == -1) {
+	if (history_page_read(c, r->name, &q, 0, line_acks(c) ? c->lines : 0,
+	    line_page_rows, &cause) == -1) {
 		line_fail(c, "history-busy", "%s", cause);
 		free(cause);
-		free(page);
-		return;
 	}
-	conn_page(c, line_page_pager, page, line_page_end);
 }
 
 /* /history [N] (scrollback), /history N latest, /history N before ID. */
