@@ -78,7 +78,8 @@ check_config(const struct config *c)
 		if (c->motd[i] == NULL)
 			fail("NULL motd line");
 	}
-	if (c->default_room == NULL || !name_room_valid(c->default_room))
+	/* NULL is "default-room = none": clients start in no room. */
+	if (c->default_room != NULL && !name_room_valid(c->default_room))
 		fail("invalid default room accepted");
 	if (c->control_mode > 0777)
 		fail("control-mode out of range accepted");
