@@ -3,7 +3,8 @@
  * once, the rows each queued item writes (messages, a room's state, a
  * server ban or mute, set or lifted), and retention, in bounded steps: a
  * commit trims each room it wrote to, and the idle step goes round the
- * rooms nobody speaks in.  Only the writer thread calls these, unlocked.
+ * rooms nobody speaks in, and with max-age forgets the state of rooms gone
+ * quiet.  Only the writer thread calls these, unlocked.
  */
 #include <sys/queue.h>
 
@@ -17,14 +18,17 @@
 #include "xmalloc.h"
 
 #define STORE_RETENTION_STEP	256	/* rows one DELETE may take */
+#define STORE_ROOMS_STEP	64	/* rooms' state one idle step looks at */
 
 /* The thread's own count of messages kept, published as the writer's. */
 uint64_t		 store_thread_rows;
 
 /* The thread's prepared statements. */
 static sqlite3_stmt	*st_insert, *st_room, *st_ban, *st_unban, *st_mute,
-			*st_unmute, *st_trim_room, *st_trim_age, *st_next_room;
+			*st_unmute, *st_trim_room, *st_trim_age, *st_next_room,
+			*st_rooms_end, *st_forget_rooms;
 static char		*trim_cursor;	/* the idle step's last room */
+static char		*forget_cursor;	/* the last room it looked at */
 
 int64_t
 store_now_ms(void)
@@ -52,10 +56,10 @@ store_commit_prepare(void)
 	    "(?, ?, ?, ?, ?, ?, ?)") ||
 	    store_prepare(&st_room, "INSERT INTO rooms (name, topic, "
 	    "topic_by, topic_at, kept, modes, key, member_limit, bans, "
-	    "operators) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
-	    "ON CONFLICT (name) DO UPDATE SET topic = ?2, topic_by = ?3, "
-	    "topic_at = ?4, kept = ?5, modes = ?6, key = ?7, member_limit = ?8, "
-	    "bans = ?9, operators = ?10") ||
+	    "operators, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+	    "?9, ?10, ?11) ON CONFLICT (name) DO UPDATE SET topic = ?2, "
+	    "topic_by = ?3, topic_at = ?4, kept = ?5, modes = ?6, key = ?7, "
+	    "member_limit = ?8, bans = ?9, operators = ?10, updated_ms = ?11") ||
 	    store_prepare(&st_ban, "INSERT OR REPLACE INTO bans (target, "
 	    "reason, added, expires) VALUES (?, ?, ?, ?)") ||
 	    store_prepare(&st_unban, "DELETE FROM bans WHERE target = ?") ||
@@ -69,7 +73,12 @@ store_commit_prepare(void)
 	    "(SELECT id FROM messages WHERE time_ms < ?1 ORDER BY time_ms "
 	    "LIMIT ?2)") ||
 	    store_prepare(&st_next_room, "SELECT room FROM messages WHERE "
-	    "room > ?1 ORDER BY room LIMIT 1");
+	    "room > ?1 ORDER BY room LIMIT 1") ||
+	    store_prepare(&st_rooms_end, "SELECT max(name) FROM (SELECT name "
+	    "FROM rooms WHERE name > ?1 ORDER BY name LIMIT ?2)") ||
+	    store_prepare(&st_forget_rooms, "DELETE FROM rooms WHERE name > ?1 "
+	    "AND name <= ?2 AND kept = 0 AND updated_ms < ?3 AND NOT EXISTS "
+	    "(SELECT 1 FROM messages WHERE messages.room = rooms.name)");
 }
 
 void
@@ -86,8 +95,13 @@ store_commit_finalize(void)
 	sqlite3_finalize(st_next_room);
 	st_insert = st_room = st_ban = st_unban = st_mute = st_unmute = NULL;
 	st_trim_room = st_trim_age = st_next_room = NULL;
+	sqlite3_finalize(st_rooms_end);
+	sqlite3_finalize(st_forget_rooms);
+	st_rooms_end = st_forget_rooms = NULL;
 	free(trim_cursor);
 	trim_cursor = NULL;
+	free(forget_cursor);
+	forget_cursor = NULL;
 }
 
 /* Run a prepared statement to its end; SQLite's result code. */
@@ -159,6 +173,7 @@ store_write_item(const struct store_item *it)
 	sqlite3_bind_int64(st, 8, r->limit);
 	sqlite3_bind_text(st, 9, r->bans, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 10, r->operators, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 11, store_now_ms());
 	return store_run(st);
 }
 
@@ -210,6 +225,42 @@ store_trim_next_room(size_t max_per_room)
 	if (room == NULL)
 		return SQLITE_OK;	/* round done; again from the first */
 	rc = store_trim_room(room, max_per_room);
+	return rc;
+}
+
+/*
+ * Idle, with max-age: of the next rooms after the last looked at, forget
+ * the state of those not kept, not written for max-age and with nothing
+ * said left in the file (max-age took it).  A room still open keeps its
+ * state in memory, and writes it again when it changes.
+ */
+static int
+store_forget_rooms(int64_t max_age_ms)
+{
+	char	*end = NULL;
+	int	 rc;
+
+	sqlite3_bind_text(st_rooms_end, 1, forget_cursor != NULL ?
+	    forget_cursor : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int(st_rooms_end, 2, STORE_ROOMS_STEP);
+	if (sqlite3_step(st_rooms_end) == SQLITE_ROW &&
+	    sqlite3_column_type(st_rooms_end, 0) != SQLITE_NULL)
+		end = xstrdup((const char *)sqlite3_column_text(st_rooms_end,
+		    0));
+	sqlite3_reset(st_rooms_end);
+	sqlite3_clear_bindings(st_rooms_end);
+	if (end == NULL) {		/* round done; again from the first */
+		free(forget_cursor);
+		forget_cursor = NULL;
+		return SQLITE_OK;
+	}
+	sqlite3_bind_text(st_forget_rooms, 1, forget_cursor != NULL ?
+	    forget_cursor : "", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st_forget_rooms, 2, end, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st_forget_rooms, 3, store_now_ms() - max_age_ms);
+	rc = store_run(st_forget_rooms);
+	free(forget_cursor);
+	forget_cursor = end;
 	return rc;
 }
 
@@ -265,8 +316,9 @@ store_commit_idle(const struct store_limits *lim)
 	if (sqlite3_exec(store_db.db, "BEGIN IMMEDIATE", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		return;
-	if ((lim->max_age_ms == 0 || store_trim_age(lim->max_age_ms) ==
-	    SQLITE_OK) && (lim->max_per_room == 0 ||
+	if ((lim->max_age_ms == 0 || (store_trim_age(lim->max_age_ms) ==
+	    SQLITE_OK && store_forget_rooms(lim->max_age_ms) == SQLITE_OK)) &&
+	    (lim->max_per_room == 0 ||
 	    store_trim_next_room(lim->max_per_room) == SQLITE_OK) &&
 	    sqlite3_exec(store_db.db, "COMMIT", NULL, NULL, NULL) == SQLITE_OK)
 		return;

@@ -87,6 +87,13 @@ static const char *const migrations[] = {
 	"  nick TEXT PRIMARY KEY COLLATE NOCASE,"
 	"  added INTEGER NOT NULL,"
 	"  expires INTEGER NOT NULL);",
+	/*
+	 * 5: when each room's state was last written, so that retention by
+	 * age forgets rooms gone quiet.  Version 4's rows count from now.
+	 */
+	"ALTER TABLE rooms ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE rooms SET updated_ms = CAST(strftime('%s', 'now') AS INTEGER)"
+	"  * 1000;",
 };
 
 static const struct {

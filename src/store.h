@@ -78,7 +78,7 @@ struct store_info {
 	char		 reason[256];	/* why, while degraded */
 };
 
-#define STORE_SCHEMA_VERSION	4	/* what this chatd writes */
+#define STORE_SCHEMA_VERSION	5	/* what this chatd writes */
 
 /* store-db.c: the file.  Synchronous; before the writer starts. */
 int		 store_open(const char *path, char **cause);

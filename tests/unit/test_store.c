@@ -259,6 +259,9 @@ test_migration_from_v3(void **state)
 	assert_int_equal(store_max_id(), 7);
 	assert_int_equal(store_load_rooms(v3_room, &rooms), 0);
 	assert_int_equal(rooms, 1);
+	/* Version 5: a room of before counts as written at the upgrade. */
+	assert_true(query("SELECT updated_ms FROM rooms") >=
+	    (int64_t)(time(NULL) - 60) * 1000);
 	assert_int_equal(store_load_bans(count_ban, &bans), 0);
 	assert_int_equal(bans, 1);
 	assert_int_equal(store_load_mutes(count_mute, &mutes), 0);
@@ -454,6 +457,66 @@ test_retention_by_age(void **state)
 	assert_int_equal(store_put_msg(&now), 0);
 	wait_for(only_new_left);	/* the rest by the idle step */
 	assert_int_equal(query("SELECT id FROM messages"), 1000);
+}
+
+/* A room's state as the loop queues it: kept or not. */
+static void
+put_room(const char *name, int kept)
+{
+	struct store_room	r = { name, NULL, "", 0, kept, "nt", "", 0, "",
+				    "ann 127.0.0.1\n" };
+
+	assert_int_equal(store_put_room(&r), 0);
+}
+
+static int
+rooms_forgotten(void)
+{
+	return query("SELECT count(*) FROM rooms") == 3;
+}
+
+static int
+rooms_written(void)
+{
+	return query("SELECT count(*) FROM rooms") == 5;
+}
+
+static void
+test_retention_by_age_forgets_quiet_rooms(void **state)
+{
+	struct store_limits	 lim = { .queue_max = 1000, .queue_bytes = 1 << 24,
+				    .commit_ms = 10, .batch_max = 1000,
+				    .max_age_ms = 3600 * 1000 };
+	struct store_msg	 now = { 1000, 0, MSG_SAY, "#busy", "ann", "",
+				    "new" };
+	struct timespec		 ts;
+	sqlite3			*db;
+	char			*cause = NULL;
+
+	(void)state;
+	assert_int_equal(store_open(path, &cause), 0);
+	store_start(base, &lim);
+	put_room("#quiet", 0);		/* nothing said */
+	put_room("#stale", 0);		/* said long ago: max-age takes it */
+	put_room("#busy", 0);		/* said just now */
+	put_room("#kept", 1);		/* the default room */
+	put_room("#new", 0);		/* written just now */
+	assert_int_equal(put(1, "#stale", "old"), 0);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now.time_ms = (int64_t)ts.tv_sec * 1000;
+	assert_int_equal(store_put_msg(&now), 0);
+	wait_for(rooms_written);
+	/* All but #new were last written before max-age (another
+	 * connection, as the file's other user would be). */
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	assert_int_equal(sqlite3_exec(db, "UPDATE rooms SET updated_ms = 0 "
+	    "WHERE name <> '#new'", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	wait_for(rooms_forgotten);	/* by the idle steps */
+	assert_int_equal(query("SELECT count(*) FROM rooms WHERE name IN "
+	    "('#busy', '#kept', '#new')"), 3);
+	assert_int_equal(query("SELECT count(*) FROM messages"), 1);
 }
 
 static int	job_done;
@@ -669,6 +732,8 @@ main(void)
 		    test_disk_full_degrades_and_recovers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_per_room, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(
+		    test_retention_by_age_forgets_quiet_rooms, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_retention_by_age, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_jobs, setup, teardown),
