@@ -434,27 +434,42 @@ only_new_left(void)
 	return info.queued == 0 && info.rows == 1;
 }
 
+/* A store that keeps messages for an hour. */
 static void
-test_retention_by_age(void **state)
+start_aging(void)
 {
 	struct store_limits	 lim = { .queue_max = 1000, .queue_bytes = 1 << 24,
 				    .commit_ms = 10, .batch_max = 1000,
 				    .max_age_ms = 3600 * 1000 };
-	struct store_msg	 now = { 1000, 0, MSG_SAY, "#a", "ann", "",
-				    "new" };
-	struct timespec		 ts;
 	char			*cause = NULL;
-	uint64_t		 i;
 
-	(void)state;
 	assert_int_equal(store_open(path, &cause), 0);
 	store_start(base, &lim);
+}
+
+/* Queue message id of room, said now. */
+static void
+put_now(uint64_t id, const char *room)
+{
+	struct store_msg	m = { id, 0, MSG_SAY, room, "ann", "", "new" };
+	struct timespec		ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	m.time_ms = (int64_t)ts.tv_sec * 1000;
+	assert_int_equal(store_put_msg(&m), 0);
+}
+
+static void
+test_retention_by_age(void **state)
+{
+	uint64_t	i;
+
+	(void)state;
+	start_aging();
 	/* 300 from 1970, more than one step takes, and one of now. */
 	for (i = 1; i <= 300; i++)
 		assert_int_equal(put(i, "#a", "old"), 0);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now.time_ms = (int64_t)ts.tv_sec * 1000;
-	assert_int_equal(store_put_msg(&now), 0);
+	put_now(1000, "#a");
 	wait_for(only_new_left);	/* the rest by the idle step */
 	assert_int_equal(query("SELECT id FROM messages"), 1000);
 }
@@ -484,27 +499,17 @@ rooms_written(void)
 static void
 test_retention_by_age_forgets_quiet_rooms(void **state)
 {
-	struct store_limits	 lim = { .queue_max = 1000, .queue_bytes = 1 << 24,
-				    .commit_ms = 10, .batch_max = 1000,
-				    .max_age_ms = 3600 * 1000 };
-	struct store_msg	 now = { 1000, 0, MSG_SAY, "#busy", "ann", "",
-				    "new" };
-	struct timespec		 ts;
-	sqlite3			*db;
-	char			*cause = NULL;
+	sqlite3	*db;
 
 	(void)state;
-	assert_int_equal(store_open(path, &cause), 0);
-	store_start(base, &lim);
+	start_aging();
 	put_room("#quiet", 0);		/* nothing said */
 	put_room("#stale", 0);		/* said long ago: max-age takes it */
 	put_room("#busy", 0);		/* said just now */
 	put_room("#kept", 1);		/* the default room */
 	put_room("#new", 0);		/* written just now */
 	assert_int_equal(put(1, "#stale", "old"), 0);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	now.time_ms = (int64_t)ts.tv_sec * 1000;
-	assert_int_equal(store_put_msg(&now), 0);
+	put_now(1000, "#busy");
 	wait_for(rooms_written);
 	/* All but #new were last written before max-age (another
 	 * connection, as the file's other user would be). */
